@@ -1,0 +1,90 @@
+/**
+ * Folding a batch of occurrences into one change per ticket.
+ *
+ * Backends write a batch as one upsert per ticket, in a fixed order (by app id,
+ * then hash) so that concurrent writers lock rows in the same order and never
+ * deadlock each other.
+ */
+
+import { LogticketsError } from '../errors.js';
+import type { OccurrenceInput } from './contract.js';
+
+export interface TicketDelta {
+  readonly hash: string;
+  readonly appId: string;
+  readonly level: number;
+  readonly channel: string;
+  readonly location: string;
+  readonly function: string | null;
+  /** The title of the earliest occurrence in the batch. */
+  readonly title: string;
+  readonly firstSeen: string;
+  readonly lastSeen: string;
+  /** Occurrences this delta adds to the count. */
+  readonly count: number;
+  readonly occurrences: readonly OccurrenceInput[];
+}
+
+const HASH = /^[0-9a-f]{40}$/;
+
+/** Reject entries no pipeline would produce, naming the field. */
+export function checkOccurrence(entry: OccurrenceInput, index: number): void {
+  const bad = (field: string, why: string): never => {
+    throw new LogticketsError('INVALID_ARGUMENT', `occurrences[${index}].${field} ${why}`);
+  };
+  if (typeof entry.hash !== 'string' || !HASH.test(entry.hash)) bad('hash', 'must be 40 lowercase hex characters');
+  if (typeof entry.appId !== 'string') bad('appId', 'must be a string');
+  if (!Number.isInteger(entry.level)) bad('level', 'must be an integer');
+  if (typeof entry.time !== 'string' || Number.isNaN(Date.parse(entry.time))) bad('time', 'must be an ISO 8601 time');
+  if (entry.count !== undefined && (!Number.isInteger(entry.count) || entry.count < 1)) {
+    bad('count', 'must be a positive integer');
+  }
+}
+
+export function ticketKey(appId: string, hash: string): string {
+  return `${appId}\u0000${hash}`;
+}
+
+export function groupByTicket(batch: readonly OccurrenceInput[]): TicketDelta[] {
+  const groups = new Map<string, { first: OccurrenceInput; last: string; count: number; items: OccurrenceInput[] }>();
+  batch.forEach((entry, index) => {
+    checkOccurrence(entry, index);
+    const key = ticketKey(entry.appId, entry.hash);
+    const group = groups.get(key);
+    if (group === undefined) {
+      groups.set(key, { first: entry, last: entry.time, count: entry.count ?? 1, items: [entry] });
+      return;
+    }
+    if (entry.time < group.first.time) group.first = entry;
+    if (entry.time > group.last) group.last = entry.time;
+    group.count += entry.count ?? 1;
+    group.items.push(entry);
+  });
+  const deltas: TicketDelta[] = [];
+  for (const { first, last, count, items } of groups.values()) {
+    deltas.push({
+      hash: first.hash,
+      appId: first.appId,
+      level: first.level,
+      channel: first.channel,
+      location: first.location,
+      function: first.function,
+      title: first.title,
+      firstSeen: first.time,
+      lastSeen: last,
+      count,
+      occurrences: items,
+    });
+  }
+  deltas.sort((a, b) => (a.appId === b.appId ? cmp(a.hash, b.hash) : cmp(a.appId, b.appId)));
+  return deltas;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Normalise any ISO time to the fixed-width form every backend stores. */
+export function isoTime(value: string | Date): string {
+  return (typeof value === 'string' ? new Date(value) : value).toISOString();
+}

@@ -1,0 +1,249 @@
+/**
+ * The backend contract: what every place that keeps tickets must do.
+ *
+ * The ticketing handler decides WHAT to record (the fingerprint, the record
+ * snapshot); a backend decides WHERE. Every backend — the SQL store, the
+ * in-memory reference, MongoDB, and the tracker backends — implements
+ * `TicketBackend`, and every one runs the shared conformance suite in
+ * `test/conformance/`.
+ *
+ * Rules every implementation keeps:
+ * - `recordBatch` is atomic per ticket: creating a ticket and counting an
+ *   occurrence never race (no find-then-insert), so any number of writers in
+ *   any number of processes end with one ticket per fingerprint and an exact
+ *   count.
+ * - A solved ticket that recurs is reopened and marked as a regression,
+ *   unless the occurrence happened before the ticket was solved (it was
+ *   already in flight).
+ * - Paged reads have a stable order: ties are broken by ticket id.
+ * - Failures are `LogticketsError`s; `retryable` says whether the pipeline
+ *   should keep the batch and try again.
+ */
+
+import type { JsonValue } from '../logging/json-safe.js';
+
+/** One occurrence as the pipeline hands it to a backend. */
+export interface OccurrenceInput {
+  /** The fingerprint: 40 lowercase hex chars. */
+  readonly hash: string;
+  readonly appId: string;
+  readonly level: number;
+  /** The logger name. */
+  readonly channel: string;
+  /** `file:line`, the file relative to the project root. */
+  readonly location: string;
+  readonly function: string | null;
+  /** The formatted message, used as the title of a ticket this creates. */
+  readonly title: string;
+  /** When the log call happened (ISO 8601, UTC, with `Z`). */
+  readonly time: string;
+  /** The whole record, JSON-safe. */
+  readonly data: JsonValue;
+  /**
+   * How many occurrences this entry stands for (default 1). More than one
+   * when the pipeline had to fold occurrences together (queue overflow):
+   * all are counted, `data` is the last one's.
+   */
+  readonly count?: number;
+}
+
+export interface Ticket {
+  readonly id: number;
+  readonly hash: string;
+  readonly appId: string;
+  readonly level: number;
+  readonly channel: string;
+  readonly location: string;
+  readonly function: string | null;
+  readonly title: string;
+  readonly firstSeen: string;
+  readonly lastSeen: string;
+  readonly occurrenceCount: number;
+  readonly solved: boolean;
+  readonly solvedAt: string | null;
+  readonly regressionCount: number;
+  readonly lastRegressionAt: string | null;
+}
+
+export interface StoredOccurrence {
+  readonly id: number;
+  readonly ticketId: number;
+  readonly time: string;
+  readonly data: JsonValue;
+}
+
+/** What recording did to one ticket. */
+export interface RecordOutcome {
+  readonly hash: string;
+  readonly appId: string;
+  readonly ticketId: number;
+  /** This batch created the ticket. */
+  readonly created: boolean;
+  /** This batch reopened a solved ticket. */
+  readonly regressed: boolean;
+  /** The ticket's occurrence count after this batch. */
+  readonly occurrenceCount: number;
+}
+
+export interface TicketFilter {
+  readonly solved?: boolean;
+  /** Exactly this level. */
+  readonly level?: number;
+  /** This level or above. */
+  readonly minLevel?: number;
+  readonly appId?: string;
+  readonly channel?: string;
+}
+
+export const TICKET_ORDER_FIELDS = [
+  'id',
+  'lastSeen',
+  'firstSeen',
+  'occurrenceCount',
+  'level',
+  'regressionCount',
+] as const;
+export type TicketOrderField = (typeof TICKET_ORDER_FIELDS)[number];
+/** A field name, descending when prefixed with `-`. */
+export type TicketOrder = TicketOrderField | `-${TicketOrderField}`;
+
+export interface GetTicketsOptions {
+  /** Default `-lastSeen` (most recent first); ties broken by id. */
+  readonly orderBy?: TicketOrder;
+  /** Default 50. */
+  readonly limit?: number;
+  /** Default 0. */
+  readonly offset?: number;
+  readonly filter?: TicketFilter;
+}
+
+export interface GetOccurrencesOptions {
+  /** Default `-time` (newest first); ties broken by occurrence id. */
+  readonly orderBy?: 'time' | '-time';
+  readonly limit?: number;
+  readonly offset?: number;
+}
+
+export interface TicketBackend {
+  /** A short, credential-free name for stats and error messages (`sqlite:./logtickets.db`). */
+  readonly name: string;
+
+  /**
+   * Connect and create what is missing (tables, indexes). Idempotent; the
+   * pipeline calls it before the first write and again after a retryable
+   * failure. An unreachable server is a retryable error.
+   */
+  open(): Promise<void>;
+
+  /**
+   * Record occurrences, creating tickets as needed, atomically per ticket.
+   * Entries may share a fingerprint. Returns one outcome per distinct
+   * (appId, hash) in the batch.
+   */
+  recordBatch(occurrences: readonly OccurrenceInput[]): Promise<RecordOutcome[]>;
+
+  countTickets(filter?: TicketFilter): Promise<number>;
+  getTickets(options?: GetTicketsOptions): Promise<Ticket[]>;
+  /** The ticket, or null when there is none with that id. */
+  getTicket(id: number): Promise<Ticket | null>;
+  /** Throws TICKET_NOT_FOUND when the ticket does not exist. */
+  getOccurrences(ticketId: number, options?: GetOccurrencesOptions): Promise<StoredOccurrence[]>;
+
+  /** Mark solved (sets solvedAt). Throws TICKET_NOT_FOUND. Returns the updated ticket. */
+  solveTicket(id: number): Promise<Ticket>;
+  /** Mark unsolved by hand (not a regression). Throws TICKET_NOT_FOUND. */
+  reopenTicket(id: number): Promise<Ticket>;
+  /** Remove the ticket and all its occurrences. Throws TICKET_NOT_FOUND. */
+  deleteTicket(id: number): Promise<void>;
+
+  /** Release connections. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------
+// Links and outbox: what a reference store keeps for the tracker backends.
+
+/** A fingerprint's ticket in an external tracker (Trac, GitHub). */
+export interface Link {
+  readonly hash: string;
+  readonly appId: string;
+  /** Which tracker: e.g. `trac:https://trac.example.org`, `github:owner/repo`. */
+  readonly tracker: string;
+  /** The external ticket id, or null while a claim is pending. */
+  readonly externalId: string | null;
+  readonly owner: string | null;
+  readonly claimedUntil: string | null;
+}
+
+export type LinkClaim =
+  /** The caller won: it must create the external ticket, then `completeLink`. */
+  | { readonly state: 'claimed' }
+  /** The external ticket exists already. */
+  | { readonly state: 'linked'; readonly externalId: string }
+  /** Another owner holds an unexpired claim: wait and ask again. */
+  | { readonly state: 'pending'; readonly owner: string; readonly claimedUntil: string };
+
+export interface LinkKey {
+  readonly hash: string;
+  readonly appId: string;
+  readonly tracker: string;
+}
+
+export interface LinkStore {
+  getLink(key: LinkKey): Promise<Link | null>;
+  /**
+   * Atomically claim the right to create the external ticket. At most one
+   * owner holds an unexpired claim; an expired claim (its owner crashed) can
+   * be taken over.
+   */
+  claimLink(key: LinkKey, owner: string, leaseMs: number): Promise<LinkClaim>;
+  /** Record the external id. Only the current claim owner may complete; returns false otherwise. */
+  completeLink(key: LinkKey, owner: string, externalId: string): Promise<boolean>;
+  /** Give up a claim without an external id (creation failed for good). */
+  releaseLink(key: LinkKey, owner: string): Promise<void>;
+  /** Point a fingerprint at an external ticket unconditionally (rebuilt from a marker). */
+  setLink(key: LinkKey, externalId: string): Promise<void>;
+  deleteLink(key: LinkKey): Promise<void>;
+}
+
+/** A delivery waiting for a tracker. */
+export interface OutboxEntry {
+  readonly id: number;
+  readonly tracker: string;
+  readonly hash: string;
+  readonly appId: string;
+  readonly payload: JsonValue;
+  readonly attempts: number;
+  readonly availableAt: string;
+  readonly lastError: string | null;
+}
+
+export interface OutboxEntryInput {
+  readonly tracker: string;
+  readonly hash: string;
+  readonly appId: string;
+  readonly payload: JsonValue;
+}
+
+export interface OutboxStore {
+  enqueueOutbox(entries: readonly OutboxEntryInput[]): Promise<void>;
+  /**
+   * Atomically lease up to `limit` entries of a tracker that are due and not
+   * leased by a live owner, oldest first. A lease expires after `leaseMs`, so
+   * the deliveries of a crashed process are picked up by another.
+   */
+  leaseOutbox(tracker: string, owner: string, limit: number, leaseMs: number): Promise<OutboxEntry[]>;
+  /** Delivered: remove the entries (only those this owner still leases). */
+  completeOutbox(ids: readonly number[], owner: string): Promise<void>;
+  /** Not delivered: release the entry, due again at `availableAt`, attempts + 1. */
+  retryOutbox(id: number, owner: string, availableAt: string, error: string): Promise<void>;
+  countOutbox(tracker?: string): Promise<number>;
+}
+
+/** A backend that can also serve as the reference store of tracker backends. */
+export interface TicketStore extends TicketBackend, LinkStore, OutboxStore {}
+
+export function isTicketStore(backend: TicketBackend): backend is TicketStore {
+  const candidate = backend as Partial<TicketStore>;
+  return typeof candidate.claimLink === 'function' && typeof candidate.leaseOutbox === 'function';
+}

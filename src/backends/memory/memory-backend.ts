@@ -1,0 +1,293 @@
+/**
+ * The in-memory reference backend.
+ *
+ * It states the contract in the plainest code: the conformance suite runs
+ * against it first, and users can pass it to a TicketingHandler in their own
+ * tests. Nothing survives the process.
+ */
+
+import type {
+  GetOccurrencesOptions,
+  GetTicketsOptions,
+  Link,
+  LinkClaim,
+  LinkKey,
+  OccurrenceInput,
+  OutboxEntry,
+  OutboxEntryInput,
+  RecordOutcome,
+  StoredOccurrence,
+  Ticket,
+  TicketFilter,
+  TicketStore,
+} from '../contract.js';
+import { groupByTicket, isoTime, ticketKey } from '../batch.js';
+import { checkFilter, checkTicketId, occurrenceQuery, ticketNotFound, ticketQuery } from '../query-options.js';
+import type { JsonValue } from '../../logging/json-safe.js';
+
+export interface MemoryBackendOptions {
+  /** The clock used for solvedAt, claims and leases (tests pass their own). */
+  readonly now?: () => Date;
+}
+
+type MutableTicket = { -readonly [K in keyof Ticket]: Ticket[K] };
+
+interface MutableOutbox {
+  entry: { -readonly [K in keyof OutboxEntry]: OutboxEntry[K] };
+  owner: string | null;
+  leasedUntil: number;
+}
+
+export class MemoryBackend implements TicketStore {
+  readonly name = 'memory';
+  private readonly now: () => Date;
+  private readonly tickets = new Map<number, MutableTicket>();
+  private readonly byKey = new Map<string, number>();
+  private readonly occurrences = new Map<number, StoredOccurrence[]>();
+  private readonly links = new Map<string, { -readonly [K in keyof Link]: Link[K] }>();
+  private readonly outbox = new Map<number, MutableOutbox>();
+  private nextTicketId = 1;
+  private nextOccurrenceId = 1;
+  private nextOutboxId = 1;
+
+  constructor(options: MemoryBackendOptions = {}) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async open(): Promise<void> {}
+  async close(): Promise<void> {}
+
+  async recordBatch(batch: readonly OccurrenceInput[]): Promise<RecordOutcome[]> {
+    const outcomes: RecordOutcome[] = [];
+    for (const delta of groupByTicket(batch)) {
+      const key = ticketKey(delta.appId, delta.hash);
+      let id = this.byKey.get(key);
+      let created = false;
+      let regressed = false;
+      if (id === undefined) {
+        id = this.nextTicketId++;
+        created = true;
+        this.byKey.set(key, id);
+        this.tickets.set(id, {
+          id,
+          hash: delta.hash,
+          appId: delta.appId,
+          level: delta.level,
+          channel: delta.channel,
+          location: delta.location,
+          function: delta.function,
+          title: delta.title,
+          firstSeen: isoTime(delta.firstSeen),
+          lastSeen: isoTime(delta.lastSeen),
+          occurrenceCount: delta.count,
+          solved: false,
+          solvedAt: null,
+          regressionCount: 0,
+          lastRegressionAt: null,
+        });
+        this.occurrences.set(id, []);
+      } else {
+        const ticket = this.tickets.get(id)!;
+        const lastSeen = isoTime(delta.lastSeen);
+        if (ticket.solved && ticket.solvedAt !== null && lastSeen > ticket.solvedAt) {
+          regressed = true;
+          ticket.solved = false;
+          ticket.solvedAt = null;
+          ticket.regressionCount += 1;
+          ticket.lastRegressionAt = lastSeen;
+        }
+        ticket.occurrenceCount += delta.count;
+        if (lastSeen > ticket.lastSeen) ticket.lastSeen = lastSeen;
+        const firstSeen = isoTime(delta.firstSeen);
+        if (firstSeen < ticket.firstSeen) ticket.firstSeen = firstSeen;
+      }
+      const list = this.occurrences.get(id)!;
+      for (const item of delta.occurrences) {
+        list.push({ id: this.nextOccurrenceId++, ticketId: id, time: isoTime(item.time), data: clone(item.data) });
+      }
+      const ticket = this.tickets.get(id)!;
+      outcomes.push({
+        hash: delta.hash,
+        appId: delta.appId,
+        ticketId: id,
+        created,
+        regressed,
+        occurrenceCount: ticket.occurrenceCount,
+      });
+    }
+    return outcomes;
+  }
+
+  async countTickets(filter: TicketFilter = {}): Promise<number> {
+    const f = checkFilter(filter);
+    let n = 0;
+    for (const ticket of this.tickets.values()) if (matches(ticket, f)) n++;
+    return n;
+  }
+
+  async getTickets(options: GetTicketsOptions = {}): Promise<Ticket[]> {
+    const q = ticketQuery(options);
+    const sign = q.descending ? -1 : 1;
+    const rows = [...this.tickets.values()].filter((t) => matches(t, q.filter));
+    rows.sort((a, b) => {
+      const x = a[q.field];
+      const y = b[q.field];
+      if (x !== y) return (x < y ? -1 : 1) * sign;
+      return (a.id - b.id) * sign;
+    });
+    return rows.slice(q.offset, q.offset + q.limit).map((t) => ({ ...t }));
+  }
+
+  async getTicket(id: number): Promise<Ticket | null> {
+    const ticket = this.tickets.get(checkTicketId(id));
+    return ticket === undefined ? null : { ...ticket };
+  }
+
+  async getOccurrences(ticketId: number, options: GetOccurrencesOptions = {}): Promise<StoredOccurrence[]> {
+    const q = occurrenceQuery(options);
+    const list = this.occurrences.get(checkTicketId(ticketId));
+    if (list === undefined) throw ticketNotFound(ticketId, this.name);
+    const sign = q.descending ? -1 : 1;
+    const sorted = [...list].sort((a, b) => (a.time === b.time ? a.id - b.id : a.time < b.time ? -1 : 1) * sign);
+    return sorted.slice(q.offset, q.offset + q.limit).map((o) => ({ ...o, data: clone(o.data) }));
+  }
+
+  async solveTicket(id: number): Promise<Ticket> {
+    const ticket = this.mustGet(id);
+    if (!ticket.solved) {
+      ticket.solved = true;
+      ticket.solvedAt = this.now().toISOString();
+    }
+    return { ...ticket };
+  }
+
+  async reopenTicket(id: number): Promise<Ticket> {
+    const ticket = this.mustGet(id);
+    ticket.solved = false;
+    ticket.solvedAt = null;
+    return { ...ticket };
+  }
+
+  async deleteTicket(id: number): Promise<void> {
+    const ticket = this.mustGet(id);
+    this.tickets.delete(ticket.id);
+    this.occurrences.delete(ticket.id);
+    this.byKey.delete(ticketKey(ticket.appId, ticket.hash));
+  }
+
+  // -- links -----------------------------------------------------------------
+
+  async getLink(key: LinkKey): Promise<Link | null> {
+    const link = this.links.get(linkKey(key));
+    return link === undefined ? null : { ...link };
+  }
+
+  async claimLink(key: LinkKey, owner: string, leaseMs: number): Promise<LinkClaim> {
+    const now = this.now().getTime();
+    const k = linkKey(key);
+    const link = this.links.get(k);
+    if (link?.externalId != null) return { state: 'linked', externalId: link.externalId };
+    if (link !== undefined && link.owner !== owner && link.claimedUntil !== null && Date.parse(link.claimedUntil) > now) {
+      return { state: 'pending', owner: link.owner ?? '', claimedUntil: link.claimedUntil };
+    }
+    const claimedUntil = new Date(now + leaseMs).toISOString();
+    this.links.set(k, { ...key, externalId: null, owner, claimedUntil });
+    return { state: 'claimed' };
+  }
+
+  async completeLink(key: LinkKey, owner: string, externalId: string): Promise<boolean> {
+    const link = this.links.get(linkKey(key));
+    if (link === undefined || link.owner !== owner || link.externalId !== null) return false;
+    link.externalId = externalId;
+    link.owner = null;
+    link.claimedUntil = null;
+    return true;
+  }
+
+  async releaseLink(key: LinkKey, owner: string): Promise<void> {
+    const k = linkKey(key);
+    const link = this.links.get(k);
+    if (link !== undefined && link.owner === owner && link.externalId === null) this.links.delete(k);
+  }
+
+  async setLink(key: LinkKey, externalId: string): Promise<void> {
+    this.links.set(linkKey(key), { ...key, externalId, owner: null, claimedUntil: null });
+  }
+
+  async deleteLink(key: LinkKey): Promise<void> {
+    this.links.delete(linkKey(key));
+  }
+
+  // -- outbox ----------------------------------------------------------------
+
+  async enqueueOutbox(entries: readonly OutboxEntryInput[]): Promise<void> {
+    const availableAt = this.now().toISOString();
+    for (const input of entries) {
+      const id = this.nextOutboxId++;
+      this.outbox.set(id, {
+        entry: { id, ...input, payload: clone(input.payload), attempts: 0, availableAt, lastError: null },
+        owner: null,
+        leasedUntil: 0,
+      });
+    }
+  }
+
+  async leaseOutbox(tracker: string, owner: string, limit: number, leaseMs: number): Promise<OutboxEntry[]> {
+    const now = this.now();
+    const due = now.toISOString();
+    const leased: OutboxEntry[] = [];
+    for (const item of [...this.outbox.values()].sort((a, b) => a.entry.id - b.entry.id)) {
+      if (leased.length >= limit) break;
+      if (item.entry.tracker !== tracker || item.entry.availableAt > due) continue;
+      if (item.owner !== null && item.leasedUntil > now.getTime()) continue;
+      item.owner = owner;
+      item.leasedUntil = now.getTime() + leaseMs;
+      leased.push({ ...item.entry, payload: clone(item.entry.payload) });
+    }
+    return leased;
+  }
+
+  async completeOutbox(ids: readonly number[], owner: string): Promise<void> {
+    for (const id of ids) if (this.outbox.get(id)?.owner === owner) this.outbox.delete(id);
+  }
+
+  async retryOutbox(id: number, owner: string, availableAt: string, error: string): Promise<void> {
+    const item = this.outbox.get(id);
+    if (item === undefined || item.owner !== owner) return;
+    item.owner = null;
+    item.leasedUntil = 0;
+    item.entry.attempts += 1;
+    item.entry.availableAt = isoTime(availableAt);
+    item.entry.lastError = error;
+  }
+
+  async countOutbox(tracker?: string): Promise<number> {
+    let n = 0;
+    for (const item of this.outbox.values()) if (tracker === undefined || item.entry.tracker === tracker) n++;
+    return n;
+  }
+
+  private mustGet(id: number): MutableTicket {
+    const ticket = this.tickets.get(checkTicketId(id));
+    if (ticket === undefined) throw ticketNotFound(id, this.name);
+    return ticket;
+  }
+}
+
+function matches(ticket: Ticket, f: TicketFilter): boolean {
+  return (
+    (f.solved === undefined || ticket.solved === f.solved) &&
+    (f.level === undefined || ticket.level === f.level) &&
+    (f.minLevel === undefined || ticket.level >= f.minLevel) &&
+    (f.appId === undefined || ticket.appId === f.appId) &&
+    (f.channel === undefined || ticket.channel === f.channel)
+  );
+}
+
+function linkKey(key: LinkKey): string {
+  return `${key.tracker}\u0000${key.appId}\u0000${key.hash}`;
+}
+
+function clone(value: JsonValue): JsonValue {
+  return value === null || typeof value !== 'object' ? value : (JSON.parse(JSON.stringify(value)) as JsonValue);
+}

@@ -1,0 +1,98 @@
+/**
+ * Defaults and checks for the read options of the backend contract, shared by
+ * every backend so that all of them reject the same bad input the same way.
+ */
+
+import { LogticketsError } from '../errors.js';
+import {
+  TICKET_ORDER_FIELDS,
+  type GetOccurrencesOptions,
+  type GetTicketsOptions,
+  type TicketFilter,
+  type TicketOrderField,
+} from './contract.js';
+
+export interface PageQuery {
+  readonly limit: number;
+  readonly offset: number;
+}
+
+export interface TicketQuery extends PageQuery {
+  readonly field: TicketOrderField;
+  readonly descending: boolean;
+  readonly filter: TicketFilter;
+}
+
+export interface OccurrenceQuery extends PageQuery {
+  readonly descending: boolean;
+}
+
+function page(limit: unknown, offset: unknown): PageQuery {
+  const l = limit ?? 50;
+  const o = offset ?? 0;
+  if (typeof l !== 'number' || !Number.isInteger(l) || l < 0) {
+    throw new LogticketsError('INVALID_ARGUMENT', `limit must be a non-negative integer, got ${String(l)}`);
+  }
+  if (typeof o !== 'number' || !Number.isInteger(o) || o < 0) {
+    throw new LogticketsError('INVALID_ARGUMENT', `offset must be a non-negative integer, got ${String(o)}`);
+  }
+  return { limit: l, offset: o };
+}
+
+export function ticketQuery(options: GetTicketsOptions = {}): TicketQuery {
+  const order = options.orderBy ?? '-lastSeen';
+  const descending = order.startsWith('-');
+  const field = (descending ? order.slice(1) : order) as TicketOrderField;
+  if (!TICKET_ORDER_FIELDS.includes(field)) {
+    throw new LogticketsError(
+      'INVALID_ARGUMENT',
+      `orderBy must be one of ${TICKET_ORDER_FIELDS.join(', ')} (prefixed with - for descending), got ${String(order)}`,
+    );
+  }
+  return { ...page(options.limit, options.offset), field, descending, filter: checkFilter(options.filter ?? {}) };
+}
+
+export function occurrenceQuery(options: GetOccurrencesOptions = {}): OccurrenceQuery {
+  const order = options.orderBy ?? '-time';
+  if (order !== 'time' && order !== '-time') {
+    throw new LogticketsError('INVALID_ARGUMENT', `orderBy must be time or -time, got ${String(order)}`);
+  }
+  return { ...page(options.limit, options.offset), descending: order === '-time' };
+}
+
+const FILTER_KEYS = new Set(['solved', 'level', 'minLevel', 'appId', 'channel']);
+
+export function checkFilter(filter: TicketFilter): TicketFilter {
+  for (const key of Object.keys(filter)) {
+    if (!FILTER_KEYS.has(key)) {
+      throw new LogticketsError('INVALID_ARGUMENT', `unknown filter ${key} (known: ${[...FILTER_KEYS].join(', ')})`);
+    }
+  }
+  if (filter.solved !== undefined && typeof filter.solved !== 'boolean') {
+    throw new LogticketsError('INVALID_ARGUMENT', 'filter.solved must be a boolean');
+  }
+  for (const key of ['level', 'minLevel'] as const) {
+    const value = filter[key];
+    if (value !== undefined && !Number.isInteger(value)) {
+      throw new LogticketsError('INVALID_ARGUMENT', `filter.${key} must be an integer level`);
+    }
+  }
+  for (const key of ['appId', 'channel'] as const) {
+    const value = filter[key];
+    if (value !== undefined && typeof value !== 'string') {
+      throw new LogticketsError('INVALID_ARGUMENT', `filter.${key} must be a string`);
+    }
+  }
+  return filter;
+}
+
+export function checkTicketId(id: unknown): number {
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) {
+    throw new LogticketsError('INVALID_ARGUMENT', `ticket id must be a positive integer, got ${String(id)}`);
+  }
+  return id;
+}
+
+export function ticketNotFound(id: number, backend: string): LogticketsError {
+  return new LogticketsError('TICKET_NOT_FOUND', `no ticket with id ${id}`, { backend });
+}

@@ -1,0 +1,124 @@
+/**
+ * The differences between SQLite and PostgreSQL that the SQL store needs,
+ * kept in one place: how to connect, column types, and the few expressions
+ * that are spelled differently. Drivers are imported only when used, so a
+ * PostgreSQL user never loads the SQLite native module and vice versa.
+ */
+
+import { Kysely, PostgresDialect, SqliteDialect, sql, type RawBuilder } from 'kysely';
+import type { SqlTarget } from './sql-uri.js';
+
+export interface SqlDialect {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly db: Kysely<unknown>;
+  /** Column type of an auto-increment primary key. */
+  readonly idColumn: string;
+  readonly timeType: string;
+  readonly jsonType: string;
+  readonly counterType: string;
+  /** The larger / smaller of two values. */
+  greatest(a: RawBuilder<unknown>, b: RawBuilder<unknown>): RawBuilder<unknown>;
+  least(a: RawBuilder<unknown>, b: RawBuilder<unknown>): RawBuilder<unknown>;
+  /** A boolean as a bind value. */
+  bool(value: boolean): boolean | number;
+  /** Text as a bind value: PostgreSQL text cannot hold NUL characters. */
+  text(value: string): string;
+  /** JSON text as a bind value. */
+  json(value: string): string;
+  /** Start a write transaction on a pinned connection. */
+  readonly beginWrite: string;
+  /** Times as the driver returns them → ISO strings. */
+  time(value: unknown): string;
+  /** Serialise schema changes between processes (no-op where the engine already does). */
+  lockSchema(conn: Kysely<unknown>, key: string): Promise<void>;
+}
+
+export interface SqlConnectOptions {
+  /** SQLite: milliseconds to wait for a lock held by another process. */
+  readonly busyTimeoutMs?: number;
+  /** PostgreSQL: pool size. */
+  readonly poolSize?: number;
+  readonly connectTimeoutMs?: number;
+  /** Called with errors of idle pooled connections (which must not crash the process). */
+  readonly onIdleError?: (error: Error) => void;
+}
+
+export function createDialect(target: SqlTarget, options: SqlConnectOptions = {}): SqlDialect {
+  return target.dialect === 'sqlite' ? sqliteDialect(target.path, options) : postgresDialect(target.connectionString, options);
+}
+
+function sqliteDialect(path: string, options: SqlConnectOptions): SqlDialect {
+  const db = new Kysely<unknown>({
+    dialect: new SqliteDialect({
+      database: async () => {
+        const { default: Database } = await import('better-sqlite3');
+        const handle = new Database(path, { timeout: options.busyTimeoutMs ?? 10_000 });
+        if (path !== ':memory:') handle.pragma('journal_mode = WAL');
+        // WAL with NORMAL is durable across application crashes.
+        handle.pragma('synchronous = NORMAL');
+        handle.pragma('foreign_keys = ON');
+        return handle;
+      },
+    }),
+  });
+  return {
+    kind: 'sqlite',
+    db,
+    idColumn: 'integer primary key autoincrement',
+    timeType: 'text',
+    jsonType: 'text',
+    counterType: 'integer',
+    greatest: (a, b) => sql`max(${a}, ${b})`,
+    least: (a, b) => sql`min(${a}, ${b})`,
+    bool: (value) => (value ? 1 : 0),
+    text: (value) => value,
+    json: (value) => value,
+    beginWrite: 'begin immediate',
+    time: (value) => String(value),
+    lockSchema: async () => {},
+  };
+}
+
+const NUL = /\u0000/g;
+// A JSON escape of NUL that is not itself an escaped backslash followed by "u0000".
+const JSON_NUL = /(?<=(?:^|[^\\])(?:\\\\)*)\\u0000/g;
+
+function postgresDialect(connectionString: string, options: SqlConnectOptions): SqlDialect {
+  const db = new Kysely<unknown>({
+    dialect: new PostgresDialect({
+      pool: async () => {
+        const { default: pg } = await import('pg');
+        const pool = new pg.Pool({
+          connectionString,
+          max: options.poolSize ?? 4,
+          connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+          // bigint counts as JS numbers (exact up to 2^53), only on our own connections.
+          types: {
+            getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+              oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as never,
+          },
+        });
+        pool.on('error', (error) => options.onIdleError?.(error));
+        return pool;
+      },
+    }),
+  });
+  return {
+    kind: 'postgres',
+    db,
+    idColumn: 'serial primary key',
+    timeType: 'timestamptz',
+    jsonType: 'jsonb',
+    counterType: 'bigint',
+    greatest: (a, b) => sql`greatest(${a}, ${b})`,
+    least: (a, b) => sql`least(${a}, ${b})`,
+    bool: (value) => value,
+    text: (value) => (value.includes('\u0000') ? value.replace(NUL, '\uFFFD') : value),
+    json: (value) => (value.includes('\\u0000') ? value.replace(JSON_NUL, '\\ufffd') : value),
+    beginWrite: 'begin',
+    time: (value) => (value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString()),
+    lockSchema: async (conn, key) => {
+      await sql`select pg_advisory_xact_lock(hashtext(${key}))`.execute(conn);
+    },
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * Sorting driver errors into the ones worth retrying (the server is away,
+ * busy or restarting) and the ones that are not.
+ */
+
+import { LogticketsError } from '../../errors.js';
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+
+// PostgreSQL SQLSTATE classes that mean "try again later".
+const RETRYABLE_SQLSTATE = /^(08|53|57P0[1-3]|40001|40P01|55P03|58)/;
+
+export function classifySqlError(error: unknown, backend: string, action: string): LogticketsError {
+  if (error instanceof LogticketsError) return error;
+  const e = error as { code?: unknown; message?: unknown };
+  const code = typeof e?.code === 'string' ? e.code : '';
+  const message = typeof e?.message === 'string' ? e.message : String(error);
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code.startsWith('SQLITE_BUSY')) {
+    return new LogticketsError('BACKEND_BUSY', `${action}: database is busy (${message})`, {
+      cause: error,
+      backend,
+      retryable: true,
+    });
+  }
+  if (
+    NETWORK_CODES.has(code) ||
+    RETRYABLE_SQLSTATE.test(code) ||
+    /connection terminated|timeout exceeded when trying to connect|Connection terminated|server closed the connection/i.test(message)
+  ) {
+    return new LogticketsError('BACKEND_UNAVAILABLE', `${action}: ${message || code}`, {
+      cause: error,
+      backend,
+      retryable: true,
+    });
+  }
+  return new LogticketsError('BACKEND_REJECTED', `${action}: ${message}`, { cause: error, backend });
+}

@@ -1,0 +1,44 @@
+/**
+ * Reading the store URIs the SQL backend accepts:
+ * `sqlite:PATH`, `sqlite:///ABSOLUTE/PATH`, `sqlite::memory:` and
+ * `postgres://…` / `postgresql://…`.
+ */
+
+import { LogticketsError, maskSecrets } from '../../errors.js';
+
+export type SqlTarget =
+  | { readonly dialect: 'sqlite'; readonly path: string; readonly name: string }
+  | { readonly dialect: 'postgres'; readonly connectionString: string; readonly name: string };
+
+export function isSqlUri(uri: string): boolean {
+  return /^(sqlite:|postgres:\/\/|postgresql:\/\/)/i.test(uri);
+}
+
+export function parseSqlUri(uri: string): SqlTarget {
+  if (typeof uri !== 'string' || uri.trim() === '') {
+    throw new LogticketsError('INVALID_URI', 'store URI must be a non-empty string');
+  }
+  if (/^sqlite:/i.test(uri)) {
+    let path = uri.slice('sqlite:'.length);
+    if (path.startsWith('//')) path = path.slice(2); // sqlite:///abs/path → /abs/path
+    if (path === '') {
+      throw new LogticketsError('INVALID_URI', `store URI ${uri} names no file: use sqlite:PATH or sqlite::memory:`);
+    }
+    return { dialect: 'sqlite', path, name: `sqlite:${path}` };
+  }
+  if (/^postgres(ql)?:\/\//i.test(uri)) {
+    let parsed: URL;
+    try {
+      parsed = new URL(uri);
+    } catch {
+      throw new LogticketsError('INVALID_URI', `store URI ${maskSecrets(uri)} is not a valid postgres:// URL`);
+    }
+    if (parsed.hostname === '' && !parsed.searchParams.has('host')) {
+      throw new LogticketsError('INVALID_URI', `store URI ${maskSecrets(uri)} names no host`);
+    }
+    const db = parsed.pathname.replace(/^\//, '');
+    const name = `postgres://${parsed.hostname}${parsed.port ? `:${parsed.port}` : ''}/${db}`;
+    return { dialect: 'postgres', connectionString: uri, name };
+  }
+  throw new LogticketsError('UNSUPPORTED_URI', `not an SQL store URI: ${maskSecrets(uri)}`);
+}
