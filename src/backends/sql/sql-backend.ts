@@ -104,24 +104,27 @@ export class SqlBackend implements TicketStore {
     return this.write('record occurrences', async (conn) => {
       const outcomes: RecordOutcome[] = [];
       const rows: RawBuilder<unknown>[] = [];
-      const regress = sql`(t.solved and coalesce(t.solved_at < excluded.last_seen, true))`;
       for (const delta of deltas) {
-        const result = await sql<Row>`
-          insert into ${sql.table(this.t.tickets)} as t
-            (hash, app_id, level, channel, location, function, title, first_seen, last_seen, occurrence_count)
-          values (${delta.hash}, ${d.text(delta.appId)}, ${delta.level}, ${d.text(delta.channel)},
-            ${d.text(delta.location)}, ${delta.function === null ? null : d.text(delta.function)}, ${d.text(delta.title)},
-            ${isoTime(delta.firstSeen)}, ${isoTime(delta.lastSeen)}, ${delta.count})
-          on conflict (app_id, hash) do update set
-            occurrence_count = t.occurrence_count + excluded.occurrence_count,
-            last_seen = ${d.greatest(sql`t.last_seen`, sql`excluded.last_seen`)},
-            first_seen = ${d.least(sql`t.first_seen`, sql`excluded.first_seen`)},
-            last_write_reopened = ${regress},
-            regression_count = t.regression_count + (case when ${regress} then 1 else 0 end),
-            last_regression_at = (case when ${regress} then excluded.last_seen else t.last_regression_at end),
-            solved_at = (case when ${regress} then null else t.solved_at end),
-            solved = (case when ${regress} then false else t.solved end)
+        // The common case, a known ticket, is one update; only a new ticket
+        // takes the insert, whose conflict clause settles creation races.
+        // (Updating first also keeps sequences from being spent per write.)
+        const first = isoTime(delta.firstSeen);
+        const last = isoTime(delta.lastSeen);
+        let result = await sql<Row>`
+          update ${sql.table(this.t.tickets)} as t set ${this.merge(sql`${delta.count}`, sql`${first}`, sql`${last}`)}
+          where app_id = ${d.text(delta.appId)} and hash = ${delta.hash}
           returning id, occurrence_count, last_write_reopened`.execute(conn);
+        if (result.rows.length === 0) {
+          result = await sql<Row>`
+            insert into ${sql.table(this.t.tickets)} as t
+              (hash, app_id, level, channel, location, function, title, first_seen, last_seen, occurrence_count)
+            values (${delta.hash}, ${d.text(delta.appId)}, ${delta.level}, ${d.text(delta.channel)},
+              ${d.text(delta.location)}, ${delta.function === null ? null : d.text(delta.function)}, ${d.text(delta.title)},
+              ${first}, ${last}, ${delta.count})
+            on conflict (app_id, hash) do update set
+              ${this.merge(sql`excluded.occurrence_count`, sql`excluded.first_seen`, sql`excluded.last_seen`)}
+            returning id, occurrence_count, last_write_reopened`.execute(conn);
+        }
         const row = result.rows[0]!;
         const ticketId = Number(row.id);
         const occurrenceCount = Number(row.occurrence_count);
@@ -362,6 +365,26 @@ export class SqlBackend implements TicketStore {
   }
 
   // -- plumbing --------------------------------------------------------------
+
+  /**
+   * The SET clause that adds occurrences to ticket `t`: counts, first and
+   * last seen, and reopening a solved ticket as a regression when an
+   * occurrence happened after it was solved. Every expression reads the old
+   * row, so `last_write_reopened` tells the caller what this write did.
+   */
+  private merge(count: RawBuilder<unknown>, first: RawBuilder<unknown>, last: RawBuilder<unknown>): RawBuilder<unknown> {
+    const d = this.d;
+    const regress = sql`(t.solved and coalesce(t.solved_at < ${last}, true))`;
+    return sql`
+      occurrence_count = t.occurrence_count + ${count},
+      last_seen = ${d.greatest(sql`t.last_seen`, last)},
+      first_seen = ${d.least(sql`t.first_seen`, first)},
+      last_write_reopened = ${regress},
+      regression_count = t.regression_count + (case when ${regress} then 1 else 0 end),
+      last_regression_at = (case when ${regress} then ${last} else t.last_regression_at end),
+      solved_at = (case when ${regress} then null else t.solved_at end),
+      solved = (case when ${regress} then false else t.solved end)`;
+  }
 
   private where(f: TicketFilter): RawBuilder<unknown> {
     const parts: RawBuilder<unknown>[] = [sql`1 = 1`];

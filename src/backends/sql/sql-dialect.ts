@@ -92,6 +92,8 @@ function postgresDialect(connectionString: string, options: SqlConnectOptions): 
           connectionString,
           max: options.poolSize ?? 4,
           connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+          // Idle connections must not keep the application's process alive.
+          allowExitOnIdle: true,
           // bigint counts as JS numbers (exact up to 2^53), only on our own connections.
           types: {
             getTypeParser: ((oid: number, format?: 'text' | 'binary') =>

@@ -1,0 +1,57 @@
+/**
+ * From what a user names — a store URI, a backend, or a list of them — to
+ * backend instances. URIs are read here, in one place, so every part of
+ * logtickets (handler, CLI, config) accepts the same ones.
+ */
+
+import { resolve } from 'node:path';
+import { LogticketsError, maskSecrets } from '../errors.js';
+import type { TicketBackend } from './contract.js';
+import { MemoryBackend } from './memory/memory-backend.js';
+import { SqlBackend, type SqlBackendOptions } from './sql/sql-backend.js';
+import { isSqlUri } from './sql/sql-uri.js';
+
+export type Target = string | TicketBackend | ReadonlyArray<string | TicketBackend>;
+
+/** The store used when none is named: `logtickets.db` in the working directory. */
+export function defaultStoreUri(): string {
+  return `sqlite:${resolve('logtickets.db')}`;
+}
+
+export const SUPPORTED_URIS = ['sqlite:PATH', 'sqlite::memory:', 'postgres://…', 'memory:'] as const;
+
+export function openBackend(uri: string, options: SqlBackendOptions = {}): TicketBackend {
+  if (typeof uri !== 'string') throw new LogticketsError('INVALID_URI', 'a store URI must be a string');
+  if (isSqlUri(uri)) return new SqlBackend(uri, options);
+  if (uri === 'memory:') return new MemoryBackend(options);
+  throw new LogticketsError(
+    'UNSUPPORTED_URI',
+    `no backend for ${maskSecrets(uri)}: supported are ${SUPPORTED_URIS.join(', ')}`,
+  );
+}
+
+function isBackend(value: unknown): value is TicketBackend {
+  const b = value as Partial<TicketBackend> | null;
+  return b !== null && typeof b === 'object' && typeof b.recordBatch === 'function' && typeof b.open === 'function';
+}
+
+/** Backends for a handler target; `owned` are those opened here from URIs (the handler closes them). */
+export function resolveTargets(target: Target | undefined): { backends: TicketBackend[]; owned: Set<TicketBackend> } {
+  const items = target === undefined ? [defaultStoreUri()] : Array.isArray(target) ? target : [target];
+  if (items.length === 0) throw new LogticketsError('INVALID_ARGUMENT', 'target: an empty list names no backend');
+  const backends: TicketBackend[] = [];
+  const owned = new Set<TicketBackend>();
+  items.forEach((item: unknown, index: number) => {
+    if (typeof item === 'string') {
+      const backend = openBackend(item);
+      backends.push(backend);
+      owned.add(backend);
+    } else if (isBackend(item)) {
+      backends.push(item);
+    } else {
+      const where = Array.isArray(target) ? `target[${index}]` : 'target';
+      throw new LogticketsError('INVALID_ARGUMENT', `${where} must be a store URI or a backend instance`);
+    }
+  });
+  return { backends, owned };
+}

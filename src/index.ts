@@ -1,0 +1,24 @@
+// The public API of logtickets. Each name is defined in the file named after it.
+export { LogticketsError, maskSecrets, type ErrorCode } from './errors.js';
+export { Level, levelName, parseLevel, type LevelName } from './logging/level.js';
+export { Logger, type LoggerOptions } from './logging/logger.js';
+export { LogRecord, type LogOptions, type ProcessInfo } from './logging/record.js';
+export { Handler, type HandlerOptions, type RecordFilter } from './logging/handler.js';
+export { TestHandler } from './logging/test-handler.js';
+export { formatMessage } from './logging/format.js';
+export { toJsonSafe, DEFAULT_JSON_SAFE_LIMITS, type JsonValue, type JsonSafeLimits } from './logging/json-safe.js';
+export type { CallSite, WrapperMatcher } from './logging/call-site.js';
+export { logbookHash, type LogbookHashInput } from './fingerprint/logbook-hash.js';
+export { fingerprint, defaultSalt } from './fingerprint/fingerprint.js';
+export {
+  TicketingHandler,
+  type TicketingHandlerOptions,
+  type TicketingStats,
+  type ErrorHook,
+} from './ticketing/ticketing-handler.js';
+export type { WriterStats, DropReason } from './ticketing/backend-writer.js';
+export type * from './backends/contract.js';
+export { isTicketStore } from './backends/contract.js';
+export { openBackend, defaultStoreUri, type Target } from './backends/open-backend.js';
+export { MemoryBackend, type MemoryBackendOptions } from './backends/memory/memory-backend.js';
+export { SqlBackend, type SqlBackendOptions } from './backends/sql/sql-backend.js';

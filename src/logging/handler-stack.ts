@@ -1,0 +1,69 @@
+/**
+ * Which handlers are active now: those of the current async scope (innermost
+ * first), then the application-wide ones (most recently pushed first).
+ *
+ * The lowest level any active handler accepts is kept next to each stack, so
+ * a logger can drop a record nobody wants with one comparison.
+ */
+
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Handler } from './handler.js';
+import { reportInternalError } from './internal-error.js';
+import type { LogRecord } from './record.js';
+
+interface Scope {
+  /** Outermost first. */
+  readonly handlers: readonly Handler[];
+  readonly minLevel: number;
+}
+
+const scopes = new AsyncLocalStorage<Scope>();
+let application: Handler[] = [];
+let applicationMin = Infinity;
+
+export function runWithHandler<T>(handler: Handler, fn: () => T): T {
+  const outer = scopes.getStore();
+  const handlers = outer === undefined ? [handler] : [...outer.handlers, handler];
+  return scopes.run({ handlers, minLevel: Math.min(outer?.minLevel ?? Infinity, handler.level) }, fn);
+}
+
+export function pushApplicationHandler(handler: Handler): void {
+  application = [...application, handler];
+  applicationMin = Math.min(applicationMin, handler.level);
+}
+
+export function popApplicationHandler(handler: Handler): void {
+  const index = application.lastIndexOf(handler);
+  if (index === -1) return;
+  application = application.filter((_, i) => i !== index);
+  applicationMin = application.reduce((min, h) => Math.min(min, h.level), Infinity);
+}
+
+/** True when some active handler accepts records of this level. */
+export function isWanted(level: number): boolean {
+  if (level >= applicationMin) return true;
+  const scope = scopes.getStore();
+  return scope !== undefined && level >= scope.minLevel;
+}
+
+/** Offer the record to the active handlers, innermost first, until one that does not bubble handles it. */
+export function dispatch(record: LogRecord): void {
+  const scope = scopes.getStore();
+  if (scope !== undefined) {
+    for (let i = scope.handlers.length - 1; i >= 0; i--) if (offer(scope.handlers[i]!, record)) return;
+  }
+  const app = application;
+  for (let i = app.length - 1; i >= 0; i--) if (offer(app[i]!, record)) return;
+}
+
+/** Returns true when the record must go no further. */
+function offer(handler: Handler, record: LogRecord): boolean {
+  if (record.level < handler.level) return false;
+  try {
+    if (handler.filter !== undefined && !handler.filter(record, handler)) return false;
+    handler.handle(record);
+  } catch (error) {
+    reportInternalError(`handler ${handler.constructor.name}`, error);
+  }
+  return !handler.bubble;
+}

@@ -1,0 +1,39 @@
+/**
+ * Reporting logtickets' own trouble without ever throwing into the
+ * application: one line on stderr, at most once per key per interval, with
+ * a count of what was held back.
+ */
+
+import { maskSecrets } from '../errors.js';
+
+export interface RateLimitedReporter {
+  (key: string, message: string): void;
+}
+
+export function rateLimitedStderr(intervalMs = 30_000, write = (line: string) => process.stderr.write(line)): RateLimitedReporter {
+  const last = new Map<string, { at: number; suppressed: number }>();
+  return (key, message) => {
+    const now = Date.now();
+    const seen = last.get(key);
+    if (seen !== undefined && now - seen.at < intervalMs) {
+      seen.suppressed++;
+      return;
+    }
+    const held = seen !== undefined && seen.suppressed > 0 ? ` (${seen.suppressed} similar messages held back)` : '';
+    last.set(key, { at: now, suppressed: 0 });
+    if (last.size > 1000) last.delete(last.keys().next().value as string);
+    try {
+      write(`logtickets: ${maskSecrets(message)}${held}\n`);
+    } catch {
+      // stderr itself failed: nothing more can be done without disturbing the application.
+    }
+  };
+}
+
+const report = rateLimitedStderr();
+
+/** A handler or filter threw while a record was dispatched. */
+export function reportInternalError(where: string, error: unknown): void {
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  report(where, `${where} failed: ${message}`);
+}

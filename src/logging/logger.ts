@@ -1,0 +1,123 @@
+/**
+ * The Logger: named channels with one method per level.
+ *
+ *   log.error('payment %s failed', id)
+ *   log.error({ error, extra: { orderId } }, 'payment %s failed', id)
+ *   log.exception(error, 'payment %s failed', id)
+ *
+ * An options object may come first: `extra` (structured data), `error`, and
+ * `fingerprint` (replaces the default grouping). The message uses printf-style
+ * placeholders (see format.ts). A call never throws and never waits: when no
+ * active handler wants its level it returns at once; otherwise it takes the
+ * raw stack and hands the record to the handlers. The methods are bound, so
+ * `const { error } = log` works.
+ */
+
+import type { WrapperMatcher } from './call-site.js';
+import { captureStack } from './call-site.js';
+import { dispatch, isWanted } from './handler-stack.js';
+import { reportInternalError } from './internal-error.js';
+import { Level } from './level.js';
+import { LogRecord, type LogOptions } from './record.js';
+
+export interface LoggerOptions {
+  /**
+   * Functions that wrap this logger in your code (by name, or a pattern tested
+   * against the function name and the file path). Their frames are skipped so
+   * the call site is the caller of the wrapper.
+   */
+  readonly wrappers?: readonly WrapperMatcher[];
+  /** How many stack frames to keep at a call (default 4, or 12 with wrappers). */
+  readonly stackDepth?: number;
+}
+
+type LogMethod = {
+  (msg: string, ...args: unknown[]): void;
+  (options: LogOptions, msg: string, ...args: unknown[]): void;
+};
+
+const NO_OPTIONS: LogOptions = Object.freeze({});
+
+export class Logger {
+  readonly name: string;
+  private readonly wrappers: readonly WrapperMatcher[];
+  private readonly stackDepth: number;
+
+  constructor(name: string, options: LoggerOptions = {}) {
+    this.name = String(name);
+    this.wrappers = options.wrappers ?? [];
+    this.stackDepth = options.stackDepth ?? (this.wrappers.length > 0 ? 12 : 4);
+  }
+
+  readonly critical: LogMethod = (first: string | LogOptions, ...rest: unknown[]) => {
+    if (isWanted(Level.CRITICAL)) this.emit(Level.CRITICAL, this.critical, first, rest);
+  };
+
+  readonly error: LogMethod = (first: string | LogOptions, ...rest: unknown[]) => {
+    if (isWanted(Level.ERROR)) this.emit(Level.ERROR, this.error, first, rest);
+  };
+
+  readonly warning: LogMethod = (first: string | LogOptions, ...rest: unknown[]) => {
+    if (isWanted(Level.WARNING)) this.emit(Level.WARNING, this.warning, first, rest);
+  };
+
+  readonly warn: LogMethod = (first: string | LogOptions, ...rest: unknown[]) => {
+    if (isWanted(Level.WARNING)) this.emit(Level.WARNING, this.warn, first, rest);
+  };
+
+  readonly notice: LogMethod = (first: string | LogOptions, ...rest: unknown[]) => {
+    if (isWanted(Level.NOTICE)) this.emit(Level.NOTICE, this.notice, first, rest);
+  };
+
+  readonly info: LogMethod = (first: string | LogOptions, ...rest: unknown[]) => {
+    if (isWanted(Level.INFO)) this.emit(Level.INFO, this.info, first, rest);
+  };
+
+  readonly debug: LogMethod = (first: string | LogOptions, ...rest: unknown[]) => {
+    if (isWanted(Level.DEBUG)) this.emit(Level.DEBUG, this.debug, first, rest);
+  };
+
+  readonly trace: LogMethod = (first: string | LogOptions, ...rest: unknown[]) => {
+    if (isWanted(Level.TRACE)) this.emit(Level.TRACE, this.trace, first, rest);
+  };
+
+  /** Log `error` at ERROR level, with an optional message (default: the error's own). */
+  readonly exception = (error: unknown, msg?: string, ...args: unknown[]): void => {
+    if (!isWanted(Level.ERROR)) return;
+    let text = msg;
+    if (text === undefined) {
+      try {
+        text = error instanceof Error ? error.message : String(error);
+      } catch {
+        text = '[unprintable error]';
+      }
+    }
+    this.emit(Level.ERROR, this.exception, { error }, [text, ...args]);
+  };
+
+  /** Log at any level number. */
+  readonly log = (level: number, first: string | LogOptions, ...rest: unknown[]): void => {
+    if (isWanted(level)) this.emit(level, this.log, first, rest);
+  };
+
+  private emit(level: number, below: Function, first: string | LogOptions, rest: unknown[]): void {
+    try {
+      let options = NO_OPTIONS;
+      let msg: string;
+      let args: unknown[] = rest;
+      if (typeof first === 'string') {
+        msg = first;
+      } else if (first !== null && typeof first === 'object') {
+        options = first;
+        msg = typeof rest[0] === 'string' ? rest[0] : rest.length === 0 ? '' : String(rest[0]);
+        args = rest.slice(1);
+      } else {
+        msg = String(first);
+      }
+      const stack = captureStack(below, this.stackDepth);
+      dispatch(new LogRecord(this.name, level, msg, args, options, stack, this.wrappers));
+    } catch (error) {
+      reportInternalError(`logger ${this.name}`, error);
+    }
+  }
+}

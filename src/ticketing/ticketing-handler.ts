@@ -1,0 +1,186 @@
+/**
+ * The TicketingHandler: turns log records into tickets in one or more
+ * backends.
+ *
+ * In the logging call it only captures the record (see occurrence.ts) and
+ * puts it on each backend's queue; a BackendWriter per backend writes in the
+ * background. A slow or dead backend never holds up the others, and nothing
+ * here throws into the application.
+ */
+
+import { LogticketsError, maskSecrets } from '../errors.js';
+import type { TicketBackend } from '../backends/contract.js';
+import { resolveTargets, type Target } from '../backends/open-backend.js';
+import { defaultSalt } from '../fingerprint/fingerprint.js';
+import { Handler, type HandlerOptions } from '../logging/handler.js';
+import { rateLimitedStderr } from '../logging/internal-error.js';
+import type { JsonSafeLimits } from '../logging/json-safe.js';
+import { Level } from '../logging/level.js';
+import type { LogRecord } from '../logging/record.js';
+import type { BackoffOptions } from './backoff.js';
+import { BackendWriter, type DropReason, type WriterStats } from './backend-writer.js';
+import { capture, prepare, type OccurrenceSettings } from './occurrence.js';
+
+export type ErrorHook = (error: LogticketsError, info: { backend: string; attempt: number; willRetry: boolean }) => void;
+
+export interface TicketingHandlerOptions extends HandlerOptions {
+  /** Tells apps that share a store apart (default `generic`, as in Logbook). */
+  readonly appId?: string;
+  /** Salt of the fingerprint (default `apphash-<appId>`, as in Logbook). */
+  readonly hashSalt?: string;
+  /** Call-site files are named relative to this directory (default: the working directory). */
+  readonly projectRoot?: string;
+  /** Occurrences waiting per backend before folding starts (default 10 000). */
+  readonly maxQueue?: number;
+  /** Tickets whose overflow occurrences are counted while the queue is full (default 1 000). */
+  readonly maxFolded?: number;
+  /** Occurrences per write (default 500). */
+  readonly batchSize?: number;
+  /** Attempts for a batch a backend rejects as permanent, before it is dropped (default 5). */
+  readonly maxRejectedAttempts?: number;
+  readonly retry?: BackoffOptions;
+  /** Ticket titles are cut to this many characters (default 200). */
+  readonly titleLength?: number;
+  /** Size caps of record data. */
+  readonly limits?: Partial<JsonSafeLimits>;
+  /** Called for each failed write. Default: one line on stderr per backend and error kind, at most every 30 s. */
+  readonly onError?: ErrorHook;
+  /** On `beforeExit`, wait this long for queued occurrences to be written (default 5 000 ms; 0 turns it off). */
+  readonly exitFlushMs?: number;
+}
+
+export interface TicketingStats {
+  readonly queued: number;
+  readonly written: number;
+  readonly retried: number;
+  readonly coalesced: number;
+  readonly dropped: Readonly<Record<DropReason, number>>;
+  readonly backends: readonly WriterStats[];
+}
+
+export class TicketingHandler extends Handler {
+  readonly appId: string;
+  readonly backends: readonly TicketBackend[];
+  private readonly writers: BackendWriter[];
+  private readonly owned: ReadonlySet<TicketBackend>;
+  private readonly settings: OccurrenceSettings;
+  private readonly exitFlushMs: number;
+  private closing: Promise<boolean> | undefined;
+  private exitHook: (() => void) | undefined;
+  private exitFlushed = false;
+
+  /**
+   * `target`: a store URI (`sqlite:PATH`, `postgres://…`), a backend, or an
+   * array of them (each receives every occurrence). Default: the SQLite file
+   * `./logtickets.db`.
+   */
+  constructor(target?: Target, options: TicketingHandlerOptions = {}) {
+    super(options, Level.WARNING);
+    const appId = options.appId ?? 'generic';
+    if (typeof appId !== 'string' || appId === '') {
+      throw new LogticketsError('INVALID_ARGUMENT', 'appId must be a non-empty string');
+    }
+    for (const key of ['maxQueue', 'maxFolded', 'batchSize', 'maxRejectedAttempts', 'titleLength'] as const) {
+      const value = options[key];
+      if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+        throw new LogticketsError('INVALID_ARGUMENT', `${key} must be a positive integer, got ${String(value)}`);
+      }
+    }
+    this.appId = appId;
+    const { backends, owned } = resolveTargets(target);
+    this.backends = backends;
+    this.owned = owned;
+    this.settings = {
+      appId,
+      salt: options.hashSalt ?? defaultSalt(appId),
+      projectRoot: options.projectRoot ?? process.cwd(),
+      titleLength: options.titleLength ?? 200,
+      limits: options.limits ?? {},
+    };
+    this.exitFlushMs = options.exitFlushMs ?? 5_000;
+    const onError = options.onError ?? defaultErrorHook();
+    this.writers = backends.map(
+      (backend) =>
+        new BackendWriter(backend, {
+          maxQueue: options.maxQueue ?? 10_000,
+          maxFolded: options.maxFolded ?? 1_000,
+          batchSize: options.batchSize ?? 500,
+          maxRejectedAttempts: options.maxRejectedAttempts ?? 5,
+          backoff: options.retry ?? {},
+          prepare: (item) => prepare(item, this.settings),
+          onError,
+        }),
+    );
+  }
+
+  handle(record: LogRecord): void {
+    const item = capture(record, this.settings);
+    for (const writer of this.writers) writer.enqueue(item);
+    if (this.exitHook === undefined && this.exitFlushMs > 0 && this.closing === undefined) this.watchExit();
+  }
+
+  /** Wait until every queued occurrence is written. Resolves false if `timeoutMs` passed first. Never rejects. */
+  async flush(options: { timeoutMs?: number } = {}): Promise<boolean> {
+    const results = await Promise.all(this.writers.map((w) => w.flush(options.timeoutMs)));
+    return results.every(Boolean);
+  }
+
+  /**
+   * Stop accepting records, write what waits for at most `timeoutMs`
+   * (default 10 000), count the rest as dropped, and close the backends this
+   * handler opened from URIs (backends passed in are left open). Resolves true
+   * when nothing was lost.
+   */
+  close(options: { timeoutMs?: number } = {}): Promise<boolean> {
+    this.closing ??= (async () => {
+      this.unwatchExit();
+      const timeoutMs = options.timeoutMs ?? 10_000;
+      const results = await Promise.all(this.writers.map((w) => w.close(timeoutMs)));
+      await Promise.all([...this.owned].map((b) => b.close().catch(() => undefined)));
+      return results.every(Boolean);
+    })();
+    return this.closing;
+  }
+
+  stats(): TicketingStats {
+    const backends = this.writers.map((w) => w.stats());
+    const dropped: Record<DropReason, number> = { queue_full: 0, rejected: 0, closed: 0, shutdown: 0 };
+    let queued = 0;
+    let written = 0;
+    let retried = 0;
+    let coalesced = 0;
+    for (const s of backends) {
+      queued += s.queued;
+      written += s.written;
+      retried += s.retried;
+      coalesced += s.coalesced;
+      for (const reason of Object.keys(dropped) as DropReason[]) dropped[reason] += s.dropped[reason];
+    }
+    return { queued, written, retried, coalesced, dropped, backends };
+  }
+
+  /** Before a process ends on its own, give queued occurrences a bounded chance to be written. */
+  private watchExit(): void {
+    this.exitHook = () => {
+      if (this.exitFlushed || this.writers.every((w) => w.size === 0)) return;
+      this.exitFlushed = true;
+      // A ref'd timer keeps the process alive while the flush runs.
+      const keepAlive = setTimeout(() => undefined, this.exitFlushMs);
+      // Once only: a backend that stays down must not keep the process alive forever.
+      void this.flush({ timeoutMs: this.exitFlushMs }).then(() => clearTimeout(keepAlive));
+    };
+    process.on('beforeExit', this.exitHook);
+  }
+
+  private unwatchExit(): void {
+    if (this.exitHook !== undefined) process.off('beforeExit', this.exitHook);
+  }
+}
+
+function defaultErrorHook(): ErrorHook {
+  const report = rateLimitedStderr();
+  return (error, info) => {
+    const next = info.willRetry ? 'will retry' : 'records dropped';
+    report(`${info.backend}|${error.code}`, `${maskSecrets(info.backend)}: ${error.code}: ${error.message} (${next})`);
+  };
+}
