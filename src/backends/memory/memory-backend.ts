@@ -187,7 +187,12 @@ export class MemoryBackend implements TicketStore {
     const k = linkKey(key);
     const link = this.links.get(k);
     if (link?.externalId != null) return { state: 'linked', externalId: link.externalId };
-    if (link !== undefined && link.owner !== owner && link.claimedUntil !== null && Date.parse(link.claimedUntil) > now) {
+    if (
+      link !== undefined &&
+      link.owner !== owner &&
+      link.claimedUntil !== null &&
+      Date.parse(link.claimedUntil) > now
+    ) {
       return { state: 'pending', owner: link.owner ?? '', claimedUntil: link.claimedUntil };
     }
     const claimedUntil = new Date(now + leaseMs).toISOString();

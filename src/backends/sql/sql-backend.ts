@@ -30,7 +30,7 @@ import type {
   TicketStore,
 } from '../contract.js';
 import { checkFilter, checkTicketId, occurrenceQuery, ticketNotFound, ticketQuery } from '../query-options.js';
-import { createDialect, type SqlConnectOptions, type SqlDialect } from './sql-dialect.js';
+import { createDialect, retryWhileBusy, type SqlConnectOptions, type SqlDialect } from './sql-dialect.js';
 import { classifySqlError } from './sql-errors.js';
 import { ensureSchema, tableNames, type TableNames } from './sql-schema.js';
 import { parseSqlUri } from './sql-uri.js';
@@ -61,6 +61,7 @@ export class SqlBackend implements TicketStore {
   private readonly d: SqlDialect;
   private readonly t: TableNames;
   private readonly now: () => Date;
+  private readonly busyTimeoutMs: number;
   private opening: Promise<void> | undefined;
   private closed = false;
 
@@ -70,6 +71,7 @@ export class SqlBackend implements TicketStore {
     this.name = target.name;
     this.t = tableNames(options.prefix ?? 'logtickets_');
     this.now = options.now ?? (() => new Date());
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 10_000;
     this.d = createDialect(target, options);
   }
 
@@ -342,7 +344,9 @@ export class SqlBackend implements TicketStore {
     if (ids.length === 0) return;
     await this.open();
     await this.write('complete deliveries', (conn) =>
-      sql`delete from ${sql.table(this.t.outbox)} where owner = ${owner} and id in (${sql.join([...ids])})`.execute(conn),
+      sql`delete from ${sql.table(this.t.outbox)} where owner = ${owner} and id in (${sql.join([...ids])})`.execute(
+        conn,
+      ),
     );
   }
 
@@ -372,7 +376,11 @@ export class SqlBackend implements TicketStore {
    * occurrence happened after it was solved. Every expression reads the old
    * row, so `last_write_reopened` tells the caller what this write did.
    */
-  private merge(count: RawBuilder<unknown>, first: RawBuilder<unknown>, last: RawBuilder<unknown>): RawBuilder<unknown> {
+  private merge(
+    count: RawBuilder<unknown>,
+    first: RawBuilder<unknown>,
+    last: RawBuilder<unknown>,
+  ): RawBuilder<unknown> {
     const d = this.d;
     const regress = sql`(t.solved and coalesce(t.solved_at < ${last}, true))`;
     return sql`
@@ -399,30 +407,40 @@ export class SqlBackend implements TicketStore {
   private async read<T>(action: string, run: (db: Kysely<unknown>) => Promise<T>): Promise<T> {
     await this.open();
     try {
-      return await run(this.d.db);
+      return await retryWhileBusy(() => run(this.d.db), this.busyTimeoutMs);
     } catch (error) {
       throw classifySqlError(error, this.name, action);
     }
   }
 
-  /** Run `fn` in a write transaction on one pinned connection. */
+  /**
+   * Run `fn` in a write transaction on one pinned connection; when SQLite's
+   * write lock is taken, roll back and run it again a moment later.
+   */
   private async write<T>(action: string, fn: (conn: Kysely<unknown>) => Promise<T>): Promise<T> {
     if (this.closed) throw new LogticketsError('CLOSED', 'backend is closed', { backend: this.name });
     try {
-      return await this.d.db.connection().execute(async (conn) => {
-        await sql.raw(this.d.beginWrite).execute(conn);
-        try {
-          const result = await fn(conn);
-          await sql.raw('commit').execute(conn);
-          return result;
-        } catch (error) {
-          await sql.raw('rollback').execute(conn).catch(() => undefined);
-          throw error;
-        }
-      });
+      return await retryWhileBusy(() => this.transaction(fn), this.busyTimeoutMs);
     } catch (error) {
       throw classifySqlError(error, this.name, action);
     }
+  }
+
+  private transaction<T>(fn: (conn: Kysely<unknown>) => Promise<T>): Promise<T> {
+    return this.d.db.connection().execute(async (conn) => {
+      await sql.raw(this.d.beginWrite).execute(conn);
+      try {
+        const result = await fn(conn);
+        await sql.raw('commit').execute(conn);
+        return result;
+      } catch (error) {
+        await sql
+          .raw('rollback')
+          .execute(conn)
+          .catch(() => undefined);
+        throw error;
+      }
+    });
   }
 
   private async change(action: string, id: number, run: (conn: Kysely<unknown>) => Promise<{ rows: Row[] }>) {

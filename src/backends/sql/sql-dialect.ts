@@ -34,7 +34,7 @@ export interface SqlDialect {
 }
 
 export interface SqlConnectOptions {
-  /** SQLite: milliseconds to wait for a lock held by another process. */
+  /** SQLite: how long to keep retrying while another connection holds the write lock (default 10 000 ms). */
   readonly busyTimeoutMs?: number;
   /** PostgreSQL: pool size. */
   readonly poolSize?: number;
@@ -44,7 +44,9 @@ export interface SqlConnectOptions {
 }
 
 export function createDialect(target: SqlTarget, options: SqlConnectOptions = {}): SqlDialect {
-  return target.dialect === 'sqlite' ? sqliteDialect(target.path, options) : postgresDialect(target.connectionString, options);
+  return target.dialect === 'sqlite'
+    ? sqliteDialect(target.path, options)
+    : postgresDialect(target.connectionString, options);
 }
 
 function sqliteDialect(path: string, options: SqlConnectOptions): SqlDialect {
@@ -52,8 +54,10 @@ function sqliteDialect(path: string, options: SqlConnectOptions): SqlDialect {
     dialect: new SqliteDialect({
       database: async () => {
         const { default: Database } = await import('better-sqlite3');
-        const handle = new Database(path, { timeout: options.busyTimeoutMs ?? 10_000 });
-        if (path !== ':memory:') handle.pragma('journal_mode = WAL');
+        // No busy wait inside SQLite: it would sleep on the application's
+        // thread. The backend retries SQLITE_BUSY asynchronously instead.
+        const handle = new Database(path, { timeout: 0 });
+        if (path !== ':memory:') await switchToWal(handle, options.busyTimeoutMs ?? 10_000);
         // WAL with NORMAL is durable across application crashes.
         handle.pragma('synchronous = NORMAL');
         handle.pragma('foreign_keys = ON');
@@ -77,6 +81,34 @@ function sqliteDialect(path: string, options: SqlConnectOptions): SqlDialect {
     time: (value) => String(value),
     lockSchema: async () => {},
   };
+}
+
+/**
+ * Turn on write-ahead logging. Switching needs a moment alone with the file
+ * and SQLite does not wait for it on its own, so several processes opening a
+ * new store at once take turns here.
+ */
+async function switchToWal(handle: { pragma(source: string): unknown }, waitMs: number): Promise<void> {
+  await retryWhileBusy(async () => handle.pragma('journal_mode = WAL'), waitMs);
+}
+
+export function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+/** Run `fn` again, after short random pauses, while SQLite says another connection holds the lock. */
+export async function retryWhileBusy<T>(fn: () => Promise<T>, waitMs: number): Promise<T> {
+  const deadline = Date.now() + waitMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!isBusy(error) || Date.now() > deadline) throw error;
+      const pause = Math.min(50, 1 + attempt) * (0.5 + Math.random());
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
 }
 
 const NUL = /\u0000/g;

@@ -34,7 +34,9 @@ export function classifySqlError(error: unknown, backend: string, action: string
   if (
     NETWORK_CODES.has(code) ||
     RETRYABLE_SQLSTATE.test(code) ||
-    /connection terminated|timeout exceeded when trying to connect|Connection terminated|server closed the connection/i.test(message)
+    /connection terminated|timeout exceeded when trying to connect|Connection terminated|server closed the connection/i.test(
+      message,
+    )
   ) {
     return new LogticketsError('BACKEND_UNAVAILABLE', `${action}: ${message || code}`, {
       cause: error,

@@ -96,10 +96,19 @@ function statements(d: SqlDialect, t: TableNames): string[] {
 }
 
 /** Create missing tables inside `conn`'s open transaction; refuse a newer schema. */
-export async function ensureSchema(conn: Kysely<unknown>, d: SqlDialect, t: TableNames, backend: string): Promise<void> {
+export async function ensureSchema(
+  conn: Kysely<unknown>,
+  d: SqlDialect,
+  t: TableNames,
+  backend: string,
+): Promise<void> {
   await d.lockSchema(conn, t.meta);
-  await sql.raw(`create table if not exists ${t.meta} (key varchar(64) primary key, value text not null)`).execute(conn);
-  const found = await sql<{ value: string }>`select value from ${sql.table(t.meta)} where key = 'schema_version'`.execute(conn);
+  await sql
+    .raw(`create table if not exists ${t.meta} (key varchar(64) primary key, value text not null)`)
+    .execute(conn);
+  const found = await sql<{
+    value: string;
+  }>`select value from ${sql.table(t.meta)} where key = 'schema_version'`.execute(conn);
   const version = found.rows[0] === undefined ? 0 : Number(found.rows[0].value);
   if (version > SCHEMA_VERSION) {
     throw new LogticketsError(
@@ -110,5 +119,7 @@ export async function ensureSchema(conn: Kysely<unknown>, d: SqlDialect, t: Tabl
   }
   if (version === SCHEMA_VERSION) return;
   for (const statement of statements(d, t)) await sql.raw(statement).execute(conn);
-  await sql`insert into ${sql.table(t.meta)} (key, value) values ('schema_version', ${String(SCHEMA_VERSION)})`.execute(conn);
+  await sql`insert into ${sql.table(t.meta)} (key, value) values ('schema_version', ${String(SCHEMA_VERSION)})`.execute(
+    conn,
+  );
 }
