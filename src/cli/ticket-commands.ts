@@ -1,0 +1,181 @@
+/**
+ * The CLI commands that read and change tickets in a store: list, show,
+ * occurrences, solve, reopen, delete, stats. Each takes the opened backend and
+ * its parsed flags and returns the text to print.
+ */
+
+import {
+  isTicketStore,
+  type StoredOccurrence,
+  type Ticket,
+  type TicketBackend,
+  type TicketFilter,
+} from '../backends/contract.js';
+import { Level, levelName, parseLevel } from '../logging/level.js';
+import { renderTable } from './table.js';
+import { UsageError } from './usage-error.js';
+
+export type Flags = Readonly<Record<string, string | boolean | undefined>>;
+
+/** A ticket as the CLI prints it in JSON: the level by name. */
+export function ticketJson(ticket: Ticket): Record<string, unknown> {
+  return {
+    id: ticket.id,
+    hash: ticket.hash,
+    level: levelName(ticket.level),
+    levelNumber: ticket.level,
+    channel: ticket.channel,
+    location: ticket.location,
+    function: ticket.function,
+    title: ticket.title,
+    occurrenceCount: ticket.occurrenceCount,
+    firstSeen: ticket.firstSeen,
+    lastSeen: ticket.lastSeen,
+    solved: ticket.solved,
+    solvedAt: ticket.solvedAt,
+    regressionCount: ticket.regressionCount,
+    lastRegressionAt: ticket.lastRegressionAt,
+    appId: ticket.appId,
+  };
+}
+
+export async function list(backend: TicketBackend, flags: Flags): Promise<string> {
+  const filter: { -readonly [K in keyof TicketFilter]: TicketFilter[K] } = {};
+  if (flags.solved === true && flags.open === true) throw new UsageError('--solved and --open exclude each other');
+  if (flags.solved === true) filter.solved = true;
+  if (flags.open === true) filter.solved = false;
+  if (typeof flags.level === 'string') filter.level = levelFlag('--level', flags.level);
+  if (typeof flags['min-level'] === 'string') filter.minLevel = levelFlag('--min-level', flags['min-level']);
+  if (typeof flags.app === 'string') filter.appId = flags.app;
+  if (typeof flags.channel === 'string') filter.channel = flags.channel;
+  const tickets = await backend.getTickets({
+    filter,
+    orderBy: (typeof flags.order === 'string' ? flags.order : '-lastSeen') as never,
+    limit: intFlag('--limit', flags.limit, 50),
+    offset: intFlag('--offset', flags.offset, 0),
+  });
+  if (flags.json === true) return JSON.stringify(tickets.map(ticketJson), null, 2);
+  if (tickets.length === 0) return 'No tickets.';
+  return renderTable(tickets, [
+    { header: 'ID', value: (t) => t.id, align: 'right' },
+    { header: 'LEVEL', value: (t) => levelName(t.level) },
+    { header: 'COUNT', value: (t) => t.occurrenceCount, align: 'right' },
+    { header: 'STATE', value: (t) => (t.solved ? 'solved' : t.regressionCount > 0 ? 'regressed' : 'open') },
+    { header: 'LAST SEEN', value: (t) => t.lastSeen.replace('T', ' ').slice(0, 19) },
+    { header: 'CHANNEL', value: (t) => t.channel, max: 24 },
+    { header: 'LOCATION', value: (t) => t.location, max: 36 },
+    { header: 'TITLE', value: (t) => t.title, max: 60 },
+  ]);
+}
+
+export async function show(backend: TicketBackend, id: number, flags: Flags): Promise<string> {
+  const ticket = await backend.getTicket(id);
+  if (ticket === null) throw new UsageError(`no ticket with id ${id}`);
+  if (flags.json === true) return JSON.stringify(ticketJson(ticket), null, 2);
+  const rows: Array<[string, string]> = Object.entries(ticketJson(ticket)).map(([k, v]) => [
+    k,
+    v === null ? '-' : String(v),
+  ]);
+  return renderTable(rows, [
+    { header: 'FIELD', value: (r) => r[0] },
+    { header: 'VALUE', value: (r) => r[1], max: 100 },
+  ]);
+}
+
+export async function occurrences(backend: TicketBackend, id: number, flags: Flags): Promise<string> {
+  const rows = await backend.getOccurrences(id, {
+    orderBy: flags.oldest === true ? 'time' : '-time',
+    limit: intFlag('--limit', flags.limit, 20),
+    offset: intFlag('--offset', flags.offset, 0),
+  });
+  if (flags.json === true) return JSON.stringify(rows, null, 2);
+  if (rows.length === 0) return 'No occurrences.';
+  const field = (o: StoredOccurrence, key: string): string => {
+    const data = o.data as Record<string, unknown> | null;
+    const value = data !== null && typeof data === 'object' ? data[key] : undefined;
+    return value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+  };
+  return renderTable(rows, [
+    { header: 'ID', value: (o) => o.id, align: 'right' },
+    { header: 'TIME', value: (o) => o.time.replace('T', ' ').replace('Z', '') },
+    { header: 'HOST', value: (o) => hostOf(o), max: 20 },
+    { header: 'MESSAGE', value: (o) => field(o, 'message'), max: 80 },
+  ]);
+}
+
+function hostOf(o: StoredOccurrence): string {
+  const data = o.data as { process?: { hostname?: unknown; pid?: unknown } } | null;
+  const p = data?.process;
+  return p && typeof p === 'object' ? `${String(p.hostname ?? '')}:${String(p.pid ?? '')}` : '';
+}
+
+export async function solve(backend: TicketBackend, id: number): Promise<string> {
+  const ticket = await backend.solveTicket(id);
+  return `Ticket ${ticket.id} solved (${oneLineTitle(ticket)}).`;
+}
+
+export async function reopen(backend: TicketBackend, id: number): Promise<string> {
+  const ticket = await backend.reopenTicket(id);
+  return `Ticket ${ticket.id} reopened (${oneLineTitle(ticket)}).`;
+}
+
+export async function remove(backend: TicketBackend, id: number): Promise<string> {
+  await backend.deleteTicket(id);
+  return `Ticket ${id} deleted with its occurrences.`;
+}
+
+export async function stats(backend: TicketBackend, flags: Flags): Promise<string> {
+  const [total, open, solved] = await Promise.all([
+    backend.countTickets(),
+    backend.countTickets({ solved: false }),
+    backend.countTickets({ solved: true }),
+  ]);
+  const levels = await Promise.all(
+    Object.values(Level).map(async (level) => [levelName(level), await backend.countTickets({ level })] as const),
+  );
+  const busiest = await backend.getTickets({ orderBy: '-occurrenceCount', limit: 1 });
+  const outbox = isTicketStore(backend) ? await backend.countOutbox() : null;
+  const result = {
+    store: backend.name,
+    tickets: total,
+    open,
+    solved,
+    byLevel: Object.fromEntries(levels.filter(([, n]) => n > 0)),
+    busiest: busiest[0] === undefined ? null : { id: busiest[0].id, occurrenceCount: busiest[0].occurrenceCount },
+    outboxWaiting: outbox,
+  };
+  if (flags.json === true) return JSON.stringify(result, null, 2);
+  const lines = [
+    `store        ${result.store}`,
+    `tickets      ${total} (${open} open, ${solved} solved)`,
+    `by level     ${
+      levels
+        .filter(([, n]) => n > 0)
+        .map(([name, n]) => `${name} ${n}`)
+        .join(', ') || '-'
+    }`,
+    `busiest      ${result.busiest === null ? '-' : `#${result.busiest.id} with ${result.busiest.occurrenceCount} occurrences`}`,
+  ];
+  if (outbox !== null) lines.push(`outbox       ${outbox} deliveries waiting`);
+  return lines.join('\n');
+}
+
+function oneLineTitle(ticket: Ticket): string {
+  return ticket.title.length > 60 ? `${ticket.title.slice(0, 59)}…` : ticket.title;
+}
+
+function levelFlag(flag: string, value: string): number {
+  const level = parseLevel(value);
+  if (level === undefined) {
+    throw new UsageError(`${flag}: unknown level ${JSON.stringify(value)} (use ${Object.keys(Level).join(', ')})`);
+  }
+  return level;
+}
+
+export function intFlag(flag: string, value: string | boolean | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !/^\d+$/.test(value)) {
+    throw new UsageError(`${flag} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}
