@@ -5,9 +5,9 @@
  * deeply equal results for the same input, and never turns something into null
  * or drops it silently: whatever JSON cannot hold becomes a readable string.
  *
- *   string            kept; cut after maxStringLength chars + "…[truncated N chars]";
- *                     lone surrogates become U+FFFD (so the text is valid UTF-8)
- *   number            finite kept (-0 → 0); NaN / Infinity / -Infinity → "NaN" ...
+ *   string            kept; past maxStringLength chars it is cut and "…[truncated N chars]"
+ *                     appended; lone surrogates become U+FFFD (so the text is valid UTF-8)
+ *   number            finite kept (-0 → 0); NaN / Infinity / -Infinity → "NaN" etc.
  *   undefined, hole   "[undefined]" (object keys are kept)
  *   bigint / symbol   "123n" / "Symbol(desc)"       function → "[Function: name]"
  *   Date              ISO text, or "[Invalid Date]"  RegExp → "/src/flags"
@@ -16,22 +16,24 @@
  *                       base64: <at most floor(maxStringLength / 4) * 3 bytes> }
  *                     plus truncated: "[Truncated: N more bytes]" when cut
  *   Map / Set         { type: "Map", entries: [[k, v], ...] } / { type: "Set", values: [...] }
- *   Error (or anything with string stack and message that is not a plain object)
+ *   Error (or a non-plain object with string stack and message)
  *                     { name, message, stack, ...own enumerable props, cause?, errors? }
- *   toJSON()          its result is converted (Dates and bytes excepted);
- *                     a throwing toJSON → "[Thrown by toJSON: msg]"
+ *                     (cause / AggregateError's errors only when present)
+ *   toJSON()          its result is converted, but its own toJSON is not called
+ *                     (Dates and bytes excepted); a throwing toJSON → "[Thrown by toJSON: msg]"
  *   class instance    { "@type": "ClassName", ...own enumerable props }
- *   Promise, WeakMap, WeakSet, WeakRef  → "[Promise]" etc.; boxed primitives unwrap
+ *   Promise, WeakMap, WeakSet, WeakRef  → "[Promise]" etc.; boxed primitives are unwrapped
  *   symbol keys       included as "Symbol(desc)" when enumerable
  *   throwing getter / proxy trap → "[Thrown: msg]" in place of that value
- *   cycle             "[Circular: $.path.to.ancestor]" (shared, non-cyclic references
- *                     are converted again, bounded by maxTotalNodes)
+ *   cycle             "[Circular: $.path.to.ancestor]", the path as in the output, e.g.
+ *                     $.list[2]["odd key"] or $.map.entries[0][1]; shared references that
+ *                     are not cycles are converted again (bounded by maxTotalNodes)
  *   limits            containers nested deeper than maxDepth (root = level 1) →
- *                     "[Truncated: depth]"; arrays/Sets past maxArrayLength end with
- *                     one "[Truncated: N more items]"; objects/Maps past maxKeys get a
- *                     last key "…" = "[Truncated: N more keys]"; once maxTotalNodes
- *                     values were produced, every further value is "[Truncated: size]".
- *                     maxDepth is capped at 1000 so the stack cannot overflow.
+ *                     "[Truncated: depth]"; arrays/Sets past maxArrayLength end with one
+ *                     item "[Truncated: N more items]"; objects past maxKeys get a last key
+ *                     "…": "[Truncated: N more keys]" (Maps a last entry ["…", that text]);
+ *                     once maxTotalNodes values were produced, every further value is
+ *                     "[Truncated: size]". maxDepth is capped at 1000 to protect the stack.
  * Result objects are ordinary objects; a "__proto__" key is stored as an own property.
  */
 import { Buffer } from 'node:buffer';
@@ -48,7 +50,11 @@ export interface JsonSafeLimits {
 }
 
 export const DEFAULT_JSON_SAFE_LIMITS: Readonly<JsonSafeLimits> = Object.freeze({
-  maxDepth: 8, maxStringLength: 8192, maxArrayLength: 100, maxKeys: 100, maxTotalNodes: 5000,
+  maxDepth: 8,
+  maxStringLength: 8192,
+  maxArrayLength: 100,
+  maxKeys: 100,
+  maxTotalNodes: 5000,
 });
 
 type JsonObject = { [key: string]: JsonValue };
@@ -62,7 +68,10 @@ interface State extends JsonSafeLimits {
   segs: Seg[]; // segs[i]: where stack[i] sits in its parent
   noToJSON: unknown; // a toJSON result, whose own toJSON must not be called again
 }
-interface WellFormed { isWellFormed(): boolean; toWellFormed(): string }
+interface WellFormed {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
+}
 
 const HARD_MAX_DEPTH = 1000;
 const UNDEF = '[undefined]';
@@ -80,14 +89,40 @@ const mapSize = sizeOf(Map.prototype);
 const setSize = sizeOf(Set.prototype);
 const UNBOX = [Number, String, Boolean, BigInt, Symbol].map((C) => C.prototype.valueOf as () => unknown);
 const KNOWN = new Map<object, Kind>([
-  [Date.prototype, 'date'], [Map.prototype, 'map'], [Set.prototype, 'set'], [RegExp.prototype, 'regexp'],
-  [Error.prototype, 'error'], [ArrayBuffer.prototype, 'binary'], [SharedArrayBuffer.prototype, 'binary'],
-  [DataView.prototype, 'binary'], [Object.getPrototypeOf(Uint8Array.prototype) as object, 'binary'],
-  [Number.prototype, 'boxed'], [String.prototype, 'boxed'], [Boolean.prototype, 'boxed'],
-  [BigInt.prototype, 'boxed'], [Symbol.prototype, 'boxed'], [Promise.prototype, '[Promise]'],
-  [WeakMap.prototype, '[WeakMap]'], [WeakSet.prototype, '[WeakSet]'], [WeakRef.prototype, '[WeakRef]'],
+  [Date.prototype, 'date'],
+  [Map.prototype, 'map'],
+  [Set.prototype, 'set'],
+  [RegExp.prototype, 'regexp'],
+  [Error.prototype, 'error'],
+  [ArrayBuffer.prototype, 'binary'],
+  [SharedArrayBuffer.prototype, 'binary'],
+  [DataView.prototype, 'binary'],
+  [Object.getPrototypeOf(Uint8Array.prototype) as object, 'binary'],
+  [Number.prototype, 'boxed'],
+  [String.prototype, 'boxed'],
+  [Boolean.prototype, 'boxed'],
+  [BigInt.prototype, 'boxed'],
+  [Symbol.prototype, 'boxed'],
+  [Promise.prototype, '[Promise]'],
+  [WeakMap.prototype, '[WeakMap]'],
+  [WeakSet.prototype, '[WeakSet]'],
+  [WeakRef.prototype, '[WeakRef]'],
   [FinalizationRegistry.prototype, '[FinalizationRegistry]'],
 ]);
+/** Brand checks for objects from another realm (vm contexts), whose prototypes are not in KNOWN. */
+const BRANDS: [(o: object) => boolean, Kind][] = [
+  [ArrayBuffer.isView, 'binary'],
+  [types.isAnyArrayBuffer, 'binary'],
+  [types.isDate, 'date'],
+  [types.isMap, 'map'],
+  [types.isSet, 'set'],
+  [types.isRegExp, 'regexp'],
+  [types.isNativeError, 'error'],
+  [types.isBoxedPrimitive, 'boxed'],
+  [types.isPromise, '[Promise]'],
+  [types.isWeakMap, '[WeakMap]'],
+  [types.isWeakSet, '[WeakSet]'],
+];
 
 function limit(v: unknown, fallback: number): number {
   return typeof v === 'number' && v >= 0 ? Math.floor(v) : fallback;
@@ -96,14 +131,22 @@ function limit(v: unknown, fallback: number): number {
 function newState(l: Partial<JsonSafeLimits> | undefined): State {
   const d = DEFAULT_JSON_SAFE_LIMITS;
   let p: Partial<JsonSafeLimits> = d;
-  try { if (l) p = { ...l }; } catch { /* unreadable limits object: use the defaults */ }
+  try {
+    if (l) p = { ...l };
+  } catch {
+    /* unreadable limits object: use the defaults */
+  }
   return {
     maxDepth: Math.min(limit(p.maxDepth, d.maxDepth), HARD_MAX_DEPTH),
     maxStringLength: limit(p.maxStringLength, d.maxStringLength),
     maxArrayLength: limit(p.maxArrayLength, d.maxArrayLength),
     maxKeys: limit(p.maxKeys, d.maxKeys),
     maxTotalNodes: limit(p.maxTotalNodes, d.maxTotalNodes),
-    nodes: 0, depth: 0, stack: [], segs: [], noToJSON: undefined,
+    nodes: 0,
+    depth: 0,
+    stack: [],
+    segs: [],
+    noToJSON: undefined,
   };
 }
 
@@ -140,18 +183,29 @@ const thrown = (s: State, e: unknown, by = 'Thrown') => capString(`[${by}: ${des
 function convert(s: State, v: unknown, seg: Seg): JsonValue {
   if (++s.nodes > s.maxTotalNodes) return '[Truncated: size]';
   switch (typeof v) {
-    case 'string': return capString(v, s.maxStringLength);
-    case 'number': return v === 0 ? 0 : Number.isFinite(v) ? v : String(v);
-    case 'boolean': return v;
-    case 'undefined': return UNDEF;
-    case 'bigint': return capString(`${v}n`, s.maxStringLength);
-    case 'symbol': return capString(symbolToString.call(v), s.maxStringLength);
+    case 'string':
+      return capString(v, s.maxStringLength);
+    case 'number':
+      return v === 0 ? 0 : Number.isFinite(v) ? v : String(v);
+    case 'boolean':
+      return v;
+    case 'undefined':
+      return UNDEF;
+    case 'bigint':
+      return capString(`${v}n`, s.maxStringLength);
+    case 'symbol':
+      return capString(symbolToString.call(v), s.maxStringLength);
     case 'function': {
       let name: unknown;
-      try { name = (v as { name?: unknown }).name; } catch { /* proxied or odd function */ }
+      try {
+        name = (v as { name?: unknown }).name;
+      } catch {
+        /* proxied or odd function */
+      }
       return `[Function: ${typeof name === 'string' && name !== '' ? capString(name, s.maxStringLength) : 'anonymous'}]`;
     }
-    default: return v === null ? null : convertObject(s, v as object, seg);
+    default:
+      return v === null ? null : convertObject(s, v as object, seg);
   }
 }
 
@@ -168,7 +222,7 @@ function convertObject(s: State, o: object, seg: Seg): JsonValue {
     if (kind === 'date') return Number.isNaN(getTime.call(o)) ? '[Invalid Date]' : toISOString.call(o);
     if (o !== s.noToJSON) {
       const fn = (o as { toJSON?: unknown }).toJSON;
-      if (typeof fn === 'function') return viaToJSON(s, o, fn, seg);
+      if (typeof fn === 'function') return viaToJSON(s, o, fn as (key: string) => unknown, seg);
     }
     if (kind === 'regexp') return capString(regexpToString.call(o), s.maxStringLength);
     if (kind === 'boxed') return convert(s, unbox(o), seg);
@@ -195,21 +249,17 @@ function kindOf(o: object, proto: object): Kind {
     const kind = KNOWN.get(p);
     if (kind !== undefined) return kind;
   }
-  if (ArrayBuffer.isView(o) || types.isAnyArrayBuffer(o)) return 'binary';
-  if (types.isDate(o)) return 'date';
-  if (types.isMap(o)) return 'map';
-  if (types.isSet(o)) return 'set';
-  if (types.isRegExp(o)) return 'regexp';
-  if (types.isNativeError(o)) return 'error';
-  if (types.isBoxedPrimitive(o)) return 'boxed';
-  if (types.isPromise(o)) return '[Promise]';
-  if (types.isWeakMap(o)) return '[WeakMap]';
-  return types.isWeakSet(o) ? '[WeakSet]' : 'class';
+  for (const [is, kind] of BRANDS) if (is(o)) return kind;
+  return 'class';
 }
 
 function looksLikeError(o: object): boolean {
-  const e = o as { stack?: unknown; message?: unknown };
-  return typeof e.stack === 'string' && typeof e.message === 'string';
+  try {
+    const e = o as { stack?: unknown; message?: unknown };
+    return typeof e.stack === 'string' && typeof e.message === 'string';
+  } catch {
+    return false; // then the throwing getter shows up as a "[Thrown: …]" key
+  }
 }
 
 function className(proto: object): string | undefined {
@@ -224,12 +274,16 @@ function className(proto: object): string | undefined {
 
 function unbox(o: object): unknown {
   for (const valueOf of UNBOX) {
-    try { return valueOf.call(o); } catch { /* not this kind of box */ }
+    try {
+      return valueOf.call(o);
+    } catch {
+      /* not this kind of box */
+    }
   }
   return '[Boxed]';
 }
 
-function viaToJSON(s: State, o: object, fn: Function, seg: Seg): JsonValue {
+function viaToJSON(s: State, o: object, fn: (this: object, key: string) => unknown, seg: Seg): JsonValue {
   let r: unknown;
   try {
     r = fn.call(o, typeof seg === 'object' ? '' : String(seg));
@@ -238,16 +292,10 @@ function viaToJSON(s: State, o: object, fn: Function, seg: Seg): JsonValue {
   }
   const prev = s.noToJSON;
   s.noToJSON = r; // like JSON.stringify: the result's own toJSON is not called
-  if (r === o) {
-    const out = convertObject(s, o, seg);
-    s.noToJSON = prev;
-    return out;
-  }
-  s.stack.push(o); // `o` inside its own toJSON result is a cycle
-  s.segs.push(seg);
-  const out = convert(s, r, ROOT);
-  s.stack.pop();
-  s.segs.pop();
+  const wrap = r !== o; // `o` inside its own toJSON result is a cycle
+  if (wrap) enter(s, o, seg, 0);
+  const out = convert(s, r, wrap ? ROOT : seg);
+  if (wrap) leave(s, 0);
   s.noToJSON = prev;
   return out;
 }
@@ -263,20 +311,21 @@ function keyName(s: State, k: string | symbol): string {
 }
 
 function put(out: JsonObject, key: string, value: JsonValue): void {
-  if (key === '__proto__') Object.defineProperty(out, key, { value, writable: true, enumerable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(out, key, { value, writable: true, enumerable: true, configurable: true });
   else out[key] = value;
 }
 
-function enter(s: State, o: object, seg: Seg): void {
+function enter(s: State, o: object, seg: Seg, levels = 1): void {
   s.stack.push(o);
   s.segs.push(seg);
-  s.depth++;
+  s.depth += levels;
 }
 
-function leave(s: State): void {
+function leave(s: State, levels = 1): void {
   s.stack.pop();
   s.segs.pop();
-  s.depth--;
+  s.depth -= levels;
 }
 
 function convertProps(s: State, o: object, seg: Seg, keys: (string | symbol)[], type?: string): JsonObject {
