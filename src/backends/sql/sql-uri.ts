@@ -33,11 +33,8 @@ export function parseSqlUri(uri: string): SqlTarget {
     } catch {
       throw new LogticketsError('INVALID_URI', `store URI ${maskSecrets(uri)} is not a valid postgres:// URL`);
     }
-    if (parsed.hostname === '' && !parsed.searchParams.has('host')) {
-      throw new LogticketsError('INVALID_URI', `store URI ${maskSecrets(uri)} names no host`);
-    }
     const db = parsed.pathname.replace(/^\//, '');
-    const name = `postgres://${parsed.hostname}${parsed.port ? `:${parsed.port}` : ''}/${db}`;
+    const name = `postgres://${parsed.hostname || 'localhost'}${parsed.port ? `:${parsed.port}` : ''}/${db}`;
     return { dialect: 'postgres', connectionString: uri, name };
   }
   throw new LogticketsError('UNSUPPORTED_URI', `not an SQL store URI: ${maskSecrets(uri)}`);
