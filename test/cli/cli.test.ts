@@ -1,0 +1,202 @@
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { freePort } from '../services/postgres.js';
+
+const exec = promisify(execFile);
+const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const twoSites = fileURLToPath(new URL('../fixtures/two-call-sites.ts', import.meta.url));
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Result> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, ['--import', import.meta.resolve('tsx'), main, ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+function workdir(t: { teardown(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'logtickets-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Two processes, each logging from the same call sites, into one SQLite file. */
+async function logFromTwoProcesses(db: string): Promise<void> {
+  await Promise.all(
+    [1, 2].map((n) => exec(process.execPath, ['--import', import.meta.resolve('tsx'), twoSites, db, String(n)])),
+  );
+}
+
+test('list --json shows one ticket per call site with exact counts from two processes', async (t) => {
+  const db = `sqlite:${join(workdir(t), 'tickets.db')}`;
+  await logFromTwoProcesses(db);
+  const { code, stdout, stderr } = await cli(['list', '--db', db, '--json']);
+  t.is(code, 0, stderr);
+  const tickets = JSON.parse(stdout) as Array<Record<string, unknown>>;
+  t.is(tickets.length, 3);
+  const byTitle = Object.fromEntries(tickets.map((x) => [String(x.title).split(' ')[0], x]));
+  t.like(byTitle.charge, {
+    level: 'ERROR',
+    channel: 'shop.payments',
+    occurrenceCount: 20,
+    solved: false,
+    regressionCount: 0,
+  });
+  t.like(byTitle.stock, { level: 'WARNING', channel: 'shop.stock', occurrenceCount: 10 });
+  t.like(byTitle.mail, { level: 'CRITICAL', occurrenceCount: 2 });
+  for (const ticket of tickets) {
+    for (const key of [
+      'id',
+      'hash',
+      'level',
+      'channel',
+      'location',
+      'title',
+      'occurrenceCount',
+      'firstSeen',
+      'lastSeen',
+      'solved',
+      'regressionCount',
+    ]) {
+      t.true(key in ticket, key);
+    }
+    t.regex(String(ticket.location), /^test\/fixtures\/two-call-sites\.ts:\d+$/);
+  }
+});
+
+test('the table, show, occurrences, solve, recurrence as a regression, reopen, delete, stats', async (t) => {
+  const dir = workdir(t);
+  const db = `sqlite:${join(dir, 'tickets.db')}`;
+  await logFromTwoProcesses(db);
+
+  const table = await cli(['list', '--db', db]);
+  t.is(table.code, 0);
+  const lines = table.stdout.trimEnd().split('\n');
+  t.regex(lines[0]!, /^ID\s+LEVEL\s+COUNT\s+STATE\s+LAST SEEN\s+CHANNEL\s+LOCATION\s+TITLE$/);
+  t.is(lines.length, 5);
+  t.is(lines[1]!.replace(/[- ]/g, ''), '', 'a rule under the header');
+  const titleColumn = lines[0]!.indexOf('TITLE');
+  t.true(
+    lines.slice(2).every((l) => l[titleColumn - 1] === ' '),
+    'columns are aligned',
+  );
+
+  const charge = (
+    JSON.parse((await cli(['list', '--db', db, '--json', '--level', 'error'])).stdout) as Array<{ id: number }>
+  )[0]!;
+  const shown = await cli(['show', String(charge.id), '--db', db]);
+  t.regex(shown.stdout, /occurrenceCount\s+20/);
+  const occurrences = await cli(['occurrences', String(charge.id), '--db', db, '--limit', '3', '--json']);
+  const rows = JSON.parse(occurrences.stdout) as Array<{ data: { message: string; process: { pid: number } } }>;
+  t.is(rows.length, 3);
+  t.regex(rows[0]!.data.message, /^charge failed for order \d+$/);
+
+  t.regex((await cli(['solve', String(charge.id), '--db', db])).stdout, /Ticket \d+ solved/);
+  t.is(JSON.parse((await cli(['list', '--db', db, '--json', '--solved'])).stdout).length, 1);
+  await logFromTwoProcesses(db);
+  const after = JSON.parse((await cli(['show', String(charge.id), '--db', db, '--json'])).stdout);
+  t.like(after, { solved: false, regressionCount: 1, occurrenceCount: 40 });
+  t.regex((await cli(['list', '--db', db])).stdout, /regressed/);
+
+  await cli(['solve', String(charge.id), '--db', db]);
+  t.regex((await cli(['reopen', String(charge.id), '--db', db])).stdout, /reopened/);
+  t.regex((await cli(['delete', String(charge.id), '--db', db])).stdout, /deleted/);
+  const stats = JSON.parse((await cli(['stats', '--db', db, '--json'])).stdout);
+  t.like(stats, { tickets: 2, open: 2, solved: 0, byLevel: { CRITICAL: 1, WARNING: 1 } });
+});
+
+test('LOGTICKETS_DB and the default store are honoured', async (t) => {
+  const dir = workdir(t);
+  await exec(process.execPath, [
+    '--import',
+    import.meta.resolve('tsx'),
+    twoSites,
+    `sqlite:${join(dir, 'logtickets.db')}`,
+    '1',
+  ]);
+  const { stdout } = await cli(['stats', '--json'], { cwd: dir });
+  t.is(JSON.parse(stdout).tickets, 3, 'the default store is ./logtickets.db');
+  const elsewhere = await cli(['stats', '--json'], {
+    cwd: tmpdir(),
+    env: { LOGTICKETS_DB: `sqlite:${join(dir, 'logtickets.db')}` },
+  });
+  t.is(JSON.parse(elsewhere.stdout).tickets, 3, 'LOGTICKETS_DB names the store');
+});
+
+test('mistakes are one clear line and a non-zero exit', async (t) => {
+  const db = `sqlite:${join(workdir(t), 'tickets.db')}`;
+  const port = await freePort();
+  const cases: Array<[string[], number, RegExp]> = [
+    [['show', '999', '--db', db], 2, /^logtickets: no ticket with id 999\n$/],
+    [['solve', '999', '--db', db], 2, /^logtickets: no ticket with id 999 \[sqlite:.+\]\n$/],
+    [['show', 'abc', '--db', db], 2, /^logtickets: ticket ID must be a positive integer, got "abc"\n$/],
+    [['show', '--db', db], 2, /^logtickets: a ticket ID is required\n$/],
+    [['frobnicate'], 2, /^logtickets: unknown command "frobnicate"/],
+    [['list', '--colour'], 2, /^logtickets: Unknown option '--colour'/],
+    [['list', '--db', 'mysql://x/y'], 2, /^logtickets: no backend for mysql:\/\/x\/y: supported are/],
+    [['list', '--db', 'sqlite:'], 2, /^logtickets: store URI sqlite: names no file/],
+    [['list', '--db', db, '--limit', 'many'], 2, /^logtickets: --limit must be a non-negative integer, got "many"\n$/],
+    [['list', '--db', db, '--level', 'loud'], 2, /^logtickets: --level: unknown level "loud"/],
+    [['list', '--db', db, '--order', 'title'], 2, /^logtickets: orderBy must be one of/],
+    [
+      ['list', '--db', `postgres://ops:hunter2@127.0.0.1:${port}/tickets`],
+      1,
+      /^logtickets: open the store: .*ECONNREFUSED|connect/,
+    ],
+  ];
+  for (const [args, code, message] of cases) {
+    const result = await cli(args);
+    t.is(result.code, code, args.join(' '));
+    t.regex(result.stderr, message, args.join(' '));
+    t.is(result.stderr.trimEnd().split('\n').length, 1, `one line: ${result.stderr}`);
+    t.false(result.stderr.includes('hunter2'));
+  }
+});
+
+test('--help lists every command', async (t) => {
+  const { code, stdout } = await cli(['--help']);
+  t.is(code, 0);
+  for (const command of ['list', 'show', 'occurrences', 'solve', 'reopen', 'delete', 'stats', 'demo']) {
+    t.regex(stdout, new RegExp(`^  ${command}\\b`, 'm'));
+  }
+});
+
+test('the demo logs from two processes into one store and prints the table', async (t) => {
+  const dir = workdir(t);
+  const db = `sqlite:${join(dir, 'demo.db')}`;
+  const { code, stdout, stderr } = await cli(['demo', '--db', db, '--rounds', '10']);
+  t.is(code, 0, stderr);
+  t.regex(stdout, /^2 shop processes logged \d+ warnings and errors/);
+  t.regex(stdout, /shop\.checkout/);
+  const tickets = JSON.parse((await cli(['list', '--db', db, '--json'])).stdout) as Array<{
+    channel: string;
+    occurrenceCount: number;
+  }>;
+  t.deepEqual(
+    [...new Set(tickets.map((x) => x.channel))].sort(),
+    ['shop.checkout', 'shop.db', 'shop.inventory', 'shop.mail'].filter((c) => tickets.some((x) => x.channel === c)),
+  );
+  t.true(tickets.length >= 3);
+  const logged = Number(/logged (\d+)/.exec(stdout)![1]);
+  t.is(
+    tickets.reduce((n, x) => n + x.occurrenceCount, 0),
+    logged,
+  );
+});
