@@ -84,7 +84,10 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Normalise any ISO time to the fixed-width form every backend stores. */
+const CANONICAL = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/** Normalise any ISO time to the fixed-width form every backend stores (sortable as text). */
 export function isoTime(value: string | Date): string {
+  if (typeof value === 'string' && CANONICAL.test(value)) return value;
   return (typeof value === 'string' ? new Date(value) : value).toISOString();
 }

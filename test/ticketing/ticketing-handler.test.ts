@@ -275,7 +275,7 @@ if (serverAvailable(test, 'PostgreSQL', postgresUnavailableReason())) {
     t.true(await handler.flush({ timeoutMs: 20_000 }));
     const backend = new SqlBackend(server.url);
     t.teardown(() => backend.close());
-    const counts = (await backend.getTickets({ orderBy: 'id' })).map((x) => x.occurrenceCount);
+    const counts = (await backend.getTickets({ orderBy: '-occurrenceCount' })).map((x) => x.occurrenceCount);
     t.deepEqual(counts, [100, 50]);
     t.is(handler.stats().coalesced, 140);
     await handler.close();

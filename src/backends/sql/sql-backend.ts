@@ -12,7 +12,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { LogticketsError } from '../../errors.js';
 import type { JsonValue } from '../../logging/json-safe.js';
-import { groupByTicket, isoTime } from '../batch.js';
+import { groupByTicket, isoTime, ticketKey } from '../batch.js';
 import type {
   GetOccurrencesOptions,
   GetTicketsOptions,
@@ -50,9 +50,6 @@ const ORDER_COLUMNS: Record<TicketOrderField, string> = {
   level: 'level',
   regressionCount: 'regression_count',
 };
-
-// Rows of an INSERT with many VALUES tuples stay under every driver's bind limit.
-const ROWS_PER_INSERT = 500;
 
 type Row = Record<string, unknown>;
 
@@ -103,49 +100,65 @@ export class SqlBackend implements TicketStore {
     if (deltas.length === 0) return [];
     await this.open();
     const d = this.d;
+    const rows = deltas.map((delta) => ({
+      delta,
+      appId: d.text(delta.appId),
+      first: isoTime(delta.firstSeen),
+      last: isoTime(delta.lastSeen),
+    }));
+    // Serialised before the transaction: nothing slow happens while the write lock is held.
+    const records = deltas.map((delta) =>
+      delta.occurrences.map((o) => [isoTime(o.time), d.json(JSON.stringify(o.data))]),
+    );
     return this.write('record occurrences', async (conn) => {
-      const outcomes: RecordOutcome[] = [];
-      const rows: RawBuilder<unknown>[] = [];
-      for (const delta of deltas) {
-        // The common case, a known ticket, is one update; only a new ticket
-        // takes the insert, whose conflict clause settles creation races.
-        // (Updating first also keeps sequences from being spent per write.)
-        const first = isoTime(delta.firstSeen);
-        const last = isoTime(delta.lastSeen);
-        let result = await sql<Row>`
-          update ${sql.table(this.t.tickets)} as t set ${this.merge(sql`${delta.count}`, sql`${first}`, sql`${last}`)}
-          where app_id = ${d.text(delta.appId)} and hash = ${delta.hash}
-          returning id, occurrence_count, last_write_reopened`.execute(conn);
-        if (result.rows.length === 0) {
-          result = await sql<Row>`
-            insert into ${sql.table(this.t.tickets)} as t
-              (hash, app_id, level, channel, location, function, title, first_seen, last_seen, occurrence_count)
-            values (${delta.hash}, ${d.text(delta.appId)}, ${delta.level}, ${d.text(delta.channel)},
-              ${d.text(delta.location)}, ${delta.function === null ? null : d.text(delta.function)}, ${d.text(delta.title)},
-              ${first}, ${last}, ${delta.count})
-            on conflict (app_id, hash) do update set
-              ${this.merge(sql`excluded.occurrence_count`, sql`excluded.first_seen`, sql`excluded.last_seen`)}
-            returning id, occurrence_count, last_write_reopened`.execute(conn);
-        }
-        const row = result.rows[0]!;
+      const found = new Map<string, Row>();
+      // Known tickets: one statement for the whole batch. Updating first also
+      // keeps sequences from being spent by every write.
+      const values = rows.map(
+        (r) =>
+          sql`(${r.appId}, ${r.delta.hash}, cast(${r.delta.count} as ${sql.raw(d.counterType)}), cast(${r.first} as ${sql.raw(d.timeType)}), cast(${r.last} as ${sql.raw(d.timeType)}))`,
+      );
+      const updated = await sql<Row>`
+        update ${sql.table(this.t.tickets)} as t set ${this.merge(sql`v.n`, sql`v.f`, sql`v.l`)}
+        from (select column1 as a, column2 as h, column3 as n, column4 as f, column5 as l
+              from (values ${sql.join(values)}) as x) as v
+        where t.app_id = v.a and t.hash = v.h
+        returning id, app_id, hash, occurrence_count, last_write_reopened`.execute(conn);
+      for (const row of updated.rows) found.set(ticketKey(String(row.app_id), String(row.hash)), row);
+
+      // New tickets: inserted; the conflict clause settles a race with another writer.
+      for (const r of rows) {
+        if (found.has(ticketKey(r.appId, r.delta.hash))) continue;
+        const { delta } = r;
+        const inserted = await sql<Row>`
+          insert into ${sql.table(this.t.tickets)} as t
+            (hash, app_id, level, channel, location, function, title, first_seen, last_seen, occurrence_count)
+          values (${delta.hash}, ${r.appId}, ${delta.level}, ${d.text(delta.channel)},
+            ${d.text(delta.location)}, ${delta.function === null ? null : d.text(delta.function)}, ${d.text(delta.title)},
+            ${r.first}, ${r.last}, ${delta.count})
+          on conflict (app_id, hash) do update set
+            ${this.merge(sql`excluded.occurrence_count`, sql`excluded.first_seen`, sql`excluded.last_seen`)}
+          returning id, app_id, hash, occurrence_count, last_write_reopened`.execute(conn);
+        found.set(ticketKey(r.appId, delta.hash), inserted.rows[0]!);
+      }
+
+      const occurrenceRows: unknown[][] = [];
+      const outcomes = rows.map((r, i) => {
+        const row = found.get(ticketKey(r.appId, r.delta.hash))!;
         const ticketId = Number(row.id);
         const occurrenceCount = Number(row.occurrence_count);
-        outcomes.push({
-          hash: delta.hash,
-          appId: delta.appId,
+        for (const [time, json] of records[i]!) occurrenceRows.push([ticketId, time, json]);
+        return {
+          hash: r.delta.hash,
+          appId: r.delta.appId,
           ticketId,
-          created: occurrenceCount === delta.count,
+          // A ticket whose count is this batch's own was created by it.
+          created: occurrenceCount === r.delta.count,
           regressed: Boolean(row.last_write_reopened),
           occurrenceCount,
-        });
-        for (const item of delta.occurrences) {
-          rows.push(sql`(${ticketId}, ${isoTime(item.time)}, ${d.json(JSON.stringify(item.data))})`);
-        }
-      }
-      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-        await sql`insert into ${sql.table(this.t.occurrences)} (ticket_id, time, data)
-          values ${sql.join(rows.slice(i, i + ROWS_PER_INSERT))}`.execute(conn);
-      }
+        };
+      });
+      await d.insertRows(conn, this.t.occurrences, ['ticket_id', 'time', 'data'], occurrenceRows);
       return outcomes;
     });
   }
@@ -300,15 +313,15 @@ export class SqlBackend implements TicketStore {
     if (entries.length === 0) return;
     await this.open();
     const now = this.now().toISOString();
-    const rows = entries.map(
-      (e) => sql`(${e.tracker}, ${e.appId}, ${e.hash}, ${this.d.json(JSON.stringify(e.payload))}, 0, ${now})`,
+    const rows = entries.map((e) => [e.tracker, e.appId, e.hash, this.d.json(JSON.stringify(e.payload)), 0, now]);
+    await this.write('enqueue deliveries', (conn) =>
+      this.d.insertRows(
+        conn,
+        this.t.outbox,
+        ['tracker', 'app_id', 'hash', 'payload', 'attempts', 'available_at'],
+        rows,
+      ),
     );
-    await this.write('enqueue deliveries', async (conn) => {
-      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-        await sql`insert into ${sql.table(this.t.outbox)} (tracker, app_id, hash, payload, attempts, available_at)
-          values ${sql.join(rows.slice(i, i + ROWS_PER_INSERT))}`.execute(conn);
-      }
-    });
   }
 
   async leaseOutbox(tracker: string, owner: string, limit: number, leaseMs: number): Promise<OutboxEntry[]> {
@@ -420,7 +433,7 @@ export class SqlBackend implements TicketStore {
   private async write<T>(action: string, fn: (conn: Kysely<unknown>) => Promise<T>): Promise<T> {
     if (this.closed) throw new LogticketsError('CLOSED', 'backend is closed', { backend: this.name });
     try {
-      return await retryWhileBusy(() => this.transaction(fn), this.busyTimeoutMs);
+      return await retryWhileBusy(() => this.transaction(fn), this.busyTimeoutMs, this.d.isTransient);
     } catch (error) {
       throw classifySqlError(error, this.name, action);
     }

@@ -31,7 +31,23 @@ export interface SqlDialect {
   time(value: unknown): string;
   /** Serialise schema changes between processes (no-op where the engine already does). */
   lockSchema(conn: Kysely<unknown>, key: string): Promise<void>;
+  /**
+   * Insert occurrence rows `[ticketId, time, json]` inside the open write
+   * transaction on `conn`: SQLite runs one cached prepared statement per row
+   * on its single connection; PostgreSQL sends multi-row inserts.
+   */
+  insertRows(
+    conn: Kysely<unknown>,
+    table: string,
+    columns: readonly string[],
+    rows: readonly unknown[][],
+  ): Promise<void>;
+  /** An error worth running the whole transaction again for (lock held, deadlock). */
+  isTransient(error: unknown): boolean;
 }
+
+// Rows per INSERT with many VALUES tuples: under every driver's bind limit.
+const ROWS_PER_INSERT = 500;
 
 export interface SqlConnectOptions {
   /** SQLite: how long to keep retrying while another connection holds the write lock (default 10 000 ms). */
@@ -49,7 +65,15 @@ export function createDialect(target: SqlTarget, options: SqlConnectOptions = {}
     : postgresDialect(target.connectionString, options);
 }
 
+interface SqliteHandle {
+  pragma(source: string): unknown;
+  prepare(source: string): { run(...params: unknown[]): unknown };
+}
+
 function sqliteDialect(path: string, options: SqlConnectOptions): SqlDialect {
+  // The one connection kysely drives; kept here so bulk inserts can reuse prepared statements on it.
+  let raw: SqliteHandle | undefined;
+  const statements = new Map<string, { run(...params: unknown[]): unknown }>();
   const db = new Kysely<unknown>({
     dialect: new SqliteDialect({
       database: async () => {
@@ -61,6 +85,7 @@ function sqliteDialect(path: string, options: SqlConnectOptions): SqlDialect {
         // WAL with NORMAL is durable across application crashes.
         handle.pragma('synchronous = NORMAL');
         handle.pragma('foreign_keys = ON');
+        raw = handle;
         return handle;
       },
     }),
@@ -80,6 +105,16 @@ function sqliteDialect(path: string, options: SqlConnectOptions): SqlDialect {
     beginWrite: 'begin immediate',
     time: (value) => String(value),
     lockSchema: async () => {},
+    insertRows: async (_conn, table, columns, rows) => {
+      const source = `insert into "${table}" (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')})`;
+      let statement = statements.get(source);
+      if (statement === undefined) {
+        statement = raw!.prepare(source);
+        statements.set(source, statement);
+      }
+      for (const row of rows) statement.run(...row);
+    },
+    isTransient: isBusy,
   };
 }
 
@@ -97,14 +132,18 @@ export function isBusy(error: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }
 
-/** Run `fn` again, after short random pauses, while SQLite says another connection holds the lock. */
-export async function retryWhileBusy<T>(fn: () => Promise<T>, waitMs: number): Promise<T> {
+/** Run `fn` again, after short random pauses, while it fails with an error `transient` accepts. */
+export async function retryWhileBusy<T>(
+  fn: () => Promise<T>,
+  waitMs: number,
+  transient: (error: unknown) => boolean = isBusy,
+): Promise<T> {
   const deadline = Date.now() + waitMs;
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
     } catch (error) {
-      if (!isBusy(error) || Date.now() > deadline) throw error;
+      if (!transient(error) || Date.now() > deadline) throw error;
       const pause = Math.min(50, 1 + attempt) * (0.5 + Math.random());
       await new Promise((resolve) => setTimeout(resolve, pause));
     }
@@ -154,5 +193,15 @@ function postgresDialect(connectionString: string, options: SqlConnectOptions): 
     lockSchema: async (conn, key) => {
       await sql`select pg_advisory_xact_lock(hashtext(${key}))`.execute(conn);
     },
+    insertRows: async (conn, table, columns, rows) => {
+      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+        const tuples = rows.slice(i, i + ROWS_PER_INSERT).map((row) => sql`(${sql.join(row)})`);
+        await sql`insert into ${sql.table(table)} (${sql.raw(columns.join(', '))}) values ${sql.join(tuples)}`.execute(
+          conn,
+        );
+      }
+    },
+    // Deadlock or serialization failure: PostgreSQL rolled back, the transaction can simply run again.
+    isTransient: (error) => ['40P01', '40001'].includes(String((error as { code?: unknown } | null)?.code)),
   };
 }

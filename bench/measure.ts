@@ -1,0 +1,39 @@
+/** Timing helpers shared by the benchmark scenarios. */
+
+export interface Figure {
+  readonly scenario: string;
+  readonly subject: string;
+  readonly value: number;
+  readonly unit: string;
+  readonly ratio?: { value: number; label: string; target: string; met: boolean };
+  readonly note?: string;
+}
+
+/**
+ * The median nanoseconds per call of `fn` over `rounds` rounds of `perRound`
+ * calls; `between` runs after each round, untimed.
+ */
+export async function measure(
+  rounds: number,
+  perRound: number,
+  fn: () => void,
+  between: () => Promise<void>,
+): Promise<number> {
+  const samples: number[] = [];
+  for (let r = 0; r < rounds + 3; r++) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < perRound; i++) fn();
+    const ns = Number(process.hrtime.bigint() - start) / perRound;
+    await between();
+    if (r >= 3) samples.push(ns); // the first rounds warm the JIT up
+  }
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)]!;
+}
+
+/** Occurrences per second of `work`, which handles `count` occurrences. */
+export async function throughput(count: number, work: () => Promise<void>): Promise<number> {
+  const start = process.hrtime.bigint();
+  await work();
+  return count / (Number(process.hrtime.bigint() - start) / 1e9);
+}
