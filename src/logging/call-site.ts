@@ -32,7 +32,9 @@ export interface StackHolder {
 export const UNKNOWN_CALL_SITE: CallSite = Object.freeze({ path: '<unknown>', line: 0, column: 0, function: null });
 
 // This package's logging machinery (in src/ or dist/): frames from here are never the caller.
-const OWN_DIRS = ['logging', 'ticketing', 'integrations'].map((dir) => fileURLToPath(new URL(`../${dir}/`, import.meta.url)));
+const OWN_DIRS = ['logging', 'ticketing', 'integrations'].map((dir) =>
+  fileURLToPath(new URL(`../${dir}/`, import.meta.url)),
+);
 
 /**
  * Remember the frames below `below` (which is left out with everything it
@@ -102,7 +104,11 @@ function toPath(file: string): string {
   return file;
 }
 
-function mapToSource(rawFile: string, line: number, column: number): { file: string; line: number; column: number } | null {
+function mapToSource(
+  rawFile: string,
+  line: number,
+  column: number,
+): { file: string; line: number; column: number } | null {
   let map;
   try {
     map = findSourceMap(toPath(rawFile)) ?? findSourceMap(rawFile);

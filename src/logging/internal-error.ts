@@ -10,7 +10,10 @@ export interface RateLimitedReporter {
   (key: string, message: string): void;
 }
 
-export function rateLimitedStderr(intervalMs = 30_000, write = (line: string) => process.stderr.write(line)): RateLimitedReporter {
+export function rateLimitedStderr(
+  intervalMs = 30_000,
+  write = (line: string) => process.stderr.write(line),
+): RateLimitedReporter {
   const last = new Map<string, { at: number; suppressed: number }>();
   return (key, message) => {
     const now = Date.now();

@@ -10,7 +10,13 @@
 
 import { hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
-import { resolveCallSite, UNKNOWN_CALL_SITE, type CallSite, type StackHolder, type WrapperMatcher } from './call-site.js';
+import {
+  resolveCallSite,
+  UNKNOWN_CALL_SITE,
+  type CallSite,
+  type StackHolder,
+  type WrapperMatcher,
+} from './call-site.js';
 import { formatMessage } from './format.js';
 import { levelName } from './level.js';
 
@@ -35,7 +41,6 @@ export function currentProcess(): ProcessInfo {
   processInfo ??= Object.freeze({ pid: process.pid, hostname: hostname(), threadId });
   return processInfo;
 }
-
 
 export class LogRecord {
   /** Milliseconds since the epoch, taken at the call. */

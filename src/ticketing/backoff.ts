@@ -11,7 +11,11 @@ export interface BackoffOptions {
   readonly maxMs?: number;
 }
 
-export function backoffDelay(attempt: number, options: BackoffOptions = {}, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  options: BackoffOptions = {},
+  random: () => number = Math.random,
+): number {
   const initial = options.initialMs ?? 100;
   const max = options.maxMs ?? 30_000;
   const ceiling = Math.min(max, initial * 2 ** Math.max(0, attempt - 1));

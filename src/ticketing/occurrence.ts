@@ -47,7 +47,10 @@ export function prepare(item: Captured, settings: OccurrenceSettings): Occurrenc
   const site = record.callSite;
   const file = relativeTo(settings.projectRoot, site.path);
   const custom = record.options.fingerprint;
-  const hash = fingerprint({ level: record.level, channel: record.channel, file, line: site.line, custom }, settings.salt);
+  const hash = fingerprint(
+    { level: record.level, channel: record.channel, file, line: site.line, custom },
+    settings.salt,
+  );
   const time = record.time;
   const location = `${file}:${site.line}`;
   const data: { [key: string]: JsonValue } = {

@@ -21,7 +21,10 @@ import type { BackoffOptions } from './backoff.js';
 import { BackendWriter, type DropReason, type WriterStats } from './backend-writer.js';
 import { capture, prepare, type OccurrenceSettings } from './occurrence.js';
 
-export type ErrorHook = (error: LogticketsError, info: { backend: string; attempt: number; willRetry: boolean }) => void;
+export type ErrorHook = (
+  error: LogticketsError,
+  info: { backend: string; attempt: number; willRetry: boolean },
+) => void;
 
 export interface TicketingHandlerOptions extends HandlerOptions {
   /** Tells apps that share a store apart (default `generic`, as in Logbook). */
