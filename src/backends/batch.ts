@@ -26,6 +26,7 @@ export interface TicketDelta {
 }
 
 const HASH = /^[0-9a-f]{40}$/;
+const CANONICAL = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 /** Reject entries no pipeline would produce, naming the field. */
 export function checkOccurrence(entry: OccurrenceInput, index: number): void {
@@ -35,7 +36,9 @@ export function checkOccurrence(entry: OccurrenceInput, index: number): void {
   if (typeof entry.hash !== 'string' || !HASH.test(entry.hash)) bad('hash', 'must be 40 lowercase hex characters');
   if (typeof entry.appId !== 'string') bad('appId', 'must be a string');
   if (!Number.isInteger(entry.level)) bad('level', 'must be an integer');
-  if (typeof entry.time !== 'string' || Number.isNaN(Date.parse(entry.time))) bad('time', 'must be an ISO 8601 time');
+  if (typeof entry.time !== 'string' || (!CANONICAL.test(entry.time) && Number.isNaN(Date.parse(entry.time)))) {
+    bad('time', 'must be an ISO 8601 time');
+  }
   if (entry.count !== undefined && (!Number.isInteger(entry.count) || entry.count < 1)) {
     bad('count', 'must be a positive integer');
   }
@@ -83,8 +86,6 @@ export function groupByTicket(batch: readonly OccurrenceInput[]): TicketDelta[] 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
-
-const CANONICAL = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 /** Normalise any ISO time to the fixed-width form every backend stores (sortable as text). */
 export function isoTime(value: string | Date): string {

@@ -10,6 +10,7 @@
  * or a loader such as tsx), positions are mapped back to the original source.
  */
 
+import { LRUCache } from 'lru-cache';
 import { findSourceMap } from 'node:module';
 import { isAbsolute, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,21 +63,32 @@ function structuredFrames(holder: StackHolder): NodeJS.CallSite[] {
   }
 }
 
+// A service logs from a bounded set of places: each is mapped to its source once.
+const resolved = new LRUCache<string, CallSite>({ max: 10_000 });
+
 /** Turn captured frames into the caller's site (or UNKNOWN_CALL_SITE). */
 export function resolveCallSite(holder: StackHolder, wrappers: readonly WrapperMatcher[]): CallSite {
   for (const frame of structuredFrames(holder)) {
     const rawFile = frame.getFileName() ?? frame.getScriptNameOrSourceURL?.() ?? null;
     if (rawFile === null || rawFile.startsWith('node:')) continue;
-    const path = toPath(rawFile);
+    const path = pathOf(rawFile);
     if (OWN_DIRS.some((dir) => path.startsWith(dir))) continue;
     const fn = frame.getFunctionName() ?? frame.getMethodName() ?? null;
     if (isWrapper(fn, path, wrappers)) continue;
-    let line = frame.getLineNumber() ?? 0;
-    let column = frame.getColumnNumber() ?? 0;
-    let file = path;
-    const mapped = mapToSource(rawFile, line, column);
-    if (mapped !== null) ({ file, line, column } = mapped);
-    return { path: file, line, column, function: fn };
+    const line = frame.getLineNumber() ?? 0;
+    const column = frame.getColumnNumber() ?? 0;
+    const key = `${rawFile}\u0000${line}\u0000${column}\u0000${fn}`;
+    let site = resolved.get(key);
+    if (site === undefined) {
+      const mapped = mapToSource(rawFile, line, column);
+      site = Object.freeze(
+        mapped === null
+          ? { path, line, column, function: fn }
+          : { path: mapped.file, line: mapped.line, column: mapped.column, function: fn },
+      );
+      resolved.set(key, site);
+    }
+    return site;
   }
   return UNKNOWN_CALL_SITE;
 }
@@ -91,6 +103,16 @@ function isWrapper(fn: string | null, path: string, wrappers: readonly WrapperMa
     }
   }
   return false;
+}
+
+const paths = new LRUCache<string, string>({ max: 10_000 });
+function pathOf(file: string): string {
+  let path = paths.get(file);
+  if (path === undefined) {
+    path = toPath(file);
+    paths.set(file, path);
+  }
+  return path;
 }
 
 function toPath(file: string): string {

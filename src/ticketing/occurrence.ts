@@ -8,6 +8,7 @@
  * off the calling path, when a writer first needs it.
  */
 
+import { LRUCache } from 'lru-cache';
 import type { OccurrenceInput } from '../backends/contract.js';
 import { fingerprint } from '../fingerprint/fingerprint.js';
 import { relativeTo } from '../logging/call-site.js';
@@ -21,6 +22,21 @@ export interface OccurrenceSettings {
   readonly projectRoot: string;
   readonly titleLength: number;
   readonly limits: Partial<JsonSafeLimits>;
+  /** Fingerprints and relative paths already computed (a service logs from few places, many times). */
+  readonly memo: LRUCache<string, string>;
+}
+
+export function occurrenceMemo(): LRUCache<string, string> {
+  return new LRUCache<string, string>({ max: 20_000 });
+}
+
+function memoized(settings: OccurrenceSettings, key: string, compute: () => string): string {
+  let value = settings.memo.get(key);
+  if (value === undefined) {
+    value = compute();
+    settings.memo.set(key, value);
+  }
+  return value;
 }
 
 export interface Captured {

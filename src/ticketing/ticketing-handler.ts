@@ -19,7 +19,7 @@ import { Level } from '../logging/level.js';
 import type { LogRecord } from '../logging/record.js';
 import type { BackoffOptions } from './backoff.js';
 import { BackendWriter, type DropReason, type WriterStats } from './backend-writer.js';
-import { capture, prepare, type OccurrenceSettings } from './occurrence.js';
+import { capture, occurrenceMemo, prepare, type OccurrenceSettings } from './occurrence.js';
 
 export type ErrorHook = (
   error: LogticketsError,
@@ -99,6 +99,7 @@ export class TicketingHandler extends Handler {
       projectRoot: options.projectRoot ?? process.cwd(),
       titleLength: options.titleLength ?? 200,
       limits: options.limits ?? {},
+      memo: occurrenceMemo(),
     };
     this.exitFlushMs = options.exitFlushMs ?? 5_000;
     const onError = options.onError ?? defaultErrorHook();

@@ -11,8 +11,10 @@ import type { SqlTarget } from './sql-uri.js';
 export interface SqlDialect {
   readonly kind: 'sqlite' | 'postgres';
   readonly db: Kysely<unknown>;
-  /** Column type of an auto-increment primary key. */
+  /** Primary key of tickets: ids users see, never reused. */
   readonly idColumn: string;
+  /** Primary key of high-volume rows (occurrences, outbox): cheapest unique id, 64-bit. */
+  readonly rowIdColumn: string;
   readonly timeType: string;
   readonly jsonType: string;
   readonly counterType: string;
@@ -94,6 +96,8 @@ function sqliteDialect(path: string, options: SqlConnectOptions): SqlDialect {
     kind: 'sqlite',
     db,
     idColumn: 'integer primary key autoincrement',
+    // A rowid alias: AUTOINCREMENT would update sqlite_sequence on every insert.
+    rowIdColumn: 'integer primary key',
     timeType: 'text',
     jsonType: 'text',
     counterType: 'integer',
@@ -180,6 +184,7 @@ function postgresDialect(connectionString: string, options: SqlConnectOptions): 
     kind: 'postgres',
     db,
     idColumn: 'serial primary key',
+    rowIdColumn: 'bigserial primary key',
     timeType: 'timestamptz',
     jsonType: 'jsonb',
     counterType: 'bigint',

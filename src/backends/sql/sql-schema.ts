@@ -64,7 +64,7 @@ function statements(d: SqlDialect, t: TableNames): string[] {
     `create index if not exists ${t.tickets}_triage on ${t.tickets} (solved, level, last_seen)`,
     `create index if not exists ${t.tickets}_channel on ${t.tickets} (channel)`,
     `create table if not exists ${t.occurrences} (
-      id ${d.idColumn},
+      id ${d.rowIdColumn},
       ticket_id integer not null references ${t.tickets} (id) on delete cascade,
       time ${time} not null,
       data ${d.jsonType} not null
@@ -80,7 +80,7 @@ function statements(d: SqlDialect, t: TableNames): string[] {
       primary key (tracker, app_id, hash)
     )`,
     `create table if not exists ${t.outbox} (
-      id ${d.idColumn},
+      id ${d.rowIdColumn},
       tracker text not null,
       app_id text not null,
       hash varchar(64) not null,
