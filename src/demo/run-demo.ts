@@ -6,6 +6,7 @@
  */
 
 import { spawn } from 'node:child_process';
+import { relative } from 'node:path';
 import { openBackend } from '../backends/open-backend.js';
 import { UsageError } from '../cli/usage-error.js';
 import { intFlag, list, type Flags } from '../cli/ticket-commands.js';
@@ -32,7 +33,7 @@ export async function runDemo(uri: string, flags: Flags): Promise<string> {
       '',
       table,
       '',
-      'Try: logtickets show 1, logtickets occurrences 1, logtickets solve 1 (then run the demo again).',
+      `Next: ${invocation()} show 1, then solve 1, then run the demo again to see a regression.`,
     ].join('\n');
   } finally {
     await backend.close();
@@ -48,6 +49,14 @@ async function runWorker(uri: string, worker: number, rounds: number): Promise<s
   const stats = handler.stats();
   if (!complete) throw new Error(`demo worker ${worker} could not write everything: ${JSON.stringify(stats.dropped)}`);
   return `written=${stats.written}`;
+}
+
+/** How the user can call the CLI again from where they are. */
+function invocation(): string {
+  const script = process.argv[1] ?? '';
+  if (/node_modules[/\\]|[/\\]bin[/\\]logtickets$/.test(script)) return 'logtickets';
+  const flags = process.execArgv.filter((a) => a === '--enable-source-maps').join(' ');
+  return ['node', flags, relative(process.cwd(), script)].filter(Boolean).join(' ');
 }
 
 function startWorker(uri: string, worker: number, rounds: number): Promise<string> {
