@@ -19,6 +19,7 @@ export {
 export type { WriterStats, DropReason } from './ticketing/backend-writer.js';
 export type * from './backends/contract.js';
 export { isTicketStore } from './backends/contract.js';
-export { openBackend, defaultStoreUri, type Target } from './backends/open-backend.js';
+export { openBackend, defaultStoreUri, type Target, type OpenBackendOptions } from './backends/open-backend.js';
 export { MemoryBackend, type MemoryBackendOptions } from './backends/memory/memory-backend.js';
 export { SqlBackend, type SqlBackendOptions } from './backends/sql/sql-backend.js';
+export { MongoDBBackend, type MongoDBBackendOptions } from './backends/mongodb/mongodb-backend.js';

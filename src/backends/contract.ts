@@ -72,6 +72,11 @@ export interface StoredOccurrence {
   readonly data: JsonValue;
 }
 
+export interface RecordOptions {
+  /** Stable across retries of the same batch. */
+  readonly batchId?: string;
+}
+
 /** What recording did to one ticket. */
 export interface RecordOutcome {
   readonly hash: string;
@@ -139,8 +144,13 @@ export interface TicketBackend {
    * Record occurrences, creating tickets as needed, atomically per ticket.
    * Entries may share a fingerprint. Returns one outcome per distinct
    * (appId, hash) in the batch.
+   *
+   * `options.batchId` names the batch: the pipeline retries a failed batch
+   * unchanged under the same id. A backend that cannot write a batch all or
+   * nothing (no transactions) must use it so that a retry after a partial
+   * write counts nothing twice.
    */
-  recordBatch(occurrences: readonly OccurrenceInput[]): Promise<RecordOutcome[]>;
+  recordBatch(occurrences: readonly OccurrenceInput[], options?: RecordOptions): Promise<RecordOutcome[]>;
 
   countTickets(filter?: TicketFilter): Promise<number>;
   getTickets(options?: GetTicketsOptions): Promise<Ticket[]>;

@@ -8,8 +8,13 @@ import { resolve } from 'node:path';
 import { LogticketsError, maskSecrets } from '../errors.js';
 import type { TicketBackend } from './contract.js';
 import { MemoryBackend } from './memory/memory-backend.js';
+import { MongoDBBackend, type MongoDBBackendOptions } from './mongodb/mongodb-backend.js';
+import { isMongoUri } from './mongodb/mongodb-uri.js';
 import { SqlBackend, type SqlBackendOptions } from './sql/sql-backend.js';
 import { isSqlUri } from './sql/sql-uri.js';
+
+/** Options for whichever backend a URI names (each backend reads its own). */
+export type OpenBackendOptions = SqlBackendOptions & MongoDBBackendOptions;
 
 export type Target = string | TicketBackend | ReadonlyArray<string | TicketBackend>;
 
@@ -18,11 +23,19 @@ export function defaultStoreUri(): string {
   return `sqlite:${resolve('logtickets.db')}`;
 }
 
-export const SUPPORTED_URIS = ['sqlite:PATH', 'sqlite::memory:', 'postgres://…', 'memory:'] as const;
+export const SUPPORTED_URIS = [
+  'sqlite:PATH',
+  'sqlite::memory:',
+  'postgres://…',
+  'mongodb://…',
+  'mongodb+srv://…',
+  'memory:',
+] as const;
 
-export function openBackend(uri: string, options: SqlBackendOptions = {}): TicketBackend {
+export function openBackend(uri: string, options: OpenBackendOptions = {}): TicketBackend {
   if (typeof uri !== 'string') throw new LogticketsError('INVALID_URI', 'a store URI must be a string');
   if (isSqlUri(uri)) return new SqlBackend(uri, options);
+  if (isMongoUri(uri)) return new MongoDBBackend(uri, options);
   if (uri === 'memory:') return new MemoryBackend(options);
   throw new LogticketsError(
     'UNSUPPORTED_URI',

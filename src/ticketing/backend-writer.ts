@@ -13,6 +13,7 @@
  *   handler flushes on `beforeExit` instead).
  */
 
+import { randomUUID } from 'node:crypto';
 import type { OccurrenceInput, TicketBackend } from '../backends/contract.js';
 import { ticketKey } from '../backends/batch.js';
 import { asLogticketsError, type LogticketsError } from '../errors.js';
@@ -55,6 +56,7 @@ interface Folded {
 export class BackendWriter {
   private queue: Captured[] = [];
   private folded = new Map<string, Folded>();
+  private inflight: { items: Captured[]; folded: Folded[]; batch: OccurrenceInput[]; batchId: string } | undefined;
   private foldedCount = 0;
   private running = false;
   private pending: NodeJS.Immediate | NodeJS.Timeout | undefined;
@@ -135,6 +137,7 @@ export class BackendWriter {
       this.queue = [];
       this.folded.clear();
       this.foldedCount = 0;
+      this.inflight = undefined;
     }
     this.wakeBackoff?.();
     return flushed && left === 0;
@@ -183,8 +186,8 @@ export class BackendWriter {
         this.queue.splice(items.length, 1);
       }
     }
-    // Folded entries leave the table while they are written, so that folds
-    // arriving meanwhile start a new entry instead of changing this one.
+    // Folded entries leave the table while they are written (and retried), so
+    // that folds arriving meanwhile start a new entry instead of changing this one.
     const folded: Folded[] = [];
     for (const [key, entry] of this.folded) {
       if (batch.length >= this.options.batchSize) break;
@@ -195,30 +198,27 @@ export class BackendWriter {
     return { items, folded, batch };
   }
 
-  /** Put folded entries of a failed batch back, merging with any folded since. */
-  private unfold(folded: Folded[]): void {
-    for (const entry of folded) {
-      const key = ticketKey(entry.occurrence.appId, entry.occurrence.hash);
-      const now = this.folded.get(key);
-      if (now === undefined) this.folded.set(key, entry);
-      else now.count += entry.count;
-    }
-  }
-
   private async drain(): Promise<void> {
     if (this.running) return;
     this.running = true;
     try {
       while (this.size > 0) {
-        const { items, folded, batch } = this.takeBatch();
-        if (batch.length === 0) continue;
+        // A failed batch is retried exactly as it was, under the same id, so a
+        // backend without transactions can tell a retry from new occurrences.
+        this.inflight ??= { ...this.takeBatch(), batchId: randomUUID() };
+        const { items, folded, batch, batchId } = this.inflight;
+        if (batch.length === 0) {
+          this.inflight = undefined;
+          continue;
+        }
         this.state = 'writing';
         try {
           if (!this.opened) {
             await this.backend.open();
             this.opened = true;
           }
-          await this.backend.recordBatch(batch);
+          await this.backend.recordBatch(batch, { batchId });
+          this.inflight = undefined;
           this.settle(items, folded);
           for (const occurrence of batch) this.counts.written += occurrence.count ?? 1;
           this.attempt = 0;
@@ -229,12 +229,12 @@ export class BackendWriter {
           const giveUp = !error.retryable && this.attempt >= this.options.maxRejectedAttempts;
           this.report(error, !giveUp);
           if (giveUp) {
+            this.inflight = undefined;
             this.settle(items, folded);
             for (const occurrence of batch) this.dropped.rejected += occurrence.count ?? 1;
             this.attempt = 0;
             continue;
           }
-          this.unfold(folded);
           this.counts.retried++;
           if (error.retryable) this.opened = false;
           if (this.closed && this.idleWaiters.length === 0) break;
