@@ -1,6 +1,6 @@
 /**
  * Scenario (b): sustained ingest into a store, batched as the pipeline writes
- * (500 occurrences per transaction) vs the naive way (one transaction per
+ * (500 occurrences per write: one transaction in SQL) vs the naive way (one write per
  * occurrence), plus the whole pipeline end to end (logger → handler → store).
  */
 
@@ -32,7 +32,7 @@ function occurrence(i: number): OccurrenceInput {
 export async function ingest(
   name: string,
   uri: () => string,
-  options: { batched: number; naive: number; prefix?: string },
+  options: { batched: number; naive: number; prefix?: string; target?: number },
 ): Promise<Figure[]> {
   const open = async (): Promise<TicketBackend> => {
     const backend = openBackend(
@@ -74,13 +74,18 @@ export async function ingest(
   await handler.close();
 
   return [
-    { scenario: `ingest ${name}`, subject: 'one transaction per occurrence', value: naive, unit: 'occ/s' },
+    { scenario: `ingest ${name}`, subject: 'one write per occurrence', value: naive, unit: 'occ/s' },
     {
       scenario: `ingest ${name}`,
-      subject: 'batched (500 per transaction)',
+      subject: 'batched (500 per write)',
       value: batched,
       unit: 'occ/s',
-      ratio: { value: batched / naive, label: '× naive', target: '≥ 20', met: batched / naive >= 20 },
+      ratio: {
+        value: batched / naive,
+        label: '× naive',
+        target: `≥ ${options.target ?? 20}`,
+        met: batched / naive >= (options.target ?? 20),
+      },
     },
     {
       scenario: `ingest ${name}`,

@@ -3,13 +3,15 @@
  *
  *   (a) cost of a log call with a TicketingHandler vs pino      target ≤ 3× pino
  *   (b) ingest into SQLite and PostgreSQL, batched vs naive     target ≥ 50 000 occ/s into SQLite, ≥ 20× naive
+ *   (c) ingest into MongoDB, batched vs naive                   target ≥ 10× naive
  *
- * PostgreSQL is a throwaway server started by the test harness's script.
+ * PostgreSQL and MongoDB (FerretDB) are throwaway servers started by the test harness's scripts.
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startMongo } from '../test/services/mongodb/mongo-server.js';
 import { startPostgres } from '../test/services/postgres.js';
 import { ingest } from './ingest.js';
 import { logCall } from './log-call.js';
@@ -31,6 +33,18 @@ try {
     figures.push(...(await ingest('PostgreSQL', () => postgres.url, { batched: 50_000, naive: 2_000, prefix: 'b' })));
   } finally {
     await postgres.stop();
+  }
+  const mongo = await startMongo();
+  try {
+    figures.push(
+      ...(await ingest('MongoDB (FerretDB)', () => `${mongo.url.replace(/\/?$/, '/')}bench${files++}`, {
+        batched: 20_000,
+        naive: 1_000,
+        target: 10,
+      })),
+    );
+  } finally {
+    await mongo.stop();
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
