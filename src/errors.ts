@@ -19,12 +19,20 @@ export type ErrorCode =
   | 'SCHEMA_TOO_NEW'
   | 'NOT_SUPPORTED'
   | 'CLOSED'
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  | 'AUTH_FAILED'
+  | 'PERMISSION_DENIED'
+  | 'TRACKER_FAULT'
+  | 'PROTOCOL_ERROR';
 
 export interface LogticketsErrorOptions {
   cause?: unknown;
   backend?: string;
   retryable?: boolean;
+  /** The HTTP status of a tracker's answer, when there was one. */
+  status?: number;
+  /** The fault code of an XML-RPC fault. */
+  faultCode?: number;
 }
 
 const SECRET_PATTERNS: ReadonlyArray<[RegExp, string]> = [
@@ -46,6 +54,8 @@ export class LogticketsError extends Error {
   readonly code: ErrorCode;
   readonly backend: string | undefined;
   readonly retryable: boolean;
+  readonly status: number | undefined;
+  readonly faultCode: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: LogticketsErrorOptions = {}) {
     super(maskSecrets(message), options.cause === undefined ? undefined : { cause: options.cause });
@@ -53,6 +63,8 @@ export class LogticketsError extends Error {
     this.code = code;
     this.backend = options.backend === undefined ? undefined : maskSecrets(options.backend);
     this.retryable = options.retryable ?? false;
+    this.status = options.status;
+    this.faultCode = options.faultCode;
   }
 }
 

@@ -97,7 +97,12 @@ function provisionScript(): string {
 }
 
 /** Runs a command to completion; on failure the Error carries the tail of its output. */
-function run(what: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ stdout: string; stderr: string }> {
+function run(
+  what: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(command, args, { env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error) {
@@ -109,7 +114,12 @@ function run(what: string, command: string, args: string[], env: NodeJS.ProcessE
 }
 
 function lastLines(text: string, n: number): string {
-  return text.split('\n').map((l) => l.trimEnd()).filter(Boolean).slice(-n).join('\n');
+  return text
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter(Boolean)
+    .slice(-n)
+    .join('\n');
 }
 
 function freePort(): Promise<number> {
@@ -190,7 +200,9 @@ function externalServer(): TracServer | undefined {
   const username = process.env.LOGTICKETS_TEST_TRAC_USER;
   const password = process.env.LOGTICKETS_TEST_TRAC_PASSWORD;
   if (!username || !password) {
-    throw new Error('LOGTICKETS_TEST_TRAC_URL is set: LOGTICKETS_TEST_TRAC_USER and LOGTICKETS_TEST_TRAC_PASSWORD are needed too');
+    throw new Error(
+      'LOGTICKETS_TEST_TRAC_URL is set: LOGTICKETS_TEST_TRAC_USER and LOGTICKETS_TEST_TRAC_PASSWORD are needed too',
+    );
   }
   const parsed = new URL(url);
   const adminUser = process.env.LOGTICKETS_TEST_TRAC_ADMIN_USER;
@@ -241,13 +253,7 @@ export async function startTrac(options: StartTracOptions = {}): Promise<TracSer
     const htpasswd = path.join(tmpDir, 'htpasswd');
     await writeFile(htpasswd, htpasswdLine(bot) + htpasswdLine(admin), { mode: 0o600 });
 
-    const iniLines = [
-      '[components]',
-      'tracrpc.* = enabled',
-      '[logging]',
-      'log_type = stderr',
-      'log_level = WARNING',
-    ];
+    const iniLines = ['[components]', 'tracrpc.* = enabled', '[logging]', 'log_type = stderr', 'log_level = WARNING'];
     if (!options.withoutCustomField) {
       iniLines.push('[ticket-custom]', `${CUSTOM_FIELD} = text`, `${CUSTOM_FIELD}.label = Logtickets hash`);
     }
@@ -265,7 +271,12 @@ export async function startTrac(options: StartTracOptions = {}): Promise<TracSer
     ];
     if (botPermissions.length) commands.push(['permission', 'add', bot.username, ...new Set(botPermissions)]);
     await mkdir(path.dirname(envDir), { recursive: true });
-    await run(`Creating the Trac environment ${envDir}`, python, ['-c', ADMIN_BATCH, envDir, JSON.stringify(commands)], env);
+    await run(
+      `Creating the Trac environment ${envDir}`,
+      python,
+      ['-c', ADMIN_BATCH, envDir, JSON.stringify(commands)],
+      env,
+    );
 
     // 3. Start tracd; retry on a port grabbed between freePort() and bind.
     const startupTimeoutMs = options.startupTimeoutMs ?? 60_000;
@@ -277,7 +288,8 @@ export async function startTrac(options: StartTracOptions = {}): Promise<TracSer
       const proc = spawn(
         python,
         [
-          '-c', TRACD_LAUNCHER,
+          '-c',
+          TRACD_LAUNCHER,
           tmpDir,
           '--single-env',
           `--base-path=/${TRAC_ENV_NAME}`,
@@ -315,7 +327,9 @@ export async function startTrac(options: StartTracOptions = {}): Promise<TracSer
         } catch (err) {
           // Connection refused while tracd boots is expected; an HTTP error or a fault is not.
           if (err instanceof XmlRpcHttpError || err instanceof XmlRpcFault) {
-            lastError = new Error(`Trac answered system.getAPIVersion at ${url} with ${err.message}\n${lastLines(output, 20)}`);
+            lastError = new Error(
+              `Trac answered system.getAPIVersion at ${url} with ${err.message}\n${lastLines(output, 20)}`,
+            );
             break;
           }
           await sleep(100);
@@ -329,7 +343,8 @@ export async function startTrac(options: StartTracOptions = {}): Promise<TracSer
         // A forgotten stop() must not keep the test process alive: the exit
         // hook (or the watchdog) ends tracd.
         proc.unref();
-        for (const stream of [proc.stdin, proc.stdout, proc.stderr]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
+        for (const stream of [proc.stdin, proc.stdout, proc.stderr])
+          (stream as unknown as { unref?: () => void } | null)?.unref?.();
         return {
           url,
           baseUrl,
@@ -382,5 +397,23 @@ export function tracCall(
     if (!server.admin) throw new Error('this Trac server has no admin account configured');
     return xmlRpcCall(server.url, method, params, server.admin);
   }
-  return xmlRpcCall(server.url, method, params, as === 'bot' ? { username: server.username, password: server.password } : as);
+  return xmlRpcCall(
+    server.url,
+    method,
+    params,
+    as === 'bot' ? { username: server.username, password: server.password } : as,
+  );
+}
+
+/**
+ * Why no Trac can be had on this machine, in one line, or null when
+ * startTrac() should work: LOGTICKETS_TEST_TRAC_URL is set, the packages are
+ * unpacked already, or apt-get is there to fetch them.
+ */
+export function tracUnavailableReason(options: { cacheDir?: string } = {}): string | null {
+  if (process.env.LOGTICKETS_TEST_TRAC_URL) return null;
+  const cache = options.cacheDir ?? path.join(repoRoot(), '.cache', 'trac');
+  if (existsSync(path.join(cache, 'root', 'usr', 'lib', 'python3', 'dist-packages', 'trac'))) return null;
+  if (existsSync('/usr/bin/apt-get') && existsSync('/usr/bin/python3')) return null;
+  return 'no Trac for tests: LOGTICKETS_TEST_TRAC_URL is not set and this machine has no apt-get/python3 to provision Trac 1.6 from Debian packages';
 }

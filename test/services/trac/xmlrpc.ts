@@ -6,14 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 
 export type XmlRpcValue =
-  | string
-  | number
-  | boolean
-  | null
-  | Date
-  | Buffer
-  | XmlRpcValue[]
-  | { [key: string]: XmlRpcValue };
+  string | number | boolean | null | Date | Buffer | XmlRpcValue[] | { [key: string]: XmlRpcValue };
 
 export interface XmlRpcCredentials {
   username: string;
@@ -104,7 +97,8 @@ function unescapeXml(text: string): string {
 function parseXml(xml: string): XmlNode {
   const root: XmlNode = { name: '#root', children: [], text: '' };
   const stack: XmlNode[] = [root];
-  const token = /<!\[CDATA\[([\s\S]*?)\]\]>|<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<!DOCTYPE[^>]*>|<(\/?)([^\s/>]+)[^>]*?(\/?)>|([^<]+)/g;
+  const token =
+    /<!\[CDATA\[([\s\S]*?)\]\]>|<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<!DOCTYPE[^>]*>|<(\/?)([^\s/>]+)[^>]*?(\/?)>|([^<]+)/g;
   for (let m = token.exec(xml); m !== null; m = token.exec(xml)) {
     const top = stack[stack.length - 1]!;
     // XML end-of-line handling: a literal CR LF or CR reads as LF (a &#13;
@@ -161,7 +155,9 @@ function decodeValue(valueNode: XmlNode): XmlRpcValue {
     case 'base64':
       return Buffer.from(typed.text.replace(/\s+/g, ''), 'base64');
     case 'array':
-      return child(typed, 'data').children.filter((c) => c.name === 'value').map(decodeValue);
+      return child(typed, 'data')
+        .children.filter((c) => c.name === 'value')
+        .map(decodeValue);
     case 'struct': {
       const out: { [key: string]: XmlRpcValue } = {};
       for (const member of typed.children.filter((c) => c.name === 'member')) {

@@ -1,0 +1,189 @@
+/**
+ * An XML-RPC client for Trac: the `xmlrpc` package's serializer and
+ * deserializer, with axios as the HTTP transport.
+ *
+ * What this adds over the package's own client:
+ * - timeouts, TLS settings and proxies (axios);
+ * - every failure is a LogticketsError: HTTP 401 → AUTH_FAILED, 403 →
+ *   PERMISSION_DENIED, other HTTP errors with their status, XML-RPC faults →
+ *   TRACKER_FAULT with `faultCode`, network trouble and 5xx → retryable;
+ * - characters XML 1.0 cannot carry (NUL, ESC from terminal colours, other
+ *   controls, lone surrogates) are replaced before serializing, instead of
+ *   making the serializer throw;
+ * - `dateTime.iso8601` values, which Trac sends in UTC without a zone, are read
+ *   as UTC whatever the process's time zone;
+ * - no keep-alive: tracd leaves an unread request body on the connection after
+ *   a 401, which would corrupt the next request.
+ */
+
+import axios, { type AxiosInstance, type AxiosProxyConfig } from 'axios';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { PassThrough } from 'node:stream';
+import Deserializer from 'xmlrpc/lib/deserializer.js';
+import serializer from 'xmlrpc/lib/serializer.js';
+import { LogticketsError } from '../../errors.js';
+
+export interface XmlRpcClientOptions {
+  /** The RPC endpoint, e.g. `https://trac.example.org/login/rpc`. */
+  readonly url: string;
+  readonly username?: string;
+  readonly password?: string;
+  /** Per request (default 15 000 ms). */
+  readonly timeoutMs?: number;
+  /** TLS: trust these CA certificates, or (not recommended) accept any certificate. */
+  readonly tls?: { readonly ca?: string | Buffer; readonly rejectUnauthorized?: boolean };
+  /** An HTTP proxy, or false for none (default: the HTTP(S)_PROXY environment variables). */
+  readonly proxy?: AxiosProxyConfig | false;
+  /** Name used in errors (credential-free). */
+  readonly name: string;
+}
+
+// XML 1.0 allows tab, newline and carriage return among the controls, and no lone surrogates.
+const NOT_XML =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** Replace what XML cannot carry with U+FFFD, in strings, arrays and plain objects. */
+export function xmlSafe(value: unknown): unknown {
+  if (typeof value === 'string') return value.replace(NOT_XML, '\uFFFD');
+  if (Array.isArray(value)) return value.map(xmlSafe);
+  if (value !== null && typeof value === 'object' && !(value instanceof Date) && !Buffer.isBuffer(value)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [xmlSafe(k) as string, xmlSafe(v)]));
+  }
+  return value;
+}
+
+// 20240115T12:00:00 (Trac), also with dashes, fractions or a zone.
+const ISO8601 = /^(\d{4})-?(\d\d)-?(\d\d)T(\d\d):?(\d\d):?(\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?$/;
+
+/** A Trac date: UTC when it names no zone. */
+export function parseTracDate(text: string): Date {
+  const m = ISO8601.exec(text.trim());
+  if (m === null) throw new Error(`not an ISO 8601 date: ${text}`);
+  const zone = m[8] === undefined ? 'Z' : m[8].length === 5 ? `${m[8].slice(0, 3)}:${m[8].slice(3)}` : m[8];
+  return new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${m[7] ?? ''}${zone}`);
+}
+
+class UtcDeserializer extends Deserializer {
+  endDateTime(data: string): void {
+    this.push(parseTracDate(data));
+    this.value = false;
+  }
+}
+
+function deserialize(body: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const stream = new PassThrough();
+    new UtcDeserializer('utf8').deserializeMethodResponse(stream, (error, result) =>
+      error ? reject(error) : resolve(result),
+    );
+    stream.end(body);
+  });
+}
+
+export class XmlRpcClient {
+  private readonly http: AxiosInstance;
+
+  constructor(private readonly options: XmlRpcClientOptions) {
+    let url: URL;
+    try {
+      url = new URL(options.url);
+    } catch {
+      throw new LogticketsError('INVALID_ARGUMENT', `url: not a valid URL: ${options.url}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new LogticketsError('INVALID_ARGUMENT', `url: must be http:// or https://, got ${url.protocol}`);
+    }
+    const tls = options.tls ?? {};
+    this.http = axios.create({
+      baseURL: options.url,
+      timeout: options.timeoutMs ?? 15_000,
+      auth:
+        options.username === undefined ? undefined : { username: options.username, password: options.password ?? '' },
+      headers: { 'Content-Type': 'text/xml; charset=utf-8', Accept: 'text/xml' },
+      responseType: 'text',
+      transformResponse: [(data: unknown) => data],
+      validateStatus: () => true,
+      maxRedirects: 0,
+      proxy: options.proxy,
+      httpAgent: new HttpAgent({ keepAlive: false }),
+      httpsAgent: new HttpsAgent({ keepAlive: false, ca: tls.ca, rejectUnauthorized: tls.rejectUnauthorized ?? true }),
+    });
+  }
+
+  /** Call `method` with `params`; resolves with the decoded result. */
+  async call<T = unknown>(method: string, params: readonly unknown[] = []): Promise<T> {
+    const body = serializer.serializeMethodCall(method, xmlSafe(params) as unknown[], 'UTF-8');
+    let response;
+    try {
+      response = await this.http.post<string>('', body);
+    } catch (error) {
+      const e = error as { code?: string; message?: string };
+      const timedOut = e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT';
+      throw new LogticketsError(
+        timedOut ? 'TIMEOUT' : 'BACKEND_UNAVAILABLE',
+        `${method}: ${e.message ?? String(error)}`,
+        {
+          cause: error,
+          backend: this.options.name,
+          retryable: true,
+        },
+      );
+    }
+    const { status } = response;
+    if (status === 401) {
+      throw new LogticketsError(
+        'AUTH_FAILED',
+        `${method}: Trac refused the credentials of ${this.options.username ?? 'anonymous'} (HTTP 401): check username and password`,
+        {
+          backend: this.options.name,
+          status,
+        },
+      );
+    }
+    if (status === 403) {
+      throw new LogticketsError('PERMISSION_DENIED', `${method}: HTTP 403: the user lacks a permission (XML_RPC?)`, {
+        backend: this.options.name,
+        status,
+      });
+    }
+    if (status < 200 || status >= 300) {
+      const retryable = status >= 500 || status === 429 || status === 408;
+      const hint = status === 404 ? ': is the url the RPC endpoint (…/login/rpc) and the XML-RPC plugin enabled?' : '';
+      throw new LogticketsError(
+        retryable ? 'BACKEND_UNAVAILABLE' : 'PROTOCOL_ERROR',
+        `${method}: HTTP ${status}${hint}`,
+        {
+          backend: this.options.name,
+          retryable,
+          status,
+        },
+      );
+    }
+    const text = typeof response.data === 'string' ? response.data : String(response.data);
+    let result: unknown;
+    try {
+      result = await deserialize(text);
+    } catch (error) {
+      const fault = error as { faultCode?: unknown; faultString?: unknown; message?: string };
+      if (typeof fault.faultCode === 'number' || typeof fault.faultString === 'string') {
+        const code = Number(fault.faultCode);
+        throw new LogticketsError(
+          code === 403 ? 'PERMISSION_DENIED' : 'TRACKER_FAULT',
+          `${method}: Trac fault ${code}: ${String(fault.faultString ?? '')}`,
+          { backend: this.options.name, faultCode: code, cause: error },
+        );
+      }
+      throw new LogticketsError(
+        'PROTOCOL_ERROR',
+        `${method}: the answer is not XML-RPC (${fault.message ?? String(error)}): ${text.slice(0, 120)}`,
+        {
+          backend: this.options.name,
+          cause: error,
+          status,
+        },
+      );
+    }
+    return result as T;
+  }
+}
