@@ -73,8 +73,17 @@ export interface StoredOccurrence {
 }
 
 export interface RecordOptions {
-  /** Stable across retries of the same batch. */
+  /**
+   * Stable across retries of the same batch. A store that sees a batch id it
+   * has applied already changes nothing (the first attempt's write may have
+   * succeeded with its answer lost).
+   */
   readonly batchId?: string;
+  /**
+   * Deliveries to add to the outbox in the same write, all or nothing with the
+   * counts (the transactional-outbox pattern). Only stores (`TicketStore`) accept them.
+   */
+  readonly outbox?: readonly OutboxEntryInput[];
 }
 
 /** What recording did to one ticket. */
@@ -91,6 +100,8 @@ export interface RecordOutcome {
 }
 
 export interface TicketFilter {
+  /** The ticket of this fingerprint. */
+  readonly hash?: string;
   readonly solved?: boolean;
   /** Exactly this level. */
   readonly level?: number;
@@ -213,6 +224,12 @@ export interface LinkStore {
   releaseLink(key: LinkKey, owner: string): Promise<void>;
   /** Point a fingerprint at an external ticket unconditionally (rebuilt from a marker). */
   setLink(key: LinkKey, externalId: string): Promise<void>;
+  /**
+   * Atomically take the right to comment on a linked ticket now, if no comment
+   * was made in the last `intervalMs` (across all processes). Otherwise says
+   * when the next comment may be made.
+   */
+  claimCommentSlot(key: LinkKey, intervalMs: number): Promise<{ granted: true } | { granted: false; nextAt: string }>;
   deleteLink(key: LinkKey): Promise<void>;
 }
 
@@ -247,6 +264,8 @@ export interface OutboxStore {
   completeOutbox(ids: readonly number[], owner: string): Promise<void>;
   /** Not delivered: release the entry, due again at `availableAt`, attempts + 1. */
   retryOutbox(id: number, owner: string, availableAt: string, error: string): Promise<void>;
+  /** Not yet to be delivered (a comment window is closed): release the entries until `availableAt`, attempts unchanged. */
+  postponeOutbox(ids: readonly number[], owner: string, availableAt: string): Promise<void>;
   countOutbox(tracker?: string): Promise<number>;
 }
 

@@ -299,6 +299,8 @@ export function backendSuite(test: TestFn, factory: () => Promise<Subject>, quir
         [{ solved: false }, 3],
         [{ appId: 'a', channel: 'db', minLevel: 14 }, 1],
         [{ solved: false, channel: 'db' }, 2],
+        [{ hash: outcomes[2]!.hash }, 1],
+        [{ hash: outcomes[2]!.hash, solved: true }, outcomes[2]!.appId === 'b' ? 1 : 0],
       ] as const;
       for (const [filter, expected] of cases) {
         t.is(await b.countTickets(filter), expected, JSON.stringify(filter));
@@ -500,6 +502,63 @@ export function backendSuite(test: TestFn, factory: () => Promise<Subject>, quir
       const retried = await store.leaseOutbox('trac:y', 'third', 10, 60_000);
       t.like(retried[0], { attempts: 1, lastError: 'timeout' });
       if (other !== store) await other.close();
+    })(t);
+  });
+
+  test('a batch applied again under the same id changes nothing; its outbox entries are written with it', async (t) => {
+    await withSubject(async (_s, b) => {
+      const store = b as TicketStore;
+      const h = hash();
+      const batch = [occurrence({ hash: h }), occurrence({ hash: h })];
+      const outbox = [{ tracker: 'trac:x', hash: h, appId: 'app', payload: { count: 2 } }];
+      const [first] = await store.recordBatch(batch, { batchId: 'batch-a', outbox });
+      const [again] = await store.recordBatch(batch, { batchId: 'batch-a', outbox });
+      t.like(first, { created: true, occurrenceCount: 2 });
+      t.like(again, { ticketId: first!.ticketId, created: false, occurrenceCount: 2 });
+      t.is((await store.getOccurrences(first!.ticketId)).length, 2);
+      t.is(await store.countOutbox('trac:x'), 1, 'the outbox entry went in once, with the counts');
+      await store.recordBatch(batch, { batchId: 'batch-b', outbox });
+      t.is((await store.getTicket(first!.ticketId))!.occurrenceCount, 4);
+      t.is(await store.countOutbox('trac:x'), 2);
+    })(t);
+  });
+
+  test('comment slots: one comment per interval per linked ticket, across writers', async (t) => {
+    await withSubject(async (s, b) => {
+      const store = b as TicketStore;
+      const key = { hash: hash(), appId: 'app', tracker: 'trac:x' };
+      await store.setLink(key, '12');
+      const others = [store, ...Array.from({ length: 3 }, () => s.sibling() as TicketStore)];
+      await Promise.all(others.map((o) => o.open()));
+      const claims = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => others[i % others.length]!.claimCommentSlot(key, 60_000)),
+      );
+      t.is(claims.filter((c) => c.granted).length, 1, 'exactly one writer may comment now');
+      const refused = claims.find((c) => !c.granted) as { granted: false; nextAt: string };
+      const wait = Date.parse(refused.nextAt) - Date.now();
+      t.true(wait > 55_000 && wait <= 60_000, `next slot in about a minute (${wait} ms)`);
+      await new Promise((r) => setTimeout(r, 15));
+      t.true((await store.claimCommentSlot(key, 10)).granted, 'a short interval has passed');
+    })(t);
+  });
+
+  test('postponed deliveries wait without counting as failed attempts', async (t) => {
+    await withSubject(async (_s, b) => {
+      const store = b as TicketStore;
+      await store.enqueueOutbox([{ tracker: 'gh:x', hash: hash(), appId: 'app', payload: { n: 1 } }]);
+      const [entry] = await store.leaseOutbox('gh:x', 'p1', 10, 60_000);
+      await store.postponeOutbox([entry!.id], 'p1', new Date(Date.now() + 60_000).toISOString());
+      t.deepEqual(await store.leaseOutbox('gh:x', 'p2', 10, 60_000), [], 'not due yet');
+      const [again] = await store.leaseOutbox('gh:x', 'p2', 10, 60_000);
+      t.is(again, undefined);
+      await store.enqueueOutbox([]);
+      // Due again: bring it forward by postponing to the past (only the holder may).
+      await store.postponeOutbox([entry!.id], 'p1', new Date(0).toISOString());
+      t.deepEqual(
+        await store.leaseOutbox('gh:x', 'p2', 10, 60_000),
+        [],
+        'p1 no longer holds it, so its postponement did nothing',
+      );
     })(t);
   });
 }

@@ -15,6 +15,7 @@ import type {
   OccurrenceInput,
   OutboxEntry,
   OutboxEntryInput,
+  RecordOptions,
   RecordOutcome,
   StoredOccurrence,
   Ticket,
@@ -44,7 +45,8 @@ export class MemoryBackend implements TicketStore {
   private readonly tickets = new Map<number, MutableTicket>();
   private readonly byKey = new Map<string, number>();
   private readonly occurrences = new Map<number, StoredOccurrence[]>();
-  private readonly links = new Map<string, { -readonly [K in keyof Link]: Link[K] }>();
+  private readonly links = new Map<string, { -readonly [K in keyof Link]: Link[K] } & { lastCommentAt?: number }>();
+  private readonly appliedBatches = new Set<string>();
   private readonly outbox = new Map<number, MutableOutbox>();
   private nextTicketId = 1;
   private nextOccurrenceId = 1;
@@ -57,9 +59,15 @@ export class MemoryBackend implements TicketStore {
   async open(): Promise<void> {}
   async close(): Promise<void> {}
 
-  async recordBatch(batch: readonly OccurrenceInput[]): Promise<RecordOutcome[]> {
+  async recordBatch(batch: readonly OccurrenceInput[], options: RecordOptions = {}): Promise<RecordOutcome[]> {
+    const deltas = groupByTicket(batch);
+    if (options.batchId !== undefined) {
+      if (this.appliedBatches.has(options.batchId)) return deltas.map((d) => this.currentOutcome(d.appId, d.hash));
+      this.appliedBatches.add(options.batchId);
+    }
+    if (options.outbox !== undefined) await this.enqueueOutbox(options.outbox);
     const outcomes: RecordOutcome[] = [];
-    for (const delta of groupByTicket(batch)) {
+    for (const delta of deltas) {
       const key = ticketKey(delta.appId, delta.hash);
       let id = this.byKey.get(key);
       let created = false;
@@ -116,6 +124,18 @@ export class MemoryBackend implements TicketStore {
       });
     }
     return outcomes;
+  }
+
+  private currentOutcome(appId: string, hash: string): RecordOutcome {
+    const ticket = this.tickets.get(this.byKey.get(ticketKey(appId, hash))!)!;
+    return {
+      hash,
+      appId,
+      ticketId: ticket.id,
+      created: false,
+      regressed: false,
+      occurrenceCount: ticket.occurrenceCount,
+    };
   }
 
   async countTickets(filter: TicketFilter = {}): Promise<number> {
@@ -219,6 +239,20 @@ export class MemoryBackend implements TicketStore {
     this.links.set(linkKey(key), { ...key, externalId, owner: null, claimedUntil: null });
   }
 
+  async claimCommentSlot(
+    key: LinkKey,
+    intervalMs: number,
+  ): Promise<{ granted: true } | { granted: false; nextAt: string }> {
+    const link = this.links.get(linkKey(key));
+    const now = this.now().getTime();
+    if (link === undefined) return { granted: true };
+    if (link.lastCommentAt !== undefined && now - link.lastCommentAt < intervalMs) {
+      return { granted: false, nextAt: new Date(link.lastCommentAt + intervalMs).toISOString() };
+    }
+    link.lastCommentAt = now;
+    return { granted: true };
+  }
+
   async deleteLink(key: LinkKey): Promise<void> {
     this.links.delete(linkKey(key));
   }
@@ -266,6 +300,16 @@ export class MemoryBackend implements TicketStore {
     item.entry.lastError = error;
   }
 
+  async postponeOutbox(ids: readonly number[], owner: string, availableAt: string): Promise<void> {
+    for (const id of ids) {
+      const item = this.outbox.get(id);
+      if (item === undefined || item.owner !== owner) continue;
+      item.owner = null;
+      item.leasedUntil = 0;
+      item.entry.availableAt = isoTime(availableAt);
+    }
+  }
+
   async countOutbox(tracker?: string): Promise<number> {
     let n = 0;
     for (const item of this.outbox.values()) if (tracker === undefined || item.entry.tracker === tracker) n++;
@@ -281,6 +325,7 @@ export class MemoryBackend implements TicketStore {
 
 function matches(ticket: Ticket, f: TicketFilter): boolean {
   return (
+    (f.hash === undefined || ticket.hash === f.hash) &&
     (f.solved === undefined || ticket.solved === f.solved) &&
     (f.level === undefined || ticket.level === f.level) &&
     (f.minLevel === undefined || ticket.level >= f.minLevel) &&

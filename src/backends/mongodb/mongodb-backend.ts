@@ -163,6 +163,7 @@ export class MongoDBBackend implements TicketStore {
       c.occurrences.createIndex({ b: 1, i: 1 }, { unique: true, name: 'batch_entry' }),
       c.links.createIndex({ tracker: 1, appId: 1, hash: 1 }, { unique: true, name: 'link_key' }),
       c.outbox.createIndex({ tracker: 1, availableAt: 1, _id: 1 }, { name: 'due' }),
+      c.outbox.createIndex({ b: 1, i: 1 }, { unique: true, name: 'batch_entry' }),
     ]);
     this.c = c;
   }
@@ -203,6 +204,9 @@ export class MongoDBBackend implements TicketStore {
       } catch (error) {
         // Entries of this batch already stored by an earlier attempt: the rest went in.
         if (!isDuplicateKey(error)) throw error;
+      }
+      if (options.outbox !== undefined && options.outbox.length > 0) {
+        await this.insertOutbox(c, options.outbox, batchId);
       }
       if (this.options.retention !== undefined) await this.trim(c, outcomes, this.options.retention);
       return outcomes;
@@ -462,6 +466,24 @@ export class MongoDBBackend implements TicketStore {
     );
   }
 
+  async claimCommentSlot(
+    key: LinkKey,
+    intervalMs: number,
+  ): Promise<{ granted: true } | { granted: false; nextAt: string }> {
+    const now = this.now();
+    const since = new Date(now.getTime() - intervalMs);
+    return this.run('claim a comment slot', async (c) => {
+      const won = await c.links.findOneAndUpdate(
+        { ...linkFilter(key), $or: [{ lastCommentAt: null }, { lastCommentAt: { $lte: since } }] },
+        { $set: { lastCommentAt: now } },
+      );
+      if (won !== null) return { granted: true } as const;
+      const doc = await c.links.findOne(linkFilter(key));
+      if (doc === null || !(doc.lastCommentAt instanceof Date)) return { granted: true } as const;
+      return { granted: false, nextAt: new Date(doc.lastCommentAt.getTime() + intervalMs).toISOString() } as const;
+    });
+  }
+
   async deleteLink(key: LinkKey): Promise<void> {
     await this.run('delete a link', (c) => c.links.deleteOne(linkFilter(key)));
   }
@@ -470,9 +492,14 @@ export class MongoDBBackend implements TicketStore {
 
   async enqueueOutbox(entries: readonly OutboxEntryInput[]): Promise<void> {
     if (entries.length === 0) return;
+    await this.run('enqueue deliveries', (c) => this.insertOutbox(c, entries, randomUUID()));
+  }
+
+  /** Insert deliveries; entries of a batch an earlier attempt stored already are skipped. */
+  private async insertOutbox(c: Collections, entries: readonly OutboxEntryInput[], batchId: string): Promise<void> {
     const now = this.now();
-    await this.run('enqueue deliveries', async (c) => {
-      const first = await this.allocate(c, 'outbox', entries.length);
+    const first = await this.allocate(c, 'outbox', entries.length);
+    try {
       await c.outbox.insertMany(
         entries.map((e, i) => ({
           _id: (first + i) as never,
@@ -485,10 +512,24 @@ export class MongoDBBackend implements TicketStore {
           owner: null,
           leasedUntil: null,
           lastError: null,
+          b: batchId,
+          i,
         })),
-        { ordered: true },
+        { ordered: false },
       );
-    });
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+    }
+  }
+
+  async postponeOutbox(ids: readonly number[], owner: string, availableAt: string): Promise<void> {
+    if (ids.length === 0) return;
+    await this.run('postpone deliveries', (c) =>
+      c.outbox.updateMany(
+        { _id: { $in: [...ids] as never[] }, owner },
+        { $set: { owner: null, leasedUntil: null, availableAt: new Date(availableAt) } },
+      ),
+    );
   }
 
   async leaseOutbox(tracker: string, owner: string, limit: number, leaseMs: number): Promise<OutboxEntry[]> {
@@ -551,6 +592,7 @@ export class MongoDBBackend implements TicketStore {
 
 function mongoFilter(f: TicketFilter): Document {
   const query: Document = {};
+  if (f.hash !== undefined) query.hash = f.hash;
   if (f.solved !== undefined) query.solved = f.solved;
   if (f.level !== undefined) query.level = f.level;
   if (f.minLevel !== undefined)

@@ -12,7 +12,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { LogticketsError } from '../../errors.js';
 import type { JsonValue } from '../../logging/json-safe.js';
-import { groupByTicket, isoTime, ticketKey } from '../batch.js';
+import { groupByTicket, isoTime, ticketKey, type TicketDelta } from '../batch.js';
 import type {
   GetOccurrencesOptions,
   GetTicketsOptions,
@@ -22,6 +22,7 @@ import type {
   OccurrenceInput,
   OutboxEntry,
   OutboxEntryInput,
+  RecordOptions,
   RecordOutcome,
   StoredOccurrence,
   Ticket,
@@ -52,6 +53,8 @@ const ORDER_COLUMNS: Record<TicketOrderField, string> = {
 };
 
 type Row = Record<string, unknown>;
+
+const OUTBOX_COLUMNS = ['tracker', 'app_id', 'hash', 'payload', 'attempts', 'available_at'];
 
 export class SqlBackend implements TicketStore {
   readonly name: string;
@@ -95,9 +98,10 @@ export class SqlBackend implements TicketStore {
 
   // -- writes ----------------------------------------------------------------
 
-  async recordBatch(batch: readonly OccurrenceInput[]): Promise<RecordOutcome[]> {
+  async recordBatch(batch: readonly OccurrenceInput[], options: RecordOptions = {}): Promise<RecordOutcome[]> {
     const deltas = groupByTicket(batch);
     if (deltas.length === 0) return [];
+    const { batchId, outbox = [] } = options;
     await this.open();
     const d = this.d;
     const rows = deltas.map((delta) => ({
@@ -110,7 +114,15 @@ export class SqlBackend implements TicketStore {
     const records = deltas.map((delta) =>
       delta.occurrences.map((o) => [isoTime(o.time), d.json(JSON.stringify(o.data))]),
     );
+    const now = this.now().toISOString();
+    const outboxRows = outbox.map((e) => [e.tracker, e.appId, e.hash, d.json(JSON.stringify(e.payload)), 0, now]);
     return this.write('record occurrences', async (conn) => {
+      if (batchId !== undefined && !(await this.firstApplication(conn, batchId, now))) {
+        return this.currentOutcomes(
+          conn,
+          rows.map((r) => r.delta),
+        );
+      }
       const found = new Map<string, Row>();
       // Known tickets: one statement for the whole batch. Updating first also
       // keeps sequences from being spent by every write.
@@ -159,8 +171,39 @@ export class SqlBackend implements TicketStore {
         };
       });
       await d.insertRows(conn, this.t.occurrences, ['ticket_id', 'time', 'data'], occurrenceRows);
+      await d.insertRows(conn, this.t.outbox, OUTBOX_COLUMNS, outboxRows);
       return outcomes;
     });
+  }
+
+  /** Record that `batchId` is applied; false when it was already. Old ids are forgotten after a day. */
+  private async firstApplication(conn: Kysely<unknown>, batchId: string, now: string): Promise<boolean> {
+    const inserted = await sql<Row>`insert into ${sql.table(this.t.batches)} (batch_id, applied_at)
+      values (${batchId}, ${now}) on conflict (batch_id) do nothing returning batch_id`.execute(conn);
+    if (Math.random() < 0.01) {
+      const dayAgo = new Date(Date.parse(now) - 86_400_000).toISOString();
+      await sql`delete from ${sql.table(this.t.batches)} where applied_at < ${dayAgo}`.execute(conn);
+    }
+    return inserted.rows.length > 0;
+  }
+
+  /** Outcomes of a batch applied before: the tickets as they stand. */
+  private async currentOutcomes(conn: Kysely<unknown>, deltas: readonly TicketDelta[]): Promise<RecordOutcome[]> {
+    const outcomes: RecordOutcome[] = [];
+    for (const delta of deltas) {
+      const result = await sql<Row>`select id, occurrence_count from ${sql.table(this.t.tickets)}
+        where app_id = ${this.d.text(delta.appId)} and hash = ${delta.hash}`.execute(conn);
+      const row = result.rows[0];
+      outcomes.push({
+        hash: delta.hash,
+        appId: delta.appId,
+        ticketId: row === undefined ? 0 : Number(row.id),
+        created: false,
+        regressed: false,
+        occurrenceCount: row === undefined ? 0 : Number(row.occurrence_count),
+      });
+    }
+    return outcomes;
   }
 
   // -- reads -----------------------------------------------------------------
@@ -299,6 +342,30 @@ export class SqlBackend implements TicketStore {
     );
   }
 
+  async claimCommentSlot(
+    key: LinkKey,
+    intervalMs: number,
+  ): Promise<{ granted: true } | { granted: false; nextAt: string }> {
+    await this.open();
+    const now = this.now();
+    const since = new Date(now.getTime() - intervalMs).toISOString();
+    const changed = await this.write('claim a comment slot', async (conn) => {
+      const result = await sql`update ${sql.table(this.t.links)} set last_comment_at = ${now.toISOString()}
+        where tracker = ${key.tracker} and app_id = ${key.appId} and hash = ${key.hash}
+          and (last_comment_at is null or last_comment_at <= ${since})`.execute(conn);
+      return Number(result.numAffectedRows ?? 0);
+    });
+    if (changed > 0) return { granted: true };
+    const result = await this.read('read a comment slot', (db) =>
+      sql<Row>`select last_comment_at from ${sql.table(this.t.links)}
+        where tracker = ${key.tracker} and app_id = ${key.appId} and hash = ${key.hash}`.execute(db),
+    );
+    const last = result.rows[0]?.last_comment_at;
+    // No link row: nothing to throttle against.
+    if (last == null) return { granted: true };
+    return { granted: false, nextAt: new Date(Date.parse(this.d.time(last)) + intervalMs).toISOString() };
+  }
+
   async deleteLink(key: LinkKey): Promise<void> {
     await this.open();
     await this.write('delete a link', (conn) =>
@@ -373,6 +440,15 @@ export class SqlBackend implements TicketStore {
     );
   }
 
+  async postponeOutbox(ids: readonly number[], owner: string, availableAt: string): Promise<void> {
+    if (ids.length === 0) return;
+    await this.open();
+    await this.write('postpone deliveries', (conn) =>
+      sql`update ${sql.table(this.t.outbox)} set owner = null, leased_until = null, available_at = ${isoTime(availableAt)}
+        where owner = ${owner} and id in (${sql.join([...ids])})`.execute(conn),
+    );
+  }
+
   async countOutbox(tracker?: string): Promise<number> {
     const where = tracker === undefined ? sql`1 = 1` : sql`tracker = ${tracker}`;
     const result = await this.read('count deliveries', (db) =>
@@ -409,6 +485,7 @@ export class SqlBackend implements TicketStore {
 
   private where(f: TicketFilter): RawBuilder<unknown> {
     const parts: RawBuilder<unknown>[] = [sql`1 = 1`];
+    if (f.hash !== undefined) parts.push(sql`hash = ${f.hash}`);
     if (f.solved !== undefined) parts.push(sql`solved = ${this.d.bool(f.solved)}`);
     if (f.level !== undefined) parts.push(sql`level = ${f.level}`);
     if (f.minLevel !== undefined) parts.push(sql`level >= ${f.minLevel}`);

@@ -6,6 +6,7 @@
  *   occurrences  every occurrence with the whole record as JSON
  *   links        fingerprint → ticket in an external tracker
  *   outbox       deliveries waiting for an external tracker
+ *   batches      ids of recently applied batches, so a retried batch is applied once
  */
 
 import { sql, type Kysely } from 'kysely';
@@ -20,6 +21,7 @@ export interface TableNames {
   readonly occurrences: string;
   readonly links: string;
   readonly outbox: string;
+  readonly batches: string;
 }
 
 export function tableNames(prefix: string): TableNames {
@@ -35,6 +37,7 @@ export function tableNames(prefix: string): TableNames {
     occurrences: `${prefix}occurrences`,
     links: `${prefix}links`,
     outbox: `${prefix}outbox`,
+    batches: `${prefix}batches`,
   };
 }
 
@@ -77,6 +80,7 @@ function statements(d: SqlDialect, t: TableNames): string[] {
       external_id text,
       owner text,
       claimed_until ${time},
+      last_comment_at ${time},
       primary key (tracker, app_id, hash)
     )`,
     `create table if not exists ${t.outbox} (
@@ -92,6 +96,10 @@ function statements(d: SqlDialect, t: TableNames): string[] {
       last_error text
     )`,
     `create index if not exists ${t.outbox}_due on ${t.outbox} (tracker, available_at, id)`,
+    `create table if not exists ${t.batches} (
+      batch_id varchar(64) primary key,
+      applied_at ${time} not null
+    )`,
   ];
 }
 

@@ -102,6 +102,10 @@ if (serverAvailable(test, 'MongoDB', mongoUnavailableReason())) {
         await new Promise((r) => setTimeout(r, 5));
       }
     };
+    // Let the store be created first: FerretDB cannot start again after a kill
+    // that lands while it is still creating a database's metadata.
+    handler.run(() => log.error('under fire %d', logged++));
+    t.true(await handler.flush({ timeoutMs: 30_000 }));
     await logFor(400);
     await server.restart(); // kill -9, then start on the same port and data
     await logFor(400);
