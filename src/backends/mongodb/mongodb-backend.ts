@@ -197,14 +197,7 @@ export class MongoDBBackend implements TicketStore {
           });
         }
       }
-      const first = await this.allocate(c, 'occurrences', docs.length);
-      docs.forEach((doc, i) => (doc._id = first + i));
-      try {
-        await c.occurrences.insertMany(docs, { ordered: false });
-      } catch (error) {
-        // Entries of this batch already stored by an earlier attempt: the rest went in.
-        if (!isDuplicateKey(error)) throw error;
-      }
+      await this.insertOnce(c, c.occurrences, 'occurrences', docs, batchId);
       if (options.outbox !== undefined && options.outbox.length > 0) {
         await this.insertOutbox(c, options.outbox, batchId);
       }
@@ -291,6 +284,36 @@ export class MongoDBBackend implements TicketStore {
       backend: this.name,
       retryable: true,
     });
+  }
+
+  /**
+   * Insert a batch's documents (numbered by `i`) exactly once. Entries an
+   * earlier attempt stored are skipped through the unique (b, i) index; any
+   * other collision (an id range handed out twice, e.g. after a server crash)
+   * is found by checking what is stored, and the missing entries go in again
+   * under fresh ids.
+   */
+  private async insertOnce(
+    c: Collections,
+    into: Collection<Document>,
+    sequence: string,
+    docs: Document[],
+    batchId: string,
+  ): Promise<void> {
+    let pending = docs;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      const first = await this.allocate(c, sequence, pending.length);
+      pending.forEach((doc, k) => (doc._id = first + k));
+      try {
+        await into.insertMany(pending, { ordered: false });
+        return;
+      } catch (error) {
+        if (!isDuplicateKey(error) || attempt >= 5) throw error;
+      }
+      const stored = await into.find({ b: batchId }, { projection: { i: 1 } }).toArray();
+      const present = new Set(stored.map((d) => Number(d.i)));
+      pending = pending.filter((doc) => !present.has(Number(doc.i)));
+    }
   }
 
   /** Reserve `n` consecutive ids of a sequence; returns the first. */
@@ -498,28 +521,25 @@ export class MongoDBBackend implements TicketStore {
   /** Insert deliveries; entries of a batch an earlier attempt stored already are skipped. */
   private async insertOutbox(c: Collections, entries: readonly OutboxEntryInput[], batchId: string): Promise<void> {
     const now = this.now();
-    const first = await this.allocate(c, 'outbox', entries.length);
-    try {
-      await c.outbox.insertMany(
-        entries.map((e, i) => ({
-          _id: (first + i) as never,
-          tracker: e.tracker,
-          appId: e.appId,
-          hash: e.hash,
-          payload: toBsonKeys(e.payload),
-          attempts: 0,
-          availableAt: now,
-          owner: null,
-          leasedUntil: null,
-          lastError: null,
-          b: batchId,
-          i,
-        })),
-        { ordered: false },
-      );
-    } catch (error) {
-      if (!isDuplicateKey(error)) throw error;
-    }
+    await this.insertOnce(
+      c,
+      c.outbox,
+      'outbox',
+      entries.map((e, i) => ({
+        tracker: e.tracker,
+        appId: e.appId,
+        hash: e.hash,
+        payload: toBsonKeys(e.payload),
+        attempts: 0,
+        availableAt: now,
+        owner: null,
+        leasedUntil: null,
+        lastError: null,
+        b: batchId,
+        i,
+      })),
+      batchId,
+    );
   }
 
   async postponeOutbox(ids: readonly number[], owner: string, availableAt: string): Promise<void> {

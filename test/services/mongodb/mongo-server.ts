@@ -104,7 +104,11 @@ async function startExternal(url: string): Promise<MongoServer> {
     }
   }
   const refuse = (what: string) => () =>
-    Promise.reject(new Error(`${what}() is not possible with an external MongoDB (${ENV_URL}); skip this test when kind === 'external'`));
+    Promise.reject(
+      new Error(
+        `${what}() is not possible with an external MongoDB (${ENV_URL}); skip this test when kind === 'external'`,
+      ),
+    );
   return {
     url,
     port: target?.port ?? 0,
@@ -263,7 +267,9 @@ class FerretServer implements MongoServer {
     } catch (error) {
       await this.killChild();
       const tail = this.output.slice(-15).join('\n');
-      throw new Error(`FerretDB did not start on ${listen}: ${errorMessage(error)}${tail ? `\n--- server output ---\n${tail}` : ''}`);
+      throw new Error(
+        `FerretDB did not start on ${listen}: ${errorMessage(error)}${tail ? `\n--- server output ---\n${tail}` : ''}`,
+      );
     }
   }
 
@@ -296,7 +302,10 @@ class FerretServer implements MongoServer {
   }
 
   private record(chunk: Buffer): void {
-    const lines = chunk.toString('utf8').split('\n').filter((line) => line.length > 0);
+    const lines = chunk
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => line.length > 0);
     this.output.push(...lines);
     if (this.output.length > OUTPUT_LINES_KEPT) this.output.splice(0, this.output.length - OUTPUT_LINES_KEPT);
   }
@@ -306,7 +315,10 @@ class FerretServer implements MongoServer {
     return new Promise((resolveAddress, reject) => {
       let pending = '';
       let address: string | undefined;
-      const timer = setTimeout(() => finish(new Error(`no "ready" line within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => finish(new Error(`no "ready" line within ${READY_TIMEOUT_MS} ms`)),
+        READY_TIMEOUT_MS,
+      );
       const finish = (error?: Error) => {
         clearTimeout(timer);
         child.off('exit', onExit);
@@ -338,7 +350,8 @@ class FerretServer implements MongoServer {
     const deadline = Date.now() + READY_TIMEOUT_MS;
     let last: unknown;
     while (Date.now() < deadline) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error('server exited while waiting for hello');
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error('server exited while waiting for hello');
       try {
         await hello('127.0.0.1', this.port, 2_000);
         return;
@@ -401,8 +414,13 @@ function helloDocument(): Buffer {
   };
   const db = cstring('admin');
   const body = Buffer.concat([
-    Buffer.from([0x10]), cstring('hello'), int32(1),
-    Buffer.from([0x02]), cstring('$db'), int32(db.length), db,
+    Buffer.from([0x10]),
+    cstring('hello'),
+    int32(1),
+    Buffer.from([0x02]),
+    cstring('$db'),
+    int32(db.length),
+    db,
     Buffer.from([0x00]),
   ]);
   return Buffer.concat([int32(body.length + 4), body]);
@@ -446,20 +464,40 @@ function replyOk(message: Buffer): boolean {
 
 function bsonValueSize(type: number, buf: Buffer, at: number): number {
   switch (type) {
-    case 0x01: case 0x09: case 0x11: case 0x12: return 8; // double, datetime, timestamp, int64
-    case 0x02: case 0x0d: case 0x0e: return 4 + buf.readInt32LE(at); // string, code, symbol
-    case 0x03: case 0x04: return buf.readInt32LE(at); // document, array
-    case 0x05: return 5 + buf.readInt32LE(at); // binary
-    case 0x07: return 12; // ObjectId
-    case 0x08: return 1; // bool
-    case 0x06: case 0x0a: case 0x7f: case 0xff: return 0; // undefined, null, max/min key
-    case 0x10: return 4; // int32
-    case 0x13: return 16; // decimal128
-    case 0x0b: { // regex: two cstrings
+    case 0x01:
+    case 0x09:
+    case 0x11:
+    case 0x12:
+      return 8; // double, datetime, timestamp, int64
+    case 0x02:
+    case 0x0d:
+    case 0x0e:
+      return 4 + buf.readInt32LE(at); // string, code, symbol
+    case 0x03:
+    case 0x04:
+      return buf.readInt32LE(at); // document, array
+    case 0x05:
+      return 5 + buf.readInt32LE(at); // binary
+    case 0x07:
+      return 12; // ObjectId
+    case 0x08:
+      return 1; // bool
+    case 0x06:
+    case 0x0a:
+    case 0x7f:
+    case 0xff:
+      return 0; // undefined, null, max/min key
+    case 0x10:
+      return 4; // int32
+    case 0x13:
+      return 16; // decimal128
+    case 0x0b: {
+      // regex: two cstrings
       const first = buf.indexOf(0, at);
       return buf.indexOf(0, first + 1) + 1 - at;
     }
-    default: throw new Error(`cannot skip BSON type ${type}`);
+    default:
+      throw new Error(`cannot skip BSON type ${type}`);
   }
 }
 
