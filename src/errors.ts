@@ -36,8 +36,8 @@ export interface LogticketsErrorOptions {
 }
 
 const SECRET_PATTERNS: ReadonlyArray<[RegExp, string]> = [
-  // user:password@ inside any URL-like string
-  [/([a-z][a-z0-9+.-]*:\/\/[^\s:/@]+):[^\s@/]*@/gi, '$1:***@'],
+  // user:password@ inside any URL-like string (empty user, '/' or '@' in the password included)
+  [/([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):\S*@/gi, '$1:***@'],
   [/\b(bearer|token|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, '$1 ***'],
   [/\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\b/g, '***'],
   [/([?&](?:password|pass|pwd|token|secret|key)=)[^&\s]+/gi, '$1***'],

@@ -34,13 +34,31 @@ export const SUPPORTED_URIS = [
 
 export function openBackend(uri: string, options: OpenBackendOptions = {}): TicketBackend {
   if (typeof uri !== 'string') throw new LogticketsError('INVALID_URI', 'a store URI must be a string');
-  if (isSqlUri(uri)) return new SqlBackend(uri, options);
-  if (isMongoUri(uri)) return new MongoDBBackend(uri, options);
-  if (uri === 'memory:') return new MemoryBackend(options);
+  // Each backend checks the options it reads; shared ones (prefix, now) pass to each.
+  const { prefix, now, ...rest } = options;
+  const common = { ...(prefix === undefined ? {} : { prefix }), ...(now === undefined ? {} : { now }) };
+  if (isSqlUri(uri))
+    return new SqlBackend(uri, {
+      ...common,
+      ...pick(rest, ['busyTimeoutMs', 'poolSize', 'connectTimeoutMs', 'onIdleError']),
+    });
+  if (isMongoUri(uri)) {
+    return new MongoDBBackend(uri, {
+      ...common,
+      ...pick(rest, ['database', 'writeConcern', 'retention', 'serverSelectionTimeoutMs', 'clientOptions']),
+    });
+  }
+  if (uri === 'memory:') return new MemoryBackend(now === undefined ? {} : { now });
   throw new LogticketsError(
     'UNSUPPORTED_URI',
     `no backend for ${maskSecrets(uri)}: supported are ${SUPPORTED_URIS.join(', ')}`,
   );
+}
+
+function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {
+  const out = {} as Pick<T, K>;
+  for (const key of keys) if (from[key] !== undefined) out[key] = from[key];
+  return out;
 }
 
 function isBackend(value: unknown): value is TicketBackend {

@@ -30,10 +30,10 @@ export interface OccurrenceQuery extends PageQuery {
 function page(limit: unknown, offset: unknown): PageQuery {
   const l = limit ?? 50;
   const o = offset ?? 0;
-  if (typeof l !== 'number' || !Number.isInteger(l) || l < 0) {
+  if (typeof l !== 'number' || !Number.isSafeInteger(l) || l < 0) {
     throw new LogticketsError('INVALID_ARGUMENT', `limit must be a non-negative integer, got ${String(l)}`);
   }
-  if (typeof o !== 'number' || !Number.isInteger(o) || o < 0) {
+  if (typeof o !== 'number' || !Number.isSafeInteger(o) || o < 0) {
     throw new LogticketsError('INVALID_ARGUMENT', `offset must be a non-negative integer, got ${String(o)}`);
   }
   return { limit: l, offset: o };

@@ -5,7 +5,9 @@
  * mistake in the command line, 1 for a failure of the store.
  */
 
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { isSqlUri, parseSqlUri } from '../backends/sql/sql-uri.js';
 import type { TicketBackend } from '../backends/contract.js';
 import { defaultStoreUri, openBackend } from '../backends/open-backend.js';
 import { LogticketsError, maskSecrets } from '../errors.js';
@@ -26,8 +28,9 @@ Commands:
   demo                 run a small simulated service that logs into the store, then list
 
 Options:
-  --db URI             the store: sqlite:PATH, postgres://..., (default: sqlite:./logtickets.db;
-                       also LOGTICKETS_DB)
+  --db URI             the store: sqlite:PATH, postgres://..., mongodb://... (default:
+                       sqlite:./logtickets.db; also LOGTICKETS_DB)
+  --prefix PREFIX      table/collection name prefix of the store (default logtickets_)
   --json               machine-readable output (list, show, occurrences, stats)
   --help               this text
 
@@ -39,6 +42,7 @@ demo:         --processes N (2), --rounds N (40)`;
 
 const OPTIONS = {
   db: { type: 'string' },
+  prefix: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   open: { type: 'boolean' },
@@ -85,7 +89,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     const id = NEEDS_ID.has(command) ? ticketId(rest[0]) : 0;
     const extra = rest.slice(NEEDS_ID.has(command) ? 1 : 0);
     if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
-    backend = openBackend(uri);
+    mustExist(uri);
+    backend = openBackend(uri, values.prefix === undefined ? {} : { prefix: values.prefix });
     await backend.open();
     const output = await run(command, backend, id, flags);
     process.stdout.write(`${output}\n`);
@@ -113,6 +118,15 @@ function run(command: string, backend: TicketBackend, id: number, flags: Flags):
       return remove(backend, id);
     default:
       return stats(backend, flags);
+  }
+}
+
+/** Reading a SQLite store that is not there would create an empty one and hide a typo. */
+function mustExist(uri: string): void {
+  if (!isSqlUri(uri)) return;
+  const target = parseSqlUri(uri);
+  if (target.dialect === 'sqlite' && target.path !== ':memory:' && !existsSync(target.path)) {
+    throw new UsageError(`no store at ${target.path} (check --db, or log something into it first)`);
   }
 }
 

@@ -174,7 +174,7 @@ function levelFlag(flag: string, value: string): number {
 
 export function intFlag(flag: string, value: string | boolean | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'string' || !/^\d+$/.test(value)) {
+  if (typeof value !== 'string' || !/^\d{1,15}$/.test(value)) {
     throw new UsageError(`${flag} must be a non-negative integer, got ${JSON.stringify(value)}`);
   }
   return Number(value);

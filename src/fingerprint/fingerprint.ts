@@ -34,6 +34,6 @@ export function fingerprint(input: FingerprintInput, salt: string): string {
   const hash = createHash('sha1');
   // A prefix that no default hash input can produce keeps custom keys apart from call sites.
   hash.update(`custom\u0000${parts.join('\u0000')}`, 'utf8');
-  if (salt) hash.update(`\u0000${salt}`, 'utf8');
+  if (salt !== undefined && salt !== null) hash.update(`\u0000${salt}`, 'utf8');
   return hash.digest('hex');
 }

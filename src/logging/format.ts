@@ -8,10 +8,29 @@
  *
  * Arguments left over after the placeholders are appended, separated by
  * spaces. Formatting never throws: an argument whose conversion fails shows
- * as `[unprintable]`.
+ * as `[unprintable]`. Objects are converted through `toJsonSafe` (so huge
+ * values are capped with visible markers), and the whole message is cut at
+ * `maxLength` characters (default 8192) with a marker saying how much was cut.
  */
 
-export function formatMessage(template: string, args: readonly unknown[]): string {
+import { toJsonSafe } from './json-safe.js';
+
+// Objects inside a message are a glimpse, not the record: the record keeps them in full (capped).
+const IN_MESSAGE = { maxDepth: 4, maxStringLength: 1024, maxArrayLength: 20, maxKeys: 20, maxTotalNodes: 200 };
+
+export function formatMessage(template: string, args: readonly unknown[], maxLength = 8192): string {
+  return cap(format(String(template), args), maxLength);
+}
+
+function cap(text: string, maxLength: number): string {
+  if (text.length <= maxLength) return text;
+  let end = maxLength;
+  // Never cut a surrogate pair in half.
+  if (/[\uD800-\uDBFF]/.test(text[end - 1] ?? '')) end--;
+  return `${text.slice(0, end)}…[truncated ${text.length - end} chars]`;
+}
+
+function format(template: string, args: readonly unknown[]): string {
   if (args.length === 0) return template;
   let out = '';
   let next = 0;
@@ -54,7 +73,8 @@ function convert(code: string, value: unknown): string {
 }
 
 function text(value: unknown): string {
-  if (typeof value === 'string') return value;
+  if (typeof value === 'string')
+    return value.length > IN_MESSAGE.maxStringLength * 8 ? cap(value, IN_MESSAGE.maxStringLength * 8) : value;
   if (typeof value === 'bigint') return `${value}n`;
   if (value instanceof Error) return `${value.name}: ${value.message}`;
   if (value !== null && typeof value === 'object') {
@@ -69,14 +89,5 @@ function text(value: unknown): string {
 
 function json(value: unknown): string {
   if (value === undefined) return 'undefined';
-  const seen = new WeakSet<object>();
-  const out = JSON.stringify(value, (_key, v: unknown) => {
-    if (typeof v === 'bigint') return `${v}n`;
-    if (v !== null && typeof v === 'object') {
-      if (seen.has(v)) return '[Circular]';
-      seen.add(v);
-    }
-    return v;
-  });
-  return out === undefined ? String(value) : out;
+  return JSON.stringify(toJsonSafe(value, IN_MESSAGE));
 }

@@ -6,13 +6,15 @@
  *   log.exception(error, 'payment %s failed', id)
  *
  * An options object may come first: `extra` (structured data), `error`, and
- * `fingerprint` (replaces the default grouping). The message uses printf-style
+ * `fingerprint` (replaces the default grouping). An Error may come first too
+ * (`log.error(err)`): it becomes the record's error, its message the default. The message uses printf-style
  * placeholders (see format.ts). A call never throws and never waits: when no
  * active handler wants its level it returns at once; otherwise it takes the
  * raw stack and hands the record to the handlers. The methods are bound, so
  * `const { error } = log` works.
  */
 
+import { checkOptions } from '../options.js';
 import type { WrapperMatcher } from './call-site.js';
 import { captureStack } from './call-site.js';
 import { dispatch, isWanted } from './handler-stack.js';
@@ -34,6 +36,7 @@ export interface LoggerOptions {
 type LogMethod = {
   (msg: string, ...args: unknown[]): void;
   (options: LogOptions, msg: string, ...args: unknown[]): void;
+  (error: Error, msg?: string, ...args: unknown[]): void;
 };
 
 const NO_OPTIONS: LogOptions = Object.freeze({});
@@ -44,40 +47,41 @@ export class Logger {
   private readonly stackDepth: number;
 
   constructor(name: string, options: LoggerOptions = {}) {
+    checkOptions('Logger options', options, { wrappers: 'array', stackDepth: { integer: { min: 1 } } });
     this.name = String(name);
     this.wrappers = options.wrappers ?? [];
     this.stackDepth = options.stackDepth ?? (this.wrappers.length > 0 ? 12 : 4);
   }
 
-  readonly critical: LogMethod = (first: string | LogOptions, ...rest: unknown[]) => {
+  readonly critical: LogMethod = (first: string | LogOptions | Error, ...rest: unknown[]) => {
     if (isWanted(Level.CRITICAL)) this.emit(Level.CRITICAL, this.critical, first, rest);
   };
 
-  readonly error: LogMethod = (first: string | LogOptions, ...rest: unknown[]) => {
+  readonly error: LogMethod = (first: string | LogOptions | Error, ...rest: unknown[]) => {
     if (isWanted(Level.ERROR)) this.emit(Level.ERROR, this.error, first, rest);
   };
 
-  readonly warning: LogMethod = (first: string | LogOptions, ...rest: unknown[]) => {
+  readonly warning: LogMethod = (first: string | LogOptions | Error, ...rest: unknown[]) => {
     if (isWanted(Level.WARNING)) this.emit(Level.WARNING, this.warning, first, rest);
   };
 
-  readonly warn: LogMethod = (first: string | LogOptions, ...rest: unknown[]) => {
+  readonly warn: LogMethod = (first: string | LogOptions | Error, ...rest: unknown[]) => {
     if (isWanted(Level.WARNING)) this.emit(Level.WARNING, this.warn, first, rest);
   };
 
-  readonly notice: LogMethod = (first: string | LogOptions, ...rest: unknown[]) => {
+  readonly notice: LogMethod = (first: string | LogOptions | Error, ...rest: unknown[]) => {
     if (isWanted(Level.NOTICE)) this.emit(Level.NOTICE, this.notice, first, rest);
   };
 
-  readonly info: LogMethod = (first: string | LogOptions, ...rest: unknown[]) => {
+  readonly info: LogMethod = (first: string | LogOptions | Error, ...rest: unknown[]) => {
     if (isWanted(Level.INFO)) this.emit(Level.INFO, this.info, first, rest);
   };
 
-  readonly debug: LogMethod = (first: string | LogOptions, ...rest: unknown[]) => {
+  readonly debug: LogMethod = (first: string | LogOptions | Error, ...rest: unknown[]) => {
     if (isWanted(Level.DEBUG)) this.emit(Level.DEBUG, this.debug, first, rest);
   };
 
-  readonly trace: LogMethod = (first: string | LogOptions, ...rest: unknown[]) => {
+  readonly trace: LogMethod = (first: string | LogOptions | Error, ...rest: unknown[]) => {
     if (isWanted(Level.TRACE)) this.emit(Level.TRACE, this.trace, first, rest);
   };
 
@@ -96,17 +100,29 @@ export class Logger {
   };
 
   /** Log at any level number. */
-  readonly log = (level: number, first: string | LogOptions, ...rest: unknown[]): void => {
+  readonly log = (level: number, first: string | LogOptions | Error, ...rest: unknown[]): void => {
     if (isWanted(level)) this.emit(level, this.log, first, rest);
   };
 
-  private emit(level: number, below: Function, first: string | LogOptions, rest: unknown[]): void {
+  private emit(level: number, below: Function, first: string | LogOptions | Error, rest: unknown[]): void {
     try {
+      if (!Number.isSafeInteger(level) || level < 0 || level > 1000) {
+        reportInternalError(
+          `logger ${this.name}`,
+          new RangeError(`level must be an integer from 0 to 1000, got ${String(level)}: record not logged`),
+        );
+        return;
+      }
       let options = NO_OPTIONS;
       let msg: string;
       let args: unknown[] = rest;
       if (typeof first === 'string') {
         msg = first;
+      } else if (first instanceof Error) {
+        // log.error(err) and log.error(err, 'context %s', x), as with console and pino.
+        options = { error: first };
+        msg = typeof rest[0] === 'string' ? rest[0] : first.message;
+        args = typeof rest[0] === 'string' ? rest.slice(1) : rest;
       } else if (first !== null && typeof first === 'object') {
         options = first;
         msg = typeof rest[0] === 'string' ? rest[0] : rest.length === 0 ? '' : String(rest[0]);

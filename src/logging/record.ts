@@ -56,8 +56,10 @@ export class LogRecord {
     readonly msg: string,
     readonly args: readonly unknown[],
     readonly options: LogOptions,
-    private readonly stack: StackHolder | null,
-    private readonly wrappers: readonly WrapperMatcher[],
+    /** The raw frames taken at the call (resolved on first use of `callSite`). */
+    readonly stack: StackHolder | null,
+    /** The logger's declared wrapper functions, skipped when resolving the call site. */
+    readonly wrappers: readonly WrapperMatcher[],
   ) {
     this.timestamp = Date.now();
     this.process = currentProcess();

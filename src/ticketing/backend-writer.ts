@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import type { OccurrenceInput, TicketBackend } from '../backends/contract.js';
 import { ticketKey } from '../backends/batch.js';
-import { asLogticketsError, type LogticketsError } from '../errors.js';
+import { asLogticketsError, LogticketsError } from '../errors.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import type { Captured } from './occurrence.js';
 
@@ -64,7 +64,11 @@ export class BackendWriter {
   private opened = false;
   private closed = false;
   private attempt = 0;
-  private idleWaiters: Array<() => void> = [];
+  /** Consecutive failures the backend called permanent (outages do not count). */
+  private rejectedAttempts = 0;
+  /** Entries still to write one by one, to find the one a backend rejects. */
+  private isolating = 0;
+  private idleWaiters: Array<(ok: boolean) => void> = [];
   private counts = { written: 0, retried: 0, coalesced: 0 };
   private dropped: Record<DropReason, number> = { queue_full: 0, rejected: 0, closed: 0, shutdown: 0 };
   private state: WriterStats['state'] = 'idle';
@@ -113,9 +117,9 @@ export class BackendWriter {
     this.schedule();
     return new Promise<boolean>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
-      const done = () => {
+      const done = (ok: boolean) => {
         if (timer !== undefined) clearTimeout(timer);
-        resolve(true);
+        resolve(ok);
       };
       this.idleWaiters.push(done);
       if (timeoutMs !== undefined) {
@@ -127,30 +131,42 @@ export class BackendWriter {
     });
   }
 
-  /** Stop accepting, flush for at most `timeoutMs`, count what is left as dropped. */
+  /**
+   * Stop accepting, flush for at most `timeoutMs`, count what is left as
+   * dropped. A write already in flight is left to finish: if it succeeds it
+   * counts as written, otherwise as dropped.
+   */
   async close(timeoutMs: number): Promise<boolean> {
     this.closed = true;
     const flushed = await this.flush(timeoutMs);
-    const left = this.size;
-    if (left > 0) {
-      this.dropped.shutdown += left;
-      this.queue = [];
-      this.folded.clear();
-      this.foldedCount = 0;
-      this.inflight = undefined;
-    }
+    const dropped = this.dropWaiting();
     this.wakeBackoff?.();
-    return flushed && left === 0;
+    return flushed && dropped === 0;
+  }
+
+  /** Give up everything queued except a batch being written; returns how many occurrences. */
+  private dropWaiting(): number {
+    const keepItems = this.running ? (this.inflight?.items.length ?? 0) : 0;
+    const keepFolded = this.running ? (this.inflight?.folded.reduce((n, f) => n + f.count, 0) ?? 0) : 0;
+    if (!this.running) this.inflight = undefined;
+    const dropped = this.queue.length - keepItems + (this.foldedCount - keepFolded);
+    this.dropped.shutdown += dropped;
+    this.queue.length = keepItems;
+    this.folded.clear();
+    this.foldedCount = keepFolded;
+    this.wakeWaiters(false);
+    return dropped;
+  }
+
+  private wakeWaiters(ok: boolean): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const wake of waiters) wake(ok);
   }
 
   private fold(item: Captured): void {
-    let occurrence: OccurrenceInput;
-    try {
-      occurrence = this.options.prepare(item);
-    } catch {
-      this.dropped.rejected++;
-      return;
-    }
+    const occurrence = this.tryPrepare(item);
+    if (occurrence === undefined) return;
     const key = ticketKey(occurrence.appId, occurrence.hash);
     const entry = this.folded.get(key);
     if (entry !== undefined) {
@@ -173,24 +189,43 @@ export class BackendWriter {
     });
   }
 
+  /** Prepare a record; one that cannot be prepared is reported and dropped, never retried. */
+  private tryPrepare(item: Captured): OccurrenceInput | undefined {
+    try {
+      return this.options.prepare(item);
+    } catch (thrown) {
+      this.dropped.rejected++;
+      const error = asLogticketsError(thrown, { code: 'INVALID_ARGUMENT', backend: this.backend.name });
+      this.report(
+        new LogticketsError('INVALID_ARGUMENT', `a record could not be prepared: ${error.message}`, {
+          cause: error,
+          backend: this.backend.name,
+        }),
+        false,
+      );
+      return undefined;
+    }
+  }
+
   private takeBatch(): { items: Captured[]; folded: Folded[]; batch: OccurrenceInput[] } {
+    const limit = this.isolating > 0 ? 1 : this.options.batchSize;
     const items: Captured[] = [];
     const batch: OccurrenceInput[] = [];
-    while (items.length < this.options.batchSize && items.length < this.queue.length) {
+    while (items.length < limit && items.length < this.queue.length) {
       const item = this.queue[items.length]!;
-      try {
-        batch.push(this.options.prepare(item));
-        items.push(item);
-      } catch {
-        this.dropped.rejected++;
+      const occurrence = this.tryPrepare(item);
+      if (occurrence === undefined) {
         this.queue.splice(items.length, 1);
+        continue;
       }
+      batch.push(occurrence);
+      items.push(item);
     }
     // Folded entries leave the table while they are written (and retried), so
     // that folds arriving meanwhile start a new entry instead of changing this one.
     const folded: Folded[] = [];
     for (const [key, entry] of this.folded) {
-      if (batch.length >= this.options.batchSize) break;
+      if (batch.length >= limit) break;
       this.folded.delete(key);
       folded.push(entry);
       batch.push({ ...entry.occurrence, count: entry.count * (entry.occurrence.count ?? 1) });
@@ -222,17 +257,31 @@ export class BackendWriter {
           this.settle(items, folded);
           for (const occurrence of batch) this.counts.written += occurrence.count ?? 1;
           this.attempt = 0;
+          this.rejectedAttempts = 0;
         } catch (thrown) {
           const error = asLogticketsError(thrown, { code: 'BACKEND_REJECTED', backend: this.backend.name });
           this.attempt++;
+          this.rejectedAttempts = error.retryable ? 0 : this.rejectedAttempts + 1;
           this.lastError = `${error.code}: ${error.message}`;
-          const giveUp = !error.retryable && this.attempt >= this.options.maxRejectedAttempts;
+          const giveUp = !error.retryable && this.rejectedAttempts >= this.options.maxRejectedAttempts;
+          if (giveUp && batch.length > 1) {
+            // Do not lose a whole batch for one bad entry: write its entries one
+            // by one (fresh batch ids: the failed write changed nothing it keeps).
+            this.report(error, true);
+            this.unfold(folded);
+            this.isolating = items.length + folded.length;
+            this.inflight = undefined;
+            this.attempt = 0;
+            this.rejectedAttempts = 0;
+            continue;
+          }
           this.report(error, !giveUp);
           if (giveUp) {
             this.inflight = undefined;
             this.settle(items, folded);
             for (const occurrence of batch) this.dropped.rejected += occurrence.count ?? 1;
             this.attempt = 0;
+            this.rejectedAttempts = 0;
             continue;
           }
           this.counts.retried++;
@@ -246,16 +295,25 @@ export class BackendWriter {
     } finally {
       this.running = false;
       this.state = 'idle';
-      if (this.size === 0) {
-        const waiters = this.idleWaiters;
-        this.idleWaiters = [];
-        for (const wake of waiters) wake();
-      }
+      // Closed while a write was failing: what it held is given up now.
+      if (this.closed && this.size > 0) this.dropWaiting();
+      if (this.size === 0) this.wakeWaiters(true);
+    }
+  }
+
+  /** Put the folded entries of a batch back (merging with any folded since). */
+  private unfold(folded: Folded[]): void {
+    for (const entry of folded) {
+      const key = ticketKey(entry.occurrence.appId, entry.occurrence.hash);
+      const now = this.folded.get(key);
+      if (now === undefined) this.folded.set(key, entry);
+      else now.count += entry.count;
     }
   }
 
   /** Remove a written (or given-up) batch from the queue. */
   private settle(items: Captured[], folded: Folded[]): void {
+    if (this.isolating > 0) this.isolating = Math.max(0, this.isolating - items.length - folded.length);
     if (items.length > 0) this.queue.splice(0, items.length);
     for (const entry of folded) {
       this.foldedCount -= entry.count;

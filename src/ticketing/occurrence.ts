@@ -1,19 +1,26 @@
 /**
  * From a log record to an occurrence, in two steps.
  *
- * `capture` runs inside the logging call and takes only what could change
- * after the call returns: the format arguments and `extra`, snapshotted
+ * `capture` runs inside the logging call and takes what could change after
+ * the call returns: the format arguments, `extra` and the error, snapshotted
  * JSON-safe, and the formatted message. Everything else — the call site, the
- * fingerprint, the error, the record's JSON — is computed by `prepare`, once,
- * off the calling path, when a writer first needs it.
+ * fingerprint, the record's JSON — is computed by `prepare`, once, off the
+ * calling path, when a writer first needs it.
  */
 
 import { LRUCache } from 'lru-cache';
 import type { OccurrenceInput } from '../backends/contract.js';
 import { fingerprint } from '../fingerprint/fingerprint.js';
-import { relativeTo } from '../logging/call-site.js';
+import {
+  relativeTo,
+  resolveCallSite,
+  UNKNOWN_CALL_SITE,
+  type StackHolder,
+  type WrapperMatcher,
+} from '../logging/call-site.js';
+import { levelName } from '../logging/level.js';
 import { toJsonSafe, type JsonSafeLimits, type JsonValue } from '../logging/json-safe.js';
-import type { LogRecord } from '../logging/record.js';
+import type { LogRecord, ProcessInfo } from '../logging/record.js';
 import { oneLine } from './text.js';
 
 export interface OccurrenceSettings {
@@ -39,56 +46,85 @@ function memoized(settings: OccurrenceSettings, key: string, compute: () => stri
   return value;
 }
 
+/**
+ * What the queue keeps of a record: snapshots only, never the caller's own
+ * objects, so a queue that fills while a backend is down holds capped copies
+ * instead of keeping request bodies and the like alive.
+ */
 export interface Captured {
-  readonly record: LogRecord;
+  readonly channel: string;
+  readonly level: number;
+  readonly msg: JsonValue;
+  readonly message: string;
   readonly args: JsonValue;
   readonly extra: JsonValue;
-  readonly message: string;
+  readonly error: JsonValue;
+  readonly timestamp: number;
+  readonly stack: StackHolder | null;
+  readonly wrappers: readonly WrapperMatcher[];
+  readonly process: ProcessInfo;
+  readonly fingerprint: string | readonly string[] | undefined;
   prepared?: OccurrenceInput;
 }
 
 export function capture(record: LogRecord, settings: OccurrenceSettings): Captured {
-  const extra = record.extra;
+  const { extra, error } = record.options;
   return {
-    record,
+    channel: record.channel,
+    level: record.level,
+    // Templates and messages are cleaned like any other string (caps, lone surrogates).
+    msg: toJsonSafe(record.msg, settings.limits),
+    message: toJsonSafe(record.message, settings.limits) as string,
     args: record.args.length === 0 ? [] : toJsonSafe(record.args, settings.limits),
     extra: extra === undefined ? {} : toJsonSafe(extra, settings.limits),
-    message: record.message,
+    error: error === undefined ? null : toJsonSafe(error, settings.limits),
+    timestamp: record.timestamp,
+    stack: record.stack,
+    wrappers: record.wrappers,
+    process: record.process,
+    fingerprint: toFingerprint(record.options.fingerprint),
   };
+}
+
+function toFingerprint(value: unknown): string | readonly string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  return Array.isArray(value) ? value.map((part) => String(part)) : String(value);
 }
 
 export function prepare(item: Captured, settings: OccurrenceSettings): OccurrenceInput {
   if (item.prepared !== undefined) return item.prepared;
-  const { record } = item;
-  const site = record.callSite;
-  const file = relativeTo(settings.projectRoot, site.path);
-  const custom = record.options.fingerprint;
-  const hash = fingerprint(
-    { level: record.level, channel: record.channel, file, line: site.line, custom },
-    settings.salt,
-  );
-  const time = record.time;
+  const site = item.stack === null ? UNKNOWN_CALL_SITE : resolveCallSite(item.stack, item.wrappers);
+  const file = memoized(settings, `p\u0000${site.path}`, () => relativeTo(settings.projectRoot, site.path));
+  const custom = item.fingerprint;
+  const channel = oneLine(item.channel, 200);
+  const hash =
+    custom === undefined
+      ? memoized(settings, `h\u0000${item.level}\u0000${item.channel}\u0000${file}\u0000${site.line}`, () =>
+          fingerprint({ level: item.level, channel: item.channel, file, line: site.line }, settings.salt),
+        )
+      : fingerprint({ level: item.level, channel: item.channel, file, line: site.line, custom }, settings.salt);
+  const time = new Date(item.timestamp).toISOString();
   const location = `${file}:${site.line}`;
   const data: { [key: string]: JsonValue } = {
-    channel: record.channel,
-    level: record.level,
-    levelName: record.levelName,
-    msg: record.msg,
+    channel: toJsonSafe(item.channel),
+    level: item.level,
+    levelName: levelName(item.level),
+    msg: item.msg,
     args: item.args,
     message: item.message,
     time,
-    location: { file, line: site.line, column: site.column, function: site.function },
-    error: record.error === undefined ? null : toJsonSafe(record.error, settings.limits),
+    location: { file: toJsonSafe(file), line: site.line, column: site.column, function: toJsonSafe(site.function) },
+    error: item.error,
     extra: item.extra,
-    process: { pid: record.process.pid, hostname: record.process.hostname, threadId: record.process.threadId },
+    process: { pid: item.process.pid, hostname: item.process.hostname, threadId: item.process.threadId },
     appId: settings.appId,
   };
   if (custom !== undefined) data.fingerprint = toJsonSafe(custom);
   item.prepared = {
     hash,
     appId: settings.appId,
-    level: record.level,
-    channel: oneLine(record.channel, 200),
+    level: item.level,
+    channel,
     location: oneLine(location, 500),
     function: site.function === null ? null : oneLine(site.function, 200),
     title: oneLine(item.message, settings.titleLength) || '(no message)',

@@ -9,6 +9,7 @@
  */
 
 import { LogticketsError, maskSecrets } from '../errors.js';
+import { checkOptions, type OptionKind } from '../options.js';
 import type { TicketBackend } from '../backends/contract.js';
 import { resolveTargets, type Target } from '../backends/open-backend.js';
 import { defaultSalt } from '../fingerprint/fingerprint.js';
@@ -52,6 +53,25 @@ export interface TicketingHandlerOptions extends HandlerOptions {
   readonly exitFlushMs?: number;
 }
 
+const positive = { integer: { min: 1 } } as const;
+const OPTION_KINDS: Record<keyof TicketingHandlerOptions, OptionKind> = {
+  level: 'any',
+  filter: 'function',
+  bubble: 'boolean',
+  appId: 'string',
+  hashSalt: 'string',
+  projectRoot: 'string',
+  maxQueue: positive,
+  maxFolded: positive,
+  batchSize: positive,
+  maxRejectedAttempts: positive,
+  retry: 'object',
+  titleLength: positive,
+  limits: 'object',
+  onError: 'function',
+  exitFlushMs: { integer: { min: 0 } },
+};
+
 export interface TicketingStats {
   readonly queued: number;
   readonly written: number;
@@ -78,17 +98,11 @@ export class TicketingHandler extends Handler {
    * `./logtickets.db`.
    */
   constructor(target?: Target, options: TicketingHandlerOptions = {}) {
+    checkOptions('options', options, OPTION_KINDS);
+    checkOptions('options.retry', options.retry, { initialMs: { number: { min: 1 } }, maxMs: { number: { min: 1 } } });
     super(options, Level.WARNING);
     const appId = options.appId ?? 'generic';
-    if (typeof appId !== 'string' || appId === '') {
-      throw new LogticketsError('INVALID_ARGUMENT', 'appId must be a non-empty string');
-    }
-    for (const key of ['maxQueue', 'maxFolded', 'batchSize', 'maxRejectedAttempts', 'titleLength'] as const) {
-      const value = options[key];
-      if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
-        throw new LogticketsError('INVALID_ARGUMENT', `${key} must be a positive integer, got ${String(value)}`);
-      }
-    }
+    if (appId === '') throw new LogticketsError('INVALID_ARGUMENT', 'options.appId must be a non-empty string');
     this.appId = appId;
     const { backends, owned } = resolveTargets(target);
     this.backends = backends;

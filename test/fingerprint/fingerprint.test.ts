@@ -24,7 +24,13 @@ test('logbookHash reproduces Logbook byte for byte', (t) => {
       { level: 15, channel: 'zahlung.💳', filename: 'src/zahlung/ü.ts', lineno: 1200, salt: 'apphash-ünï' },
       '8cfbd9a8dbf5ae51cec60203dc8412836f174f8d',
     ],
-    [{ level: 9, channel: '', filename: '', lineno: 0, salt: '' }, '4c9b66a77a014497b7da1bdb6263ad97f5baaf3b'],
+    [{ level: 9, channel: '', filename: '', lineno: 0 }, '4c9b66a77a014497b7da1bdb6263ad97f5baaf3b'],
+    // An empty salt is still a salt in Logbook (it tests `is not None`).
+    [{ level: 9, channel: '', filename: '', lineno: 0, salt: '' }, '0cc800fb3d08e7ca459410f455503392eeb2bfd2'],
+    [
+      { level: 14, channel: 'myapp', filename: '/srv/app/views.py', lineno: 42, salt: '' },
+      '344830308e6a2db17aa93e8f34c2f59315090976',
+    ],
     [
       { level: 12, channel: 'a\u0000b', filename: 'x.py', lineno: 3, salt: 'apphash-generic' },
       '4ee072776e9d4841d9435f6573e2897f1bda5f9e',

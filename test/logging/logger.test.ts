@@ -164,3 +164,32 @@ test('records below every active handler cost no capture', (t) => {
   });
   t.is(handler.records.length, 0);
 });
+
+test("an Error first is the record's error, its message the default", (t) => {
+  const error = new TypeError('card expired');
+  const [alone, withMessage] = collect((log) => {
+    log.error(error);
+    log.error(error, 'charging %s', 'ann');
+  });
+  t.is(alone!.error, error);
+  t.is(alone!.message, 'card expired');
+  t.is(withMessage!.error, error);
+  t.is(withMessage!.message, 'charging ann');
+});
+
+test('a level that is not a small integer is reported, not logged', (t) => {
+  const writes: string[] = [];
+  const original = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string) => (writes.push(String(chunk)), true)) as typeof process.stderr.write;
+  let records: LogRecord[] = [];
+  try {
+    records = collect((log) => {
+      log.log(14.5, 'half');
+      log.log(1e11, 'huge');
+    });
+  } finally {
+    process.stderr.write = original;
+  }
+  t.is(records.length, 0);
+  t.true(writes.some((w) => /level must be an integer from 0 to 1000, got 14\.5/.test(w)));
+});

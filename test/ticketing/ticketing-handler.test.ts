@@ -1,6 +1,7 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -185,6 +186,16 @@ test('queued occurrences are written when a process ends without close()', async
 test('bad options are typed errors naming the option', (t) => {
   const cases: Array<[() => unknown, RegExp]> = [
     [() => new TicketingHandler('memory:', { appId: '' }), /appId/],
+    [() => new TicketingHandler('memory:', { appID: 'x' } as never), /options\.appID is not an option/],
+    [
+      () => new TicketingHandler('memory:', { retry: { initialMs: 'fast' } } as never),
+      /options\.retry\.initialMs must be a number/,
+    ],
+    [() => new TicketingHandler('memory:', { exitFlushMs: 'x' } as never), /options\.exitFlushMs must be an integer/],
+    [() => new TicketingHandler('memory:', { bubble: 'no' } as never), /options\.bubble must be a boolean/],
+    [() => new TicketingHandler('memory:', { projectRoot: 42 } as never), /options\.projectRoot must be a string/],
+    [() => new SqlBackend('sqlite::memory:', { prefx: 'x' } as never), /SqlBackend options\.prefx is not an option/],
+    [() => new Logger('x', { wrappers: 'fn' } as never), /Logger options\.wrappers must be an array/],
     [() => new TicketingHandler('memory:', { maxQueue: 0 }), /maxQueue/],
     [() => new TicketingHandler('memory:', { batchSize: 1.5 }), /batchSize/],
     [() => new TicketingHandler('memory:', { level: 'SHOUT' }), /level/],
@@ -288,10 +299,17 @@ if (serverAvailable(test, 'PostgreSQL', postgresUnavailableReason())) {
   });
 }
 
-test('a backend that rejects a batch for good drops it after a few attempts, counted and reported', async (t) => {
+test('a store that refuses for good: the record is dropped after a few attempts, counted and reported', async (t) => {
+  // A store written by a newer logtickets: every open fails with SCHEMA_TOO_NEW, a permanent error.
+  const store = tempStore(t);
+  const setup = new SqlBackend(store);
+  await setup.open();
+  await setup.close();
+  const db = new Database(store.slice('sqlite:'.length));
+  db.prepare("update logtickets_meta set value = '99' where key = 'schema_version'").run();
+  db.close();
   const errors: Array<[string, boolean]> = [];
-  // A store whose file cannot be created: every attempt fails the same way.
-  const handler = new TicketingHandler('sqlite:/nonexistent-dir/x/tickets.db', {
+  const handler = new TicketingHandler(store, {
     maxRejectedAttempts: 3,
     retry: { initialMs: 1, maxMs: 5 },
     onError: (e, info) => errors.push([e.code, info.willRetry]),
@@ -299,11 +317,81 @@ test('a backend that rejects a batch for good drops it after a few attempts, cou
   handler.run(() => new Logger('svc').error('doomed'));
   await handler.flush({ timeoutMs: 5_000 });
   t.is(handler.stats().dropped.rejected, 1);
-  t.deepEqual(
-    errors.map(([, retry]) => retry),
-    [true, true, false],
-  );
-  t.true(errors.every(([code]) => code === 'BACKEND_REJECTED'));
+  t.deepEqual(errors, [
+    ['SCHEMA_TOO_NEW', true],
+    ['SCHEMA_TOO_NEW', true],
+    ['SCHEMA_TOO_NEW', false],
+  ]);
+});
+
+test('one entry a store refuses is isolated: the rest of its batch is written', async (t) => {
+  const store = tempStore(t);
+  const setup = new SqlBackend(store);
+  await setup.open();
+  await setup.close();
+  // A real constraint of the real database refuses one record.
+  const db = new Database(store.slice('sqlite:'.length));
+  db.exec(`create trigger refuse_poison before insert on logtickets_occurrences
+    when new.data like '%poison%' begin select raise(abort, 'poisoned record'); end`);
+  db.close();
+  const errors: string[] = [];
+  const handler = new TicketingHandler(store, {
+    maxRejectedAttempts: 2,
+    retry: { initialMs: 1, maxMs: 5 },
+    onError: (e) => errors.push(e.message),
+  });
+  const log = new Logger('svc');
+  handler.run(() => {
+    for (let i = 0; i < 50; i++) log.error('fine %d', i);
+    log.error({ extra: { note: 'poison' } }, 'the bad one');
+    for (let i = 0; i < 50; i++) log.error('fine %d', i);
+  });
+  t.true(await handler.flush({ timeoutMs: 10_000 }));
+  t.like(handler.stats(), { written: 100, dropped: { rejected: 1, queue_full: 0, closed: 0, shutdown: 0 } });
+  t.true(errors.some((m) => /poisoned record/.test(m)));
+  await handler.close();
+});
+
+test('close() while a write is in flight keeps the stats true', async (t) => {
+  const store = tempStore(t);
+  const setup = new SqlBackend(store);
+  await setup.open();
+  await setup.close();
+  // Another connection holds the write lock: our write waits (asynchronously) for it.
+  const blocker = new Database(store.slice('sqlite:'.length));
+  blocker.exec('begin immediate');
+  const handler = new TicketingHandler(store, { onError: () => {}, batchSize: 10 });
+  handler.run(() => {
+    for (let i = 0; i < 25; i++) new Logger('svc').error('in flight %d', i);
+  });
+  await new Promise((r) => setTimeout(r, 100));
+  t.false(await handler.close({ timeoutMs: 200 }));
+  blocker.exec('commit');
+  blocker.close();
+  await new Promise((r) => setTimeout(r, 300));
+  const stats = handler.stats();
+  t.is(stats.queued, 0);
+  t.is(stats.written + stats.dropped.shutdown, 25, JSON.stringify(stats));
+  const backend = new SqlBackend(store);
+  t.teardown(() => backend.close());
+  t.is((await backend.countTickets()) > 0 ? (await backend.getTickets())[0]!.occurrenceCount : 0, stats.written);
+});
+
+test('a store that is not there yet is waited for, not given up', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'logtickets-later-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const later = join(dir, 'created-later');
+  const handler = new TicketingHandler(`sqlite:${join(later, 'tickets.db')}`, {
+    retry: { initialMs: 20, maxMs: 100 },
+    onError: () => {},
+  });
+  handler.run(() => new Logger('svc').error('before the directory exists'));
+  await new Promise((r) => setTimeout(r, 1_000));
+  t.is(handler.stats().dropped.rejected, 0);
+  mkdirSync(later);
+  t.true(await handler.flush({ timeoutMs: 5_000 }));
+  t.is(handler.stats().written, 1);
+  await handler.close();
 });
 
 test('the default error hook writes one line per problem, not one per record', async (t) => {
@@ -325,7 +413,7 @@ test('the default error hook writes one line per problem, not one per record', a
   }
   const ours = lines.filter((l) => l.includes('nonexistent-dir/y'));
   t.is(ours.length, 1, ours.join(''));
-  t.regex(ours[0]!, /^logtickets: sqlite:\/nonexistent-dir\/y\/tickets\.db: BACKEND_REJECTED: .+\n$/);
+  t.regex(ours[0]!, /^logtickets: sqlite:\/nonexistent-dir\/y\/tickets\.db: BACKEND_UNAVAILABLE: .+ \(will retry\)\n$/);
 });
 
 test('after close, records are counted as dropped, not queued', async (t) => {

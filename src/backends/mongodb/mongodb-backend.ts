@@ -17,6 +17,7 @@
 import type { Collection, Db, Document, MongoClient, MongoClientOptions, WriteConcernSettings } from 'mongodb';
 import { randomUUID } from 'node:crypto';
 import { LogticketsError } from '../../errors.js';
+import { checkOptions } from '../../options.js';
 import type { JsonValue } from '../../logging/json-safe.js';
 import { groupByTicket, type TicketDelta } from '../batch.js';
 import type {
@@ -93,6 +94,15 @@ export class MongoDBBackend implements TicketStore {
 
   /** `target`: a `mongodb://` / `mongodb+srv://` URI, or a MongoClient you already have (you keep closing it). */
   constructor(target: string | MongoClient, options: MongoDBBackendOptions = {}) {
+    checkOptions('MongoDBBackend options', options, {
+      database: 'string',
+      prefix: 'string',
+      writeConcern: 'object',
+      retention: 'any',
+      serverSelectionTimeoutMs: { integer: { min: 1 } },
+      clientOptions: 'object',
+      now: 'function',
+    });
     const prefix = options.prefix ?? 'logtickets_';
     if (!/^[A-Za-z0-9_.-]{0,60}$/.test(prefix)) {
       throw new LogticketsError(

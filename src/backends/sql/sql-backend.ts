@@ -11,6 +11,7 @@
 
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { LogticketsError } from '../../errors.js';
+import { checkOptions } from '../../options.js';
 import type { JsonValue } from '../../logging/json-safe.js';
 import { groupByTicket, isoTime, ticketKey, type TicketDelta } from '../batch.js';
 import type {
@@ -67,6 +68,14 @@ export class SqlBackend implements TicketStore {
 
   /** `uri`: `sqlite:PATH`, `sqlite::memory:`, `postgres://…`. */
   constructor(uri: string, options: SqlBackendOptions = {}) {
+    checkOptions('SqlBackend options', options, {
+      prefix: 'string',
+      now: 'function',
+      busyTimeoutMs: { integer: { min: 0 } },
+      poolSize: { integer: { min: 1 } },
+      connectTimeoutMs: { integer: { min: 1 } },
+      onIdleError: 'function',
+    });
     const target = parseSqlUri(uri);
     this.name = target.name;
     this.t = tableNames(options.prefix ?? 'logtickets_');

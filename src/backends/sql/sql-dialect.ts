@@ -116,7 +116,11 @@ function sqliteDialect(path: string, options: SqlConnectOptions): SqlDialect {
         statement = raw!.prepare(source);
         statements.set(source, statement);
       }
-      for (const row of rows) statement.run(...row);
+      // Between chunks the event loop gets a turn: a big batch must not stall the application.
+      for (let i = 0; i < rows.length; i++) {
+        statement.run(...rows[i]!);
+        if (i % 100 === 99 && i + 1 < rows.length) await new Promise((resolve) => setImmediate(resolve));
+      }
     },
     isTransient: isBusy,
   };
@@ -175,7 +179,12 @@ function postgresDialect(connectionString: string, options: SqlConnectOptions): 
               oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as never,
           },
         });
-        pool.on('error', (error) => options.onIdleError?.(error));
+        // A connection that breaks emits 'error' on its client, idle or not; an
+        // unheard 'error' event would crash the application. The query that
+        // was running fails on its own, and is retried by the pipeline.
+        const report = (error: Error) => options.onIdleError?.(error);
+        pool.on('error', report);
+        pool.on('connect', (client) => client.on('error', report));
         return pool;
       },
     }),

@@ -34,7 +34,9 @@ export function classifySqlError(error: unknown, backend: string, action: string
   if (
     NETWORK_CODES.has(code) ||
     RETRYABLE_SQLSTATE.test(code) ||
-    /connection terminated|timeout exceeded when trying to connect|Connection terminated|server closed the connection/i.test(
+    // SQLite: a file that cannot be opened yet (missing directory, full or read-only disk) may be fixed by its operator.
+    /^SQLITE_(CANTOPEN|IOERR|FULL|READONLY|PROTOCOL|NOLFS)/.test(code) ||
+    /connection terminated|timeout exceeded when trying to connect|server closed the connection|not queryable|Connection is closed|directory does not exist|unable to open database/i.test(
       message,
     )
   ) {
