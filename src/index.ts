@@ -23,3 +23,4 @@ export { openBackend, defaultStoreUri, type Target, type OpenBackendOptions } fr
 export { MemoryBackend, type MemoryBackendOptions } from './backends/memory/memory-backend.js';
 export { SqlBackend, type SqlBackendOptions } from './backends/sql/sql-backend.js';
 export { MongoDBBackend, type MongoDBBackendOptions } from './backends/mongodb/mongodb-backend.js';
+export { TracBackend, type TracBackendOptions, type TracTicketFields } from './backends/trac/trac-backend.js';

@@ -84,5 +84,15 @@ export function resolveTargets(target: Target | undefined): { backends: TicketBa
       throw new LogticketsError('INVALID_ARGUMENT', `${where} must be a store URI or a backend instance`);
     }
   });
+  // A tracker counts occurrences in its reference store: that store listed again would count them twice.
+  for (const backend of backends) {
+    const countsIn = (backend as { countsIn?: unknown }).countsIn;
+    if (typeof countsIn === 'string' && backends.some((other) => other !== backend && other.name === countsIn)) {
+      throw new LogticketsError(
+        'INVALID_ARGUMENT',
+        `target: ${backend.name} already counts occurrences in ${countsIn}; list that store once (as the tracker's store) or give the tracker another store`,
+      );
+    }
+  }
   return { backends, owned };
 }

@@ -118,7 +118,8 @@ test('methods are bound: they can be passed around', (t) => {
   );
 });
 
-test('a logging call never throws into the caller', (t) => {
+// Serial (this and the next stderr test): they capture stderr, which tests running beside them would share.
+test.serial('a logging call never throws into the caller', (t) => {
   const throwingHandler = new TestHandler({
     filter: () => {
       throw new Error('filter bug');
@@ -177,7 +178,7 @@ test("an Error first is the record's error, its message the default", (t) => {
   t.is(withMessage!.message, 'charging ann');
 });
 
-test('a level that is not a small integer is reported, not logged', (t) => {
+test.serial('a level that is not a small integer is reported, not logged', (t) => {
   const writes: string[] = [];
   const original = process.stderr.write.bind(process.stderr);
   process.stderr.write = ((chunk: string) => (writes.push(String(chunk)), true)) as typeof process.stderr.write;

@@ -394,7 +394,8 @@ test('a store that is not there yet is waited for, not given up', async (t) => {
   await handler.close();
 });
 
-test('the default error hook writes one line per problem, not one per record', async (t) => {
+// Serial: it captures stderr, which a test running beside it would share.
+test.serial('the default error hook writes one line per problem, not one per record', async (t) => {
   const lines: string[] = [];
   const original = process.stderr.write.bind(process.stderr);
   process.stderr.write = ((chunk: string) => (lines.push(String(chunk)), true)) as typeof process.stderr.write;

@@ -8,7 +8,11 @@
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
-export type FaultMode = 'pass' | 'refuse' | 'stall' | { status: number };
+/**
+ * `lose-answer`: the request reaches Trac, but the client gets a 500 instead
+ * of Trac's answer (a create that happened, reported as failed).
+ */
+export type FaultMode = 'pass' | 'refuse' | 'stall' | 'lose-answer' | { status: number };
 
 export interface FaultProxy {
   /** The proxy's URL for the same path as the target's. */
@@ -47,8 +51,18 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
           path: req.url,
           method: req.method,
           headers: { ...req.headers, host: target.host },
+          // A fresh connection per request: tracd does not cope with reused ones.
+          agent: false,
         },
         (answer) => {
+          if (mode === 'lose-answer') {
+            answer.resume();
+            answer.on('end', () => {
+              res.writeHead(500, { 'Content-Type': 'text/plain' });
+              res.end('answer lost on the way back');
+            });
+            return;
+          }
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
         },
