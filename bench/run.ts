@@ -4,6 +4,7 @@
  *   (a) cost of a log call with a TicketingHandler vs pino      target ≤ 3× pino
  *   (b) ingest into SQLite and PostgreSQL, batched vs naive     target ≥ 50 000 occ/s into SQLite, ≥ 20× naive
  *   (c) ingest into MongoDB, batched vs naive                   target ≥ 10× naive
+ *   (d) a flood of 10,000 occurrences of 5 problems to Trac     target ≤ 2 calls per ticket per comment window
  *
  * PostgreSQL and MongoDB (FerretDB) are throwaway servers started by the test harness's scripts.
  */
@@ -15,6 +16,7 @@ import { startMongo } from '../test/services/mongodb/mongo-server.js';
 import { startPostgres } from '../test/services/postgres.js';
 import { ingest } from './ingest.js';
 import { logCall } from './log-call.js';
+import { tracDelivery } from './trac-delivery.js';
 import type { Figure } from './measure.js';
 
 const figures: Figure[] = [];
@@ -46,6 +48,7 @@ try {
   } finally {
     await mongo.stop();
   }
+  figures.push(...(await tracDelivery()));
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
