@@ -1,47 +1,29 @@
 /**
  * The Trac backend: one Trac ticket per problem, comments for later
- * occurrences, reopened on regression.
- *
- * Writing never waits for Trac. `recordBatch` counts the occurrences in the
- * reference store and, in the same write, puts one delivery per problem in
- * its durable outbox; an OutboxDeliverer then delivers in the background:
- * - the ticket is found through a bounded cache, then the store's link, then
- *   a Trac query on the fingerprint field; only the process that wins the
- *   link claim creates it, so several processes make one ticket, and a create
- *   whose answer was lost is found by the query when retried;
- * - at most one comment per ticket per comment interval (across processes):
- *   what arrives meanwhile waits and goes into one digest comment;
- * - a ticket closed as fixed is reopened through the workflow with a
+ * occurrences, reopened on regression. The write path, the outbox and the
+ * rules for finding a problem's ticket are the TrackerBackend's; this file
+ * says how to do each step over Trac's XML-RPC API:
+ * - the fingerprint lives in a custom field (or, without one, the keywords);
+ * - a ticket closed as fixed is reopened through the workflow (the `reopen`
+ *   action found with ticket.getActions, with a fresh `_ts`) with a
  *   regression comment; one closed with a muted resolution stays closed.
  */
 
-import { LRUCache } from 'lru-cache';
 import type { AxiosProxyConfig } from 'axios';
 import { LogticketsError } from '../../errors.js';
-import { rateLimitedStderr } from '../../logging/internal-error.js';
 import { parseLevel } from '../../logging/level.js';
 import { checkOptions } from '../../options.js';
-import type { BackoffOptions } from '../../ticketing/backoff.js';
-import { groupByTicket } from '../batch.js';
 import type {
   GetOccurrencesOptions,
   GetTicketsOptions,
   LinkKey,
-  OccurrenceInput,
-  OutboxEntry,
-  RecordOptions,
-  RecordOutcome,
   StoredOccurrence,
   Ticket,
-  TicketBackend,
   TicketFilter,
-  TicketStore,
 } from '../contract.js';
-import { isTicketStore } from '../contract.js';
-import { openBackend } from '../open-backend.js';
 import { checkFilter, checkTicketId, occurrenceQuery, ticketNotFound, ticketQuery } from '../query-options.js';
-import { asSummary, merge, summarize, type OccurrenceSummary } from '../tracker/occurrence-summary.js';
-import { OutboxDeliverer, type DeliveryResult } from '../tracker/outbox-deliverer.js';
+import type { OccurrenceSummary } from '../tracker/occurrence-summary.js';
+import { TrackerBackend, type AddResult, type TrackerOptions } from '../tracker/tracker-backend.js';
 import { occurrenceComment, ticketDescription, ticketSummary } from './trac-wiki.js';
 import { XmlRpcClient } from './xmlrpc-client.js';
 
@@ -56,7 +38,7 @@ export interface TracTicketFields {
   readonly version?: string;
 }
 
-export interface TracBackendOptions {
+export interface TracBackendOptions extends TrackerOptions {
   /** The RPC endpoint, e.g. `https://trac.example.org/login/rpc`. */
   readonly url: string;
   readonly username?: string;
@@ -69,17 +51,8 @@ export interface TracBackendOptions {
   readonly fields?: TracTicketFields;
   /** The custom text field holding the fingerprint (default `logtickets_hash`). */
   readonly hashField?: string;
-  /** At most one comment per ticket per this many ms (default 60 000). */
-  readonly commentIntervalMs?: number;
   /** Resolutions that mean "do not reopen" (default wontfix, invalid, duplicate). */
   readonly mutedResolutions?: readonly string[];
-  /** Where links, counts and the outbox live: a store URI or instance (default `sqlite:./logtickets.db`). */
-  readonly store?: string | TicketStore;
-  /** Called for delivery problems. Default: one line on stderr per kind of problem, at most every 30 s. */
-  readonly onError?: (error: LogticketsError) => void;
-  readonly retry?: BackoffOptions;
-  /** How often to look for waiting deliveries (default 2 000 ms). */
-  readonly pollIntervalMs?: number;
 }
 
 interface TracTicket {
@@ -91,20 +64,12 @@ interface TracTicket {
 
 type TracAction = [string, string, string, Array<[string, string, string[]]>];
 
-export class TracBackend implements TicketBackend {
+export class TracBackend extends TrackerBackend {
   readonly name: string;
-  /** The store this backend counts occurrences in (do not list it as another target too). */
-  readonly countsIn: string;
-  readonly store: TicketStore;
   private readonly rpc: XmlRpcClient;
-  private readonly ownsStore: boolean;
   private readonly hashField: string;
   private readonly fields: TracTicketFields;
-  private readonly commentIntervalMs: number;
   private readonly muted: ReadonlySet<string>;
-  private readonly cache = new LRUCache<string, number>({ max: 10_000 });
-  private readonly deliverer: OutboxDeliverer;
-  private readonly warn: (key: string, message: string) => void;
   private fieldMode: Promise<'custom' | 'keywords'> | undefined;
 
   constructor(options: TracBackendOptions) {
@@ -136,168 +101,59 @@ export class TracBackend implements TicketBackend {
       cc: 'string',
       version: 'string',
     });
-    const url = new URL(options.url);
-    this.name = `trac:${url.origin}${url.pathname}`;
+    const hashField = options.hashField ?? 'logtickets_hash';
+    if (!/^[a-z][a-z0-9_]*$/.test(hashField)) {
+      throw new LogticketsError(
+        'INVALID_ARGUMENT',
+        `TracBackend options.hashField must be a Trac field name, got ${JSON.stringify(hashField)}`,
+      );
+    }
+    super('TracBackend', options);
+    this.name = trackerName(options.url);
+    // The client checks the URL (a clear INVALID_ARGUMENT naming `url`).
     this.rpc = new XmlRpcClient({ ...options, name: this.name });
-    this.hashField = options.hashField ?? 'logtickets_hash';
-    if (!/^[a-z][a-z0-9_]*$/.test(this.hashField)) {
-      throw new LogticketsError(
-        'INVALID_ARGUMENT',
-        `TracBackend options.hashField must be a Trac field name, got ${JSON.stringify(this.hashField)}`,
-      );
-    }
+    this.hashField = hashField;
     this.fields = options.fields ?? {};
-    this.commentIntervalMs = options.commentIntervalMs ?? 60_000;
     this.muted = new Set(options.mutedResolutions ?? ['wontfix', 'invalid', 'duplicate']);
-    const store = options.store ?? 'sqlite:./logtickets.db';
-    if (typeof store === 'string') {
-      this.store = openStore(store);
-      this.ownsStore = true;
-    } else if (isTicketStore(store)) {
-      this.store = store;
-      this.ownsStore = false;
-    } else {
-      throw new LogticketsError(
-        'INVALID_ARGUMENT',
-        'TracBackend options.store must be a store URI or a store (links and outbox)',
-      );
-    }
-    this.countsIn = this.store.name;
-    const report = rateLimitedStderr();
-    this.warn = (key, message) => report(`${this.name}|${key}`, message);
-    const onError =
-      options.onError ??
-      ((e: LogticketsError) =>
-        this.warn(e.code, `${this.name}: ${e.code}: ${e.message} (deliveries wait in the outbox)`));
-    this.deliverer = new OutboxDeliverer({
-      store: this.store,
-      tracker: this.name,
-      deliver: (key, entries) => this.deliver(key, entries),
-      onError,
-      pollIntervalMs: options.pollIntervalMs,
-      retry: options.retry,
-    });
   }
 
-  async open(): Promise<void> {
-    await this.store.open();
-    this.deliverer.kick();
+  // -- delivery steps ---------------------------------------------------------
+
+  protected async findExisting(key: LinkKey): Promise<string | undefined> {
+    const ids = await this.query(`${await this.fingerprintCondition(key.hash)}&max=0&order=id`);
+    return ids[0] === undefined ? undefined : String(ids[0]);
   }
 
-  async close(): Promise<void> {
-    await this.deliverer.stop();
-    if (this.ownsStore) await this.store.close();
-  }
-
-  /** Deliver what waits in the outbox now; true when nothing of this tracker is left. */
-  deliverPending(options: { timeoutMs?: number } = {}): Promise<boolean> {
-    return this.deliverer.drain(options.timeoutMs ?? 30_000);
-  }
-
-  get deliveryCounts(): Readonly<{ delivered: number; postponed: number; failed: number }> {
-    return this.deliverer.counts;
-  }
-
-  // -- writes: count in the store, enqueue one delivery per problem -----------
-
-  async recordBatch(batch: readonly OccurrenceInput[], options: RecordOptions = {}): Promise<RecordOutcome[]> {
-    const outbox = groupByTicket(batch).map((delta) => ({
-      tracker: this.name,
-      appId: delta.appId,
-      hash: delta.hash,
-      payload: summarize(delta) as never,
-    }));
-    const outcomes = await this.store.recordBatch(batch, {
-      ...options,
-      outbox: [...(options.outbox ?? []), ...outbox],
-    });
-    this.deliverer.kick();
-    return outcomes;
-  }
-
-  // -- delivery ---------------------------------------------------------------
-
-  private async deliver(key: LinkKey, entries: readonly OutboxEntry[]): Promise<DeliveryResult> {
-    const summary = merge(entries.map((e) => asSummary(e.payload)));
-    const found = await this.findOrCreate(key, summary);
-    if (found === 'pending') return { postponeUntil: new Date(Date.now() + 2_000).toISOString() };
-    if (found.created) {
-      // The description covers these occurrences; the comment window starts now.
-      await this.store.claimCommentSlot(key, this.commentIntervalMs);
-      return 'done';
-    }
-    const slot = await this.store.claimCommentSlot(key, this.commentIntervalMs);
-    if (!slot.granted) return { postponeUntil: slot.nextAt };
-    let ticket: TracTicket;
-    try {
-      ticket = await this.getTracTicket(found.id);
-    } catch (error) {
-      if (error instanceof LogticketsError && error.faultCode === 404) {
-        // Deleted in Trac: forget the link; the next round opens a new ticket.
-        this.cache.delete(`${key.appId}\u0000${key.hash}`);
-        await this.store.deleteLink(key);
-        return { postponeUntil: new Date().toISOString() };
-      }
-      throw error;
-    }
-    const closed = ticket.attrs.status === 'closed';
-    if (closed && this.muted.has(ticket.attrs.resolution ?? '')) return 'done';
-    if (closed) {
-      await this.workflow(ticket, 'reopen', occurrenceComment(summary, true), {});
-    } else {
-      await this.update(ticket, occurrenceComment(summary, false), { action: 'leave' });
-    }
-    return 'done';
-  }
-
-  private async findOrCreate(
-    key: LinkKey,
-    summary: OccurrenceSummary,
-  ): Promise<{ id: number; created: boolean } | 'pending'> {
-    const cacheKey = `${key.appId}\u0000${key.hash}`;
-    const cached = this.cache.get(cacheKey);
-    if (cached !== undefined) return { id: cached, created: false };
-    const link = await this.store.getLink(key);
-    if (link?.externalId != null) {
-      this.cache.set(cacheKey, Number(link.externalId));
-      return { id: Number(link.externalId), created: false };
-    }
-    const owner = `${process.pid}-${Math.random().toString(36).slice(2)}`;
-    const claim = await this.store.claimLink(key, owner, 120_000);
-    if (claim.state === 'pending') return 'pending';
-    if (claim.state === 'linked') {
-      this.cache.set(cacheKey, Number(claim.externalId));
-      return { id: Number(claim.externalId), created: false };
-    }
-    try {
-      // A ticket may exist already: the link was lost, or a create's answer was.
-      const existing = await this.query(`${await this.fingerprintCondition(key.hash)}&max=0&order=id`);
-      let created = false;
-      let id = existing[0];
-      if (id === undefined) {
-        id = await this.createTicket(key, summary);
-        created = true;
-      }
-      await this.store.completeLink(key, owner, String(id));
-      this.cache.set(cacheKey, id);
-      return { id, created };
-    } catch (error) {
-      await this.store.releaseLink(key, owner).catch(() => undefined);
-      throw error;
-    }
-  }
-
-  private async createTicket(key: LinkKey, summary: OccurrenceSummary): Promise<number> {
+  protected async createTicket(key: LinkKey, summary: OccurrenceSummary): Promise<string> {
     const mode = await this.mode();
     const attributes: Record<string, string> = { type: 'defect', ...this.fields };
     if (mode === 'custom') attributes[this.hashField] = key.hash;
     else attributes.keywords = [this.fields.keywords, `logtickets:${key.hash}`].filter(Boolean).join(' ');
-    return this.rpc.call<number>('ticket.create', [
+    const id = await this.rpc.call<number>('ticket.create', [
       ticketSummary(summary),
       ticketDescription(summary, key.appId, key.hash),
       attributes,
       false,
     ]);
+    return String(id);
+  }
+
+  protected async addOccurrences(id: string, summary: OccurrenceSummary): Promise<AddResult> {
+    let ticket: TracTicket;
+    try {
+      ticket = await this.getTracTicket(Number(id));
+    } catch (error) {
+      if (error instanceof LogticketsError && error.faultCode === 404) return 'gone';
+      throw error;
+    }
+    const closed = ticket.attrs.status === 'closed';
+    if (closed && this.muted.has(ticket.attrs.resolution ?? '')) return 'muted';
+    if (closed) {
+      await this.workflow(ticket, 'reopen', occurrenceComment(summary, true), {});
+      return 'reopened';
+    }
+    await this.update(ticket, occurrenceComment(summary, false), { action: 'leave' });
+    return 'commented';
   }
 
   /** Whether the fingerprint field exists (Trac ignores a condition on an undefined field and matches everything). */
@@ -525,20 +381,12 @@ export class TracBackend implements TicketBackend {
   }
 }
 
-function openStore(uri: string): TicketStore {
-  let backend: TicketBackend;
+/** `trac:<endpoint>`, credential-free: the backend's name in stats, errors, links and the outbox. */
+function trackerName(url: string): string {
   try {
-    backend = openBackend(uri);
-  } catch (error) {
-    if (error instanceof LogticketsError)
-      throw new LogticketsError(error.code, `TracBackend options.store: ${error.message}`);
-    throw error;
+    const parsed = new URL(url);
+    return `trac:${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return 'trac';
   }
-  if (!isTicketStore(backend)) {
-    throw new LogticketsError(
-      'INVALID_ARGUMENT',
-      `TracBackend options.store: ${backend.name} cannot keep links and an outbox`,
-    );
-  }
-  return backend;
 }

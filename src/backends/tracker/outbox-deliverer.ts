@@ -20,7 +20,8 @@ export type DeliveryResult = 'done' | { readonly postponeUntil: string };
 
 export interface DelivererOptions {
   readonly store: TicketStore;
-  readonly tracker: string;
+  /** The tracker's name in the outbox (read when needed: subclasses set it after construction). */
+  readonly tracker: () => string;
   readonly deliver: (key: LinkKey, entries: readonly OutboxEntry[]) => Promise<DeliveryResult>;
   readonly onError: (error: LogticketsError) => void;
   /** How often to look for entries left by other processes or postponed (default 2 000 ms). */
@@ -72,7 +73,7 @@ export class OutboxDeliverer {
       await this.running;
       const before = this.counts.failed;
       await this.round();
-      if ((await this.options.store.countOutbox(this.options.tracker)) === 0) return true;
+      if ((await this.options.store.countOutbox(this.options.tracker())) === 0) return true;
       if (Date.now() > deadline) return false;
       // Something is postponed or failing: wait a little rather than spin.
       await new Promise((r) => setTimeout(r, this.counts.failed > before ? 200 : 50));
@@ -94,7 +95,8 @@ export class OutboxDeliverer {
 
   /** One pass over the due entries; returns after the first failure. */
   private async round(): Promise<void> {
-    const { store, tracker } = this.options;
+    const { store } = this.options;
+    const tracker = this.options.tracker();
     for (;;) {
       let entries: OutboxEntry[];
       try {
@@ -140,7 +142,7 @@ export class OutboxDeliverer {
   }
 
   private report(thrown: unknown): LogticketsError {
-    const error = asLogticketsError(thrown, { code: 'TRACKER_FAULT', backend: this.options.tracker });
+    const error = asLogticketsError(thrown, { code: 'TRACKER_FAULT', backend: this.options.tracker() });
     try {
       this.options.onError(error);
     } catch {
