@@ -24,3 +24,6 @@ export { MemoryBackend, type MemoryBackendOptions } from './backends/memory/memo
 export { SqlBackend, type SqlBackendOptions } from './backends/sql/sql-backend.js';
 export { MongoDBBackend, type MongoDBBackendOptions } from './backends/mongodb/mongodb-backend.js';
 export { TracBackend, type TracBackendOptions, type TracTicketFields } from './backends/trac/trac-backend.js';
+export { GitHubBackend, type GitHubBackendOptions, type GitHubAppAuth } from './backends/github/github-backend.js';
+export { WriteBudget, type BudgetWindow } from './backends/github/write-budget.js';
+export { TrackerBackend, type TrackerOptions } from './backends/tracker/tracker-backend.js';
