@@ -22,7 +22,6 @@ import { createAppAuth } from '@octokit/auth-app';
 import Bottleneck from 'bottleneck';
 import { Octokit } from 'octokit';
 import { LogticketsError } from '../../errors.js';
-import { parseLevel } from '../../logging/level.js';
 import { checkOptions } from '../../options.js';
 import type {
   GetOccurrencesOptions,
@@ -411,7 +410,7 @@ export class GitHubBackend extends TrackerBackend {
   }
 
   async getOccurrences(ticketId: number, options: GetOccurrencesOptions = {}): Promise<StoredOccurrence[]> {
-    const q = occurrenceQuery(options);
+    occurrenceQuery(options); // bad options fail before the tracker is asked
     const ticket = await this.getTicket(ticketId);
     if (ticket === null) throw ticketNotFound(ticketId, this.name);
     const comments = await this.call('list comments', () =>
@@ -422,18 +421,16 @@ export class GitHubBackend extends TrackerBackend {
         per_page: 100,
       }),
     );
-    const items: StoredOccurrence[] = [
-      { id: 0, ticketId, time: ticket.firstSeen, data: { comment: ticket.title } },
-      ...comments.map((c) => ({
+    return this.pageOccurrences(
+      ticket,
+      comments.map((c) => ({
         id: c.id,
-        ticketId,
         time: new Date(c.created_at).toISOString(),
-        data: { author: c.user?.login ?? '', comment: c.body ?? '' },
+        author: c.user?.login ?? '',
+        text: c.body ?? '',
       })),
-    ];
-    items.sort((a, b) => (a.time === b.time ? a.id - b.id : a.time < b.time ? -1 : 1));
-    if (q.descending) items.reverse();
-    return items.slice(q.offset, q.offset + q.limit);
+      options,
+    );
   }
 
   async solveTicket(id: number): Promise<Ticket> {
@@ -465,28 +462,16 @@ export class GitHubBackend extends TrackerBackend {
     );
   }
 
-  private async toTicket(issue: Issue): Promise<Ticket> {
-    const hash = /<!-- logtickets:fingerprint=([0-9a-f]{40}) -->/.exec(issue.body ?? '')?.[1] ?? '';
-    const m = /^\[(\w+)\] (.*?): (.*) \(([^()]*)\)$/.exec(issue.title.replace(/\u200D/g, ''));
-    const local = hash === '' ? undefined : (await this.store.getTickets({ filter: { hash }, limit: 1 }))[0];
-    const closed = issue.state === 'closed';
-    return {
+  private toTicket(issue: Issue): Promise<Ticket> {
+    return this.asTicket({
       id: issue.number,
-      hash,
-      appId: local?.appId ?? '',
-      level: parseLevel(m?.[1] ?? '') ?? local?.level ?? 0,
-      channel: m?.[2] ?? local?.channel ?? '',
-      location: m?.[4] ?? local?.location ?? '',
-      function: local?.function ?? null,
-      title: m?.[3] ?? issue.title,
-      firstSeen: local?.firstSeen ?? new Date(issue.created_at).toISOString(),
-      lastSeen: local?.lastSeen ?? new Date(issue.updated_at).toISOString(),
-      occurrenceCount: local?.occurrenceCount ?? 0,
-      solved: closed,
-      solvedAt: closed && issue.closed_at !== null ? new Date(issue.closed_at).toISOString() : null,
-      regressionCount: local?.regressionCount ?? 0,
-      lastRegressionAt: local?.lastRegressionAt ?? null,
-    };
+      hash: /<!-- logtickets:fingerprint=([0-9a-f]{40}) -->/.exec(issue.body ?? '')?.[1] ?? '',
+      title: issue.title.replace(/\u200D/g, ''),
+      created: new Date(issue.created_at).toISOString(),
+      changed: new Date(issue.updated_at).toISOString(),
+      closed: issue.state === 'closed',
+      closedAt: issue.closed_at === null ? null : new Date(issue.closed_at).toISOString(),
+    });
   }
 }
 

@@ -9,9 +9,7 @@
  *   regression comment; one closed with a muted resolution stays closed.
  */
 
-import type { AxiosProxyConfig } from 'axios';
 import { LogticketsError } from '../../errors.js';
-import { parseLevel } from '../../logging/level.js';
 import { checkOptions } from '../../options.js';
 import type {
   GetOccurrencesOptions,
@@ -25,7 +23,7 @@ import { checkFilter, checkTicketId, occurrenceQuery, ticketNotFound, ticketQuer
 import type { OccurrenceSummary } from '../tracker/occurrence-summary.js';
 import { TrackerBackend, type AddResult, type TrackerOptions } from '../tracker/tracker-backend.js';
 import { occurrenceComment, ticketDescription, ticketSummary } from './trac-wiki.js';
-import { XmlRpcClient } from './xmlrpc-client.js';
+import { XmlRpcClient, type XmlRpcClientOptions } from './xmlrpc-client.js';
 
 export interface TracTicketFields {
   readonly type?: string;
@@ -38,15 +36,8 @@ export interface TracTicketFields {
   readonly version?: string;
 }
 
-export interface TracBackendOptions extends TrackerOptions {
-  /** The RPC endpoint, e.g. `https://trac.example.org/login/rpc`. */
-  readonly url: string;
-  readonly username?: string;
-  readonly password?: string;
-  /** Per request (default 15 000 ms). */
-  readonly timeoutMs?: number;
-  readonly tls?: { readonly ca?: string | Buffer; readonly rejectUnauthorized?: boolean };
-  readonly proxy?: AxiosProxyConfig | false;
+/** The connection (url, username, password, timeoutMs, tls, proxy) is the XML-RPC client's. */
+export interface TracBackendOptions extends TrackerOptions, Omit<XmlRpcClientOptions, 'name'> {
   /** Fields given to new tickets. */
   readonly fields?: TracTicketFields;
   /** The custom text field holding the fingerprint (default `logtickets_hash`). */
@@ -266,26 +257,21 @@ export class TracBackend extends TrackerBackend {
 
   /** Occurrences as Trac shows them: the ticket's creation, then its comments. */
   async getOccurrences(ticketId: number, options: GetOccurrencesOptions = {}): Promise<StoredOccurrence[]> {
-    const q = occurrenceQuery(options);
+    occurrenceQuery(options); // bad options fail before the tracker is asked
     const ticket = await this.getTicket(ticketId);
     if (ticket === null) throw ticketNotFound(ticketId, this.name);
     const log = await this.rpc.call<Array<[Date, string, string, string, string, number]>>('ticket.changeLog', [
       ticketId,
     ]);
-    const items: StoredOccurrence[] = [{ id: 0, ticketId, time: ticket.firstSeen, data: { comment: ticket.title } }];
-    for (const [time, author, fieldName, number, text] of log) {
-      if (fieldName === 'comment' && text !== '') {
-        items.push({
-          id: Number(number) || items.length,
-          ticketId,
-          time: time.toISOString(),
-          data: { author, comment: text },
-        });
-      }
-    }
-    items.sort((a, b) => (a.time === b.time ? a.id - b.id : a.time < b.time ? -1 : 1));
-    if (q.descending) items.reverse();
-    return items.slice(q.offset, q.offset + q.limit);
+    const comments = log
+      .filter(([, , fieldName, , text]) => fieldName === 'comment' && text !== '')
+      .map(([time, author, , number, text], k) => ({
+        id: Number(number) || k + 1,
+        time: time.toISOString(),
+        author,
+        text,
+      }));
+    return this.pageOccurrences(ticket, comments, options);
   }
 
   async solveTicket(id: number): Promise<Ticket> {
@@ -356,28 +342,17 @@ export class TracBackend extends TrackerBackend {
     return parts.join('&');
   }
 
-  private async toTicket(t: TracTicket): Promise<Ticket> {
-    const hash = t.attrs[this.hashField] || /logtickets:([0-9a-f]{40})/.exec(t.attrs.keywords ?? '')?.[1] || '';
-    const m = /^\[(\w+)\] (.*?): (.*) \(([^()]*)\)$/.exec(t.attrs.summary ?? '');
-    const local = hash === '' ? undefined : (await this.store.getTickets({ filter: { hash }, limit: 1 }))[0];
+  private toTicket(t: TracTicket): Promise<Ticket> {
     const closed = t.attrs.status === 'closed';
-    return {
+    return this.asTicket({
       id: t.id,
-      hash,
-      appId: local?.appId ?? '',
-      level: parseLevel(m?.[1] ?? '') ?? local?.level ?? 0,
-      channel: m?.[2] ?? local?.channel ?? '',
-      location: m?.[4] ?? local?.location ?? '',
-      function: local?.function ?? null,
-      title: m?.[3] ?? t.attrs.summary ?? '',
-      firstSeen: local?.firstSeen ?? t.created.toISOString(),
-      lastSeen: local?.lastSeen ?? t.changed.toISOString(),
-      occurrenceCount: local?.occurrenceCount ?? 0,
-      solved: closed,
-      solvedAt: closed ? t.changed.toISOString() : null,
-      regressionCount: local?.regressionCount ?? 0,
-      lastRegressionAt: local?.lastRegressionAt ?? null,
-    };
+      hash: t.attrs[this.hashField] || /logtickets:([0-9a-f]{40})/.exec(t.attrs.keywords ?? '')?.[1] || '',
+      title: t.attrs.summary ?? '',
+      created: t.created.toISOString(),
+      changed: t.changed.toISOString(),
+      closed,
+      closedAt: closed ? t.changed.toISOString() : null,
+    });
   }
 }
 

@@ -20,6 +20,7 @@
 import { LRUCache } from 'lru-cache';
 import { LogticketsError } from '../../errors.js';
 import { rateLimitedStderr } from '../../logging/internal-error.js';
+import { parseLevel } from '../../logging/level.js';
 import type { BackoffOptions } from '../../ticketing/backoff.js';
 import { groupByTicket } from '../batch.js';
 import type {
@@ -37,6 +38,7 @@ import type {
   TicketStore,
 } from '../contract.js';
 import { isTicketStore } from '../contract.js';
+import { occurrenceQuery } from '../query-options.js';
 import { openBackend } from '../open-backend.js';
 import { asSummary, merge, summarize, type OccurrenceSummary } from './occurrence-summary.js';
 import { OutboxDeliverer, type DeliveryResult } from './outbox-deliverer.js';
@@ -154,6 +156,62 @@ export abstract class TrackerBackend implements TicketBackend {
     });
     this.deliverer.kick();
     return outcomes;
+  }
+
+  /**
+   * A tracker's ticket in the contract's shape: the tracker knows its id,
+   * title (`[LEVEL] channel: message (file:line)`) and state; the counts come
+   * from the store.
+   */
+  protected async asTicket(t: {
+    id: number;
+    hash: string;
+    title: string;
+    created: string;
+    changed: string;
+    closed: boolean;
+    closedAt: string | null;
+  }): Promise<Ticket> {
+    const m = /^\[(\w+)\] (.*?): (.*) \(([^()]*)\)$/.exec(t.title);
+    const local = t.hash === '' ? undefined : (await this.store.getTickets({ filter: { hash: t.hash }, limit: 1 }))[0];
+    return {
+      id: t.id,
+      hash: t.hash,
+      appId: local?.appId ?? '',
+      level: parseLevel(m?.[1] ?? '') ?? local?.level ?? 0,
+      channel: m?.[2] ?? local?.channel ?? '',
+      location: m?.[4] ?? local?.location ?? '',
+      function: local?.function ?? null,
+      title: m?.[3] ?? t.title,
+      firstSeen: local?.firstSeen ?? t.created,
+      lastSeen: local?.lastSeen ?? t.changed,
+      occurrenceCount: local?.occurrenceCount ?? 0,
+      solved: t.closed,
+      solvedAt: t.closed ? t.closedAt : null,
+      regressionCount: local?.regressionCount ?? 0,
+      lastRegressionAt: local?.lastRegressionAt ?? null,
+    };
+  }
+
+  /** Occurrences as a tracker shows them: the ticket's creation, then its comments, ordered and paged. */
+  protected pageOccurrences(
+    ticket: Ticket,
+    comments: ReadonlyArray<{ id: number; time: string; author: string; text: string }>,
+    options: GetOccurrencesOptions,
+  ): StoredOccurrence[] {
+    const q = occurrenceQuery(options);
+    const items: StoredOccurrence[] = [
+      { id: 0, ticketId: ticket.id, time: ticket.firstSeen, data: { comment: ticket.title } },
+      ...comments.map((c) => ({
+        id: c.id,
+        ticketId: ticket.id,
+        time: c.time,
+        data: { author: c.author, comment: c.text },
+      })),
+    ];
+    items.sort((a, b) => (a.time === b.time ? a.id - b.id : a.time < b.time ? -1 : 1));
+    if (q.descending) items.reverse();
+    return items.slice(q.offset, q.offset + q.limit);
   }
 
   /** The external id of a fingerprint's ticket, if it is known. */
