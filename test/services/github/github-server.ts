@@ -1,0 +1,675 @@
+/**
+ * A stand-in for GitHub's REST API (the Issues part), for the GitHub backend
+ * tests: a stateful HTTP server on 127.0.0.1 that Octokit talks to with
+ * `baseUrl` set to its `url`.
+ *
+ * Every request is checked against GitHub's OpenAPI description before it is
+ * served, and every response before it is sent (openapi-validator.ts). A
+ * mismatch is a test failure: it is added to `violations`, and the request is
+ * answered with status 599 and the problems in the body, so that the code
+ * under test cannot carry on as if nothing had happened.
+ *
+ * What is served, and how it behaves, is described at startGitHub().
+ */
+import http from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import {
+  GitHubApiError,
+  GitHubState,
+  type GitHubComment,
+  type GitHubIssue,
+  type IssueListFilter,
+  type IssueRecord,
+} from './github-state.js';
+import {
+  matchOperation,
+  validateRequest,
+  validateResponse,
+  warmUp,
+  type MatchedOperation,
+} from './openapi-validator.js';
+
+export type { GitHubComment, GitHubIssue, StateReason } from './github-state.js';
+export { validateRequest, validateResponse, descriptionLoadMs, descriptionVersion } from './openapi-validator.js';
+
+export type GitHubFault =
+  /** 403 with `retry-after` and GitHub's "secondary rate limit" message */
+  | { kind: 'secondary-rate-limit'; retryAfterSeconds: number; times?: number }
+  /** 403 (or 429 with `status: 429`) with `x-ratelimit-remaining: 0` and `x-ratelimit-reset` */
+  | { kind: 'rate-limit'; resetInSeconds: number; times?: number; status?: 403 | 429 }
+  | { kind: 'status'; status: 429 | 500 | 502 | 503; times?: number; retryAfterSeconds?: number }
+  /** a write (POST/PATCH/DELETE, e.g. POST .../issues) is carried out, then answered with 502 */
+  | { kind: 'server-error-after-create'; status?: 502; times?: number }
+  /** 410 "Issues are disabled for this repo" on the issue endpoints; GET /repos/... says has_issues: false */
+  | { kind: 'issues-disabled' }
+  /** the answer is held back delayMs, then given as usual */
+  | { kind: 'slow'; delayMs: number; times?: number };
+
+export interface GitHubCall {
+  method: string;
+  /** as requested, with the query string */
+  path: string;
+  /** the status answered (0 while the request is still being served) */
+  status: number;
+  /** Date.now() when the request arrived */
+  at: number;
+}
+
+export interface GitHubStandIn {
+  /** baseUrl for Octokit, e.g. http://127.0.0.1:PORT */
+  readonly url: string;
+  /** the one valid token (`Authorization: token X` or `bearer X`); anything else gets 401 */
+  readonly token: string;
+  /** the one repository that exists (others → 404) */
+  readonly owner: string;
+  readonly repo: string;
+  /** login of the token's user; issues and comments made through the API are theirs */
+  readonly login: string;
+  issues(): GitHubIssue[];
+  labels(): Array<{ name: string; color: string }>;
+  /**
+   * Turns a fault on (null: off) for requests whose `"METHOD /path"` matches
+   * `routes` (default: all). The path is the one without query string, with
+   * `/repositories/{id}/...` (pagination links) written as `/repos/{owner}/{repo}/...`.
+   * After `times` faulty answers the fault switches itself off; without `times` it stays.
+   */
+  fault(f: GitHubFault | null, routes?: RegExp): void;
+  /** every request, in order of arrival */
+  readonly calls: GitHubCall[];
+  /** every mismatch with GitHub's OpenAPI description; tests assert it is empty */
+  readonly violations: string[];
+  /** Creates an issue directly (old issues for pagination tests, a human's issue, ...). */
+  seedIssue(i: Partial<GitHubIssue> & { title: string }): GitHubIssue;
+  /** Closes an issue as a human would (closed_by: the stand-in's human user). */
+  closeIssue(number: number, reason: 'completed' | 'not_planned'): void;
+  /**
+   * Changes an issue as a human would in the web UI (labels replace the
+   * issue's labels and are created if missing; state 'open' reopens). Use this,
+   * not the objects from issues(): those are copies.
+   */
+  editIssue(number: number, patch: IssueEdit): GitHubIssue;
+  /** Adds a comment as a human would (default author: the stand-in's human user). */
+  addComment(number: number, body: string, user?: string): GitHubComment;
+  close(): Promise<void>;
+}
+
+export interface IssueEdit {
+  title?: string;
+  body?: string | null;
+  labels?: string[];
+  assignees?: string[];
+  state?: 'open' | 'closed';
+  state_reason?: 'completed' | 'not_planned' | 'duplicate' | null;
+}
+
+export interface StartGitHubOptions {
+  owner?: string;
+  repo?: string;
+  /** largest per_page honoured (GitHub: 100); larger values are cut down to it */
+  perPageMax?: number;
+  /** start with GitHub's nine default labels (bug, documentation, ...); default false */
+  defaultLabels?: boolean;
+}
+
+interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+interface Ctx {
+  match: MatchedOperation;
+  query: URLSearchParams;
+  body: any; // checked against the description before a handler sees it
+  /** normalised path, `/repos/{owner}/{repo}/...` form, no query string */
+  path: string;
+}
+
+type Handler = (ctx: Ctx) => Reply;
+
+const DOCS_ROOT = 'https://docs.github.com/rest';
+const SECONDARY_LIMIT_DOCS =
+  'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits';
+const PRIMARY_LIMIT_DOCS =
+  'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-the-primary-rate-limit';
+const BOT_LOGIN = 'logtickets-bot';
+const HUMAN_LOGIN = 'maintainer';
+const STATUS_MESSAGES: Record<number, string> = {
+  429: 'Too Many Requests',
+  500: 'Server Error',
+  502: 'Server Error',
+  503: 'Service Unavailable',
+};
+
+/** GitHub's REST error body: `{ message, documentation_url, status }` (+ `errors` for 422). */
+function errorBody(
+  status: number,
+  message: string,
+  docs: string,
+  errors?: Array<Record<string, unknown>>,
+): Record<string, unknown> {
+  return errors
+    ? { message, errors, documentation_url: docs, status: String(status) }
+    : { message, documentation_url: docs, status: String(status) };
+}
+
+function requestId(): string {
+  const hex = (n: number): string =>
+    randomBytes(Math.ceil(n / 2))
+      .toString('hex')
+      .slice(0, n)
+      .toUpperCase();
+  return `${hex(4)}:${hex(5)}:${hex(6)}:${hex(7)}:${hex(8)}`;
+}
+
+function classicToken(): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  return 'ghp_' + [...randomBytes(36)].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+/** The core rate limit of an authenticated user: 5000 an hour. */
+class RateLimit {
+  readonly limit = 5000;
+  used = 0;
+  reset = Math.floor(Date.now() / 1000) + 3600;
+
+  consume(): void {
+    this.roll();
+    this.used++;
+  }
+
+  snapshot(): { limit: number; remaining: number; reset: number; used: number } {
+    this.roll();
+    return { limit: this.limit, remaining: Math.max(0, this.limit - this.used), reset: this.reset, used: this.used };
+  }
+
+  headers(): Record<string, string> {
+    const s = this.snapshot();
+    return {
+      'x-ratelimit-limit': String(s.limit),
+      'x-ratelimit-remaining': String(s.remaining),
+      'x-ratelimit-reset': String(s.reset),
+      'x-ratelimit-used': String(s.used),
+      'x-ratelimit-resource': 'core',
+    };
+  }
+
+  private roll(): void {
+    const now = Math.floor(Date.now() / 1000);
+    if (now >= this.reset) {
+      this.used = 0;
+      this.reset = now + 3600;
+    }
+  }
+}
+
+/**
+ * Starts the stand-in on a free port of 127.0.0.1.
+ *
+ * Served (everything else answers GitHub's 404, and is a violation when the
+ * description has the operation but the stand-in does not implement it):
+ * GET /repos/{o}/{r}; GET, POST /repos/{o}/{r}/issues; GET, PATCH
+ * /repos/{o}/{r}/issues/{n}; GET, POST .../issues/{n}/comments; POST
+ * .../issues/{n}/labels; DELETE .../issues/{n}/labels/{name}; GET, POST
+ * /repos/{o}/{r}/labels; GET /repos/{o}/{r}/labels/{name}; GET /rate_limit;
+ * GET /user. Pagination links point at `/repositories/{id}/...`, as GitHub's
+ * do; those paths are served as their `/repos/{owner}/{repo}/...` twins.
+ */
+export async function startGitHub(options: StartGitHubOptions = {}): Promise<GitHubStandIn> {
+  const owner = options.owner ?? 'acme';
+  const repo = options.repo ?? 'widgets';
+  const perPageMax = options.perPageMax ?? 100;
+  const token = classicToken();
+  const calls: GitHubCall[] = [];
+  const violations: string[] = [];
+  const rate = new RateLimit();
+  let active: { fault: GitHubFault; routes: RegExp; left: number } | undefined;
+
+  const server = http.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const state = new GitHubState({
+    owner,
+    repo,
+    baseUrl: url,
+    botLogin: BOT_LOGIN,
+    humanLogin: HUMAN_LOGIN,
+    defaultLabels: options.defaultLabels ?? false,
+  });
+
+  // -- handlers --------------------------------------------------------------
+
+  const thisRepo = (ctx: Ctx): void => {
+    const { owner: o, repo: r } = ctx.match.pathParams;
+    if (!state.isThisRepo(o ?? '', r ?? '')) throw new GitHubApiError(404, 'Not Found');
+  };
+  const issueNumber = (ctx: Ctx): number => Number(ctx.match.pathParams['issue_number']);
+  const labelNames = (items: unknown): string[] =>
+    Array.isArray(items)
+      ? items
+          .map((l) => (typeof l === 'string' ? l : String((l as { name?: unknown }).name ?? '')))
+          .filter((n) => n !== '')
+      : [];
+
+  /** One page of `items`, with GitHub's Link header (URLs in `/repositories/{id}` form). */
+  const paginate = <T>(items: T[], ctx: Ctx): { page: T[]; headers: Record<string, string> } => {
+    const asked = Number(ctx.query.get('per_page') ?? 30);
+    const perPage = asked >= 1 ? Math.min(Math.floor(asked), perPageMax) : 30;
+    const page = Math.max(1, Math.floor(Number(ctx.query.get('page') ?? 1)) || 1);
+    const last = Math.max(1, Math.ceil(items.length / perPage));
+    const slice = items.slice((page - 1) * perPage, page * perPage);
+    const rest = ctx.path.replace(/^\/repos\/[^/]+\/[^/]+/, '');
+    const link = (p: number, rel: string): string => {
+      const q = new URLSearchParams(ctx.query);
+      q.delete('page');
+      q.append('page', String(p));
+      return `<${url}/repositories/${state.repoId}${rest}?${q.toString()}>; rel="${rel}"`;
+    };
+    const rels: string[] = [];
+    if (page > 1) rels.push(link(Math.min(page - 1, last), 'prev'));
+    if (page < last) rels.push(link(page + 1, 'next'), link(last, 'last'));
+    if (page > 1) rels.push(link(1, 'first'));
+    return { page: slice, headers: rels.length > 0 ? { link: rels.join(', ') } : {} };
+  };
+
+  const issueReply = (status: number, issue: IssueRecord, extra: Record<string, string> = {}): Reply => ({
+    status,
+    body: state.issueJson(issue),
+    headers: extra,
+  });
+
+  const handlers: Record<string, Handler> = {
+    'GET /repos/{owner}/{repo}': (ctx) => {
+      thisRepo(ctx);
+      return { status: 200, body: state.repoJson() };
+    },
+    'GET /repos/{owner}/{repo}/issues': (ctx) => {
+      thisRepo(ctx);
+      const q = ctx.query;
+      const filter: IssueListFilter = {
+        state: (q.get('state') ?? 'open') as IssueListFilter['state'],
+        labels: (q.get('labels') ?? '')
+          .split(',')
+          .map((l) => l.trim())
+          .filter((l) => l !== ''),
+        since: q.get('since') ?? undefined,
+        sort: (q.get('sort') ?? 'created') as IssueListFilter['sort'],
+        direction: (q.get('direction') ?? 'desc') as IssueListFilter['direction'],
+        creator: q.get('creator') ?? undefined,
+        assignee: q.get('assignee') ?? undefined,
+        mentioned: q.get('mentioned') ?? undefined,
+        milestone: q.get('milestone') ?? undefined,
+      };
+      const { page, headers } = paginate(state.listIssues(filter), ctx);
+      return { status: 200, body: page.map((i) => state.issueJson(i)), headers };
+    },
+    'POST /repos/{owner}/{repo}/issues': (ctx) => {
+      thisRepo(ctx);
+      const b = ctx.body as Record<string, unknown>;
+      const issue = state.createIssue(
+        {
+          title: String(b['title']),
+          body: typeof b['body'] === 'string' ? b['body'] : undefined,
+          labels: labelNames(b['labels']),
+          assignees: Array.isArray(b['assignees'])
+            ? (b['assignees'] as string[])
+            : typeof b['assignee'] === 'string'
+              ? [b['assignee']]
+              : [],
+          milestone: b['milestone'],
+        },
+        BOT_LOGIN,
+      );
+      return issueReply(201, issue, { location: `${state.repoApiUrl}/issues/${issue.number}` });
+    },
+    'GET /repos/{owner}/{repo}/issues/{issue_number}': (ctx) => {
+      thisRepo(ctx);
+      return issueReply(200, state.issue(issueNumber(ctx)));
+    },
+    'PATCH /repos/{owner}/{repo}/issues/{issue_number}': (ctx) => {
+      thisRepo(ctx);
+      const b = (ctx.body ?? {}) as Record<string, any>;
+      const issue = state.updateIssue(
+        issueNumber(ctx),
+        {
+          title: b['title'] === undefined || b['title'] === null ? b['title'] : String(b['title']),
+          body: b['body'],
+          state: b['state'],
+          state_reason: b['state_reason'],
+          labels: b['labels'] === undefined ? undefined : labelNames(b['labels']),
+          assignees: b['assignees'],
+          assignee: b['assignee'],
+          milestone: b['milestone'],
+        } as Parameters<GitHubState['updateIssue']>[1],
+        BOT_LOGIN,
+      );
+      return issueReply(200, issue);
+    },
+    'GET /repos/{owner}/{repo}/issues/{issue_number}/comments': (ctx) => {
+      thisRepo(ctx);
+      const issue = state.issue(issueNumber(ctx));
+      const since = ctx.query.get('since');
+      const list = since ? issue.comments.filter((c) => Date.parse(c.updatedAt) >= Date.parse(since)) : issue.comments;
+      const { page, headers } = paginate(list, ctx);
+      return { status: 200, body: page.map((c) => state.commentJson(issue, c)), headers };
+    },
+    'POST /repos/{owner}/{repo}/issues/{issue_number}/comments': (ctx) => {
+      thisRepo(ctx);
+      const issue = state.issue(issueNumber(ctx));
+      const comment = state.addComment(issue.number, String(ctx.body['body']), BOT_LOGIN);
+      return {
+        status: 201,
+        body: state.commentJson(issue, comment),
+        headers: { location: `${state.repoApiUrl}/issues/comments/${comment.id}` },
+      };
+    },
+    'POST /repos/{owner}/{repo}/issues/{issue_number}/labels': (ctx) => {
+      thisRepo(ctx);
+      const names = labelNames(Array.isArray(ctx.body) ? ctx.body : ctx.body?.['labels']);
+      return { status: 200, body: state.addIssueLabels(issueNumber(ctx), names).map((l) => state.labelJson(l)) };
+    },
+    'DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}': (ctx) => {
+      thisRepo(ctx);
+      const left = state.removeIssueLabel(issueNumber(ctx), ctx.match.pathParams['name'] ?? '');
+      return { status: 200, body: left.map((l) => state.labelJson(l)) };
+    },
+    'GET /repos/{owner}/{repo}/labels': (ctx) => {
+      thisRepo(ctx);
+      const { page, headers } = paginate(state.listLabels(), ctx);
+      return { status: 200, body: page.map((l) => state.labelJson(l)), headers };
+    },
+    'POST /repos/{owner}/{repo}/labels': (ctx) => {
+      thisRepo(ctx);
+      const b = ctx.body as { name: string; color?: string; description?: string };
+      const label = state.createLabel({ name: b.name, color: b.color, description: b.description });
+      return {
+        status: 201,
+        body: state.labelJson(label),
+        headers: { location: `${state.repoApiUrl}/labels/${encodeURIComponent(label.name)}` },
+      };
+    },
+    'GET /repos/{owner}/{repo}/labels/{name}': (ctx) => {
+      thisRepo(ctx);
+      const label = state.findLabel(ctx.match.pathParams['name'] ?? '');
+      if (!label) throw new GitHubApiError(404, 'Not Found');
+      return { status: 200, body: state.labelJson(label) };
+    },
+    'GET /rate_limit': () => {
+      const core = rate.snapshot();
+      const other = (limit: number): Record<string, number> => ({
+        limit,
+        remaining: limit,
+        reset: core.reset,
+        used: 0,
+      });
+      return {
+        status: 200,
+        body: {
+          resources: {
+            core,
+            search: other(30),
+            graphql: other(5000),
+            integration_manifest: other(5000),
+            code_search: other(10),
+          },
+          rate: core,
+        },
+      };
+    },
+    'GET /user': () => ({ status: 200, body: state.authenticatedUserJson() }),
+  };
+
+  // Load the description and compile these operations' schemas now (about a
+  // second, once per process) rather than on the first request of each kind.
+  warmUp(Object.keys(handlers));
+
+  // -- one request -----------------------------------------------------------
+
+  const baseHeaders = (): Record<string, string> => ({
+    'content-type': 'application/json; charset=utf-8',
+    'x-github-media-type': 'github.v3; format=json',
+    'x-github-api-version-selected': '2022-11-28',
+    'x-oauth-scopes': 'repo',
+    'x-accepted-oauth-scopes': 'repo',
+    'x-github-request-id': requestId(),
+  });
+
+  /** The active fault, if it applies to this request. */
+  const faultFor = (method: string, path: string, match: MatchedOperation): GitHubFault | undefined => {
+    if (!active) return undefined;
+    active.routes.lastIndex = 0;
+    if (!active.routes.test(`${method} ${path}`)) return undefined;
+    const f = active.fault;
+    if (f.kind === 'issues-disabled')
+      return /^\/repos\/\{owner\}\/\{repo\}\/issues/.test(match.template) ? f : undefined;
+    if (f.kind === 'server-error-after-create' && !['POST', 'PATCH', 'PUT', 'DELETE'].includes(method))
+      return undefined;
+    return f;
+  };
+  /** Counts one faulty answer against `times`; the fault goes off when they are used up. */
+  const spend = (f: GitHubFault): void => {
+    if (active?.fault === f && --active.left <= 0) active = undefined;
+  };
+
+  const serve = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    res.on('error', () => {}); // a client that gave up (e.g. on a slow answer) is not our problem
+    const method = (req.method ?? 'GET').toUpperCase();
+    const rawUrl = req.url ?? '/';
+    const call: GitHubCall = { method, path: rawUrl, status: 0, at: Date.now() };
+    calls.push(call);
+
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+
+    const parsed = new URL(rawUrl, url);
+    let path = parsed.pathname;
+    const alias = /^\/repositories\/(\d+)(\/.*)?$/.exec(path);
+    if (alias && Number(alias[1]) === state.repoId) path = `/repos/${owner}/${repo}${alias[2] ?? ''}`;
+
+    let rateHeaders = rate.headers();
+    const headers = baseHeaders();
+    const send = (reply: Reply): void => {
+      let { status, body } = reply;
+      const problems = status === 599 ? [] : validateResponse(method, path, status, body);
+      if (problems.length > 0) {
+        const found = problems.map((p) => `response to ${method} ${rawUrl}: ${p}`);
+        violations.push(...found);
+        status = 599;
+        body = {
+          message: "GitHub stand-in: this response does not match GitHub's OpenAPI description",
+          violations: found,
+        };
+      }
+      call.status = status;
+      const all: Record<string, string> = { ...headers, ...rateHeaders, ...(reply.headers ?? {}) };
+      if (body === undefined) {
+        delete all['content-type'];
+        res.writeHead(status, all).end();
+      } else {
+        res.writeHead(status, all).end(JSON.stringify(body));
+      }
+    };
+    const refuse = (problems: string[]): void => {
+      const found = problems.map((p) => `request ${method} ${rawUrl}: ${p}`);
+      violations.push(...found);
+      send({
+        status: 599,
+        body: {
+          message: "GitHub stand-in: this request does not match GitHub's OpenAPI description",
+          violations: found,
+        },
+      });
+    };
+
+    // 1. The request, against the description.
+    let body: unknown;
+    if (raw.length > 0) {
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        return refuse([`the body is not JSON (GitHub would answer 400 "Problems parsing JSON"): ${raw.slice(0, 80)}`]);
+      }
+    }
+    const requestProblems = validateRequest({
+      method,
+      path,
+      query: parsed.searchParams,
+      body,
+      contentType: req.headers['content-type'],
+    });
+    if (requestProblems.length > 0) return refuse(requestProblems);
+
+    const found = matchOperation(method, path);
+    if (found.kind !== 'operation') {
+      return send({ status: 404, body: errorBody(404, 'Not Found', DOCS_ROOT) });
+    }
+    const match = found.match;
+    const handler = handlers[`${match.method} ${match.template}`];
+    if (!handler) {
+      return refuse([
+        `${match.method} ${match.template} (${match.operationId}) is in GitHub's description but not implemented by the stand-in`,
+      ]);
+    }
+
+    // 2. Credentials.
+    const auth = /^(?:token|bearer)\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    if (!auth || auth[1] !== token) {
+      rateHeaders = {
+        'x-ratelimit-limit': '60',
+        'x-ratelimit-remaining': '59',
+        'x-ratelimit-reset': String(rate.reset),
+        'x-ratelimit-used': '1',
+        'x-ratelimit-resource': 'core',
+      };
+      const message = req.headers.authorization ? 'Bad credentials' : 'Requires authentication';
+      return send({ status: 401, body: errorBody(401, message, DOCS_ROOT) });
+    }
+    if (match.template !== '/rate_limit') rate.consume();
+    rateHeaders = rate.headers();
+
+    // 3. Faults.
+    const fault = faultFor(method, path, match);
+    const docs = match.docsUrl;
+    if (fault && fault.kind !== 'server-error-after-create') spend(fault);
+    if (fault) {
+      switch (fault.kind) {
+        case 'slow':
+          await sleep(fault.delayMs);
+          break;
+        case 'secondary-rate-limit':
+          return send({
+            status: 403,
+            body: errorBody(
+              403,
+              'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. ' +
+                `If you reach out to GitHub Support for help, please include the request ID ${headers['x-github-request-id']}.`,
+              SECONDARY_LIMIT_DOCS,
+            ),
+            headers: { 'retry-after': String(fault.retryAfterSeconds) },
+          });
+        case 'rate-limit': {
+          const reset = Math.floor(Date.now() / 1000) + fault.resetInSeconds;
+          rateHeaders = {
+            ...rateHeaders,
+            'x-ratelimit-remaining': '0',
+            'x-ratelimit-used': String(rate.limit),
+            'x-ratelimit-reset': String(reset),
+          };
+          return send({
+            status: fault.status ?? 403,
+            body: errorBody(
+              fault.status ?? 403,
+              `API rate limit exceeded for user ID ${state.userId(BOT_LOGIN)}. If you reach out to GitHub Support for help, ` +
+                `please include the request ID ${headers['x-github-request-id']} and timestamp ${new Date()
+                  .toISOString()
+                  .replace('T', ' ')
+                  .replace(/\.\d+Z$/, ' UTC')}.`,
+              PRIMARY_LIMIT_DOCS,
+            ),
+          });
+        }
+        case 'status':
+          return send({
+            status: fault.status,
+            body: errorBody(fault.status, STATUS_MESSAGES[fault.status] ?? 'Server Error', DOCS_ROOT),
+            headers: fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) },
+          });
+        case 'issues-disabled':
+          return send({ status: 410, body: errorBody(410, 'Issues are disabled for this repo', docs) });
+        case 'server-error-after-create':
+          break; // handled after the write
+      }
+    }
+
+    // 4. The operation itself.
+    let reply: Reply;
+    try {
+      reply = handler({ match, query: parsed.searchParams, body, path });
+    } catch (e) {
+      if (!(e instanceof GitHubApiError)) throw e;
+      reply = { status: e.status, body: errorBody(e.status, e.message, docs, e.errors) };
+    }
+    if (fault?.kind === 'server-error-after-create') {
+      // Only a write that succeeded is turned into a 502; a refused one (422, 404) is answered as is.
+      if (reply.status < 300) {
+        spend(fault);
+        const status = fault.status ?? 502;
+        return send({ status, body: errorBody(status, STATUS_MESSAGES[status] ?? 'Server Error', DOCS_ROOT) });
+      }
+    }
+    send(reply);
+  };
+
+  server.on('request', (req, res) => {
+    serve(req, res).catch((e: unknown) => {
+      const text = `stand-in crashed on ${req.method} ${req.url}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
+      violations.push(text);
+      if (!res.headersSent)
+        res
+          .writeHead(599, { 'content-type': 'application/json; charset=utf-8' })
+          .end(JSON.stringify({ message: text }));
+    });
+  });
+
+  return {
+    url,
+    token,
+    owner,
+    repo,
+    login: BOT_LOGIN,
+    calls,
+    violations,
+    issues: () => state.snapshot(),
+    labels: () => state.labelSnapshot(),
+    fault(f, routes = /.*/) {
+      active =
+        f === null ? undefined : { fault: f, routes, left: 'times' in f && f.times !== undefined ? f.times : Infinity };
+      state.hasIssues = f?.kind !== 'issues-disabled';
+    },
+    seedIssue: (i) => {
+      const issue = state.seedIssue(i);
+      return state.snapshot().find((x) => x.number === issue.number)!;
+    },
+    closeIssue: (number, reason) => state.closeIssue(number, reason),
+    editIssue: (number, patch) => {
+      state.updateIssue(number, patch, HUMAN_LOGIN);
+      return state.snapshot().find((x) => x.number === number)!;
+    },
+    addComment: (number, text, user = HUMAN_LOGIN) => {
+      const c = state.addComment(number, text, user);
+      return { id: c.id, body: c.body, created_at: c.createdAt, user: c.user };
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((e) => (e ? reject(e) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
