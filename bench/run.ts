@@ -5,6 +5,7 @@
  *   (b) ingest into SQLite and PostgreSQL, batched vs naive     target ≥ 50 000 occ/s into SQLite, ≥ 20× naive
  *   (c) ingest into MongoDB, batched vs naive                   target ≥ 10× naive
  *   (d) a flood of 10,000 occurrences of 5 problems to Trac     target ≤ 2 calls per ticket per comment window
+ *   (e) a burst of 10,000 occurrences of 20 problems to GitHub  target: within the write budget, ≤ 2 calls per issue per window
  *
  * PostgreSQL and MongoDB (FerretDB) are throwaway servers started by the test harness's scripts.
  */
@@ -16,6 +17,7 @@ import { startMongo } from '../test/services/mongodb/mongo-server.js';
 import { startPostgres } from '../test/services/postgres.js';
 import { ingest } from './ingest.js';
 import { logCall } from './log-call.js';
+import { githubDelivery } from './github-delivery.js';
 import { tracDelivery } from './trac-delivery.js';
 import type { Figure } from './measure.js';
 
@@ -49,6 +51,7 @@ try {
     await mongo.stop();
   }
   figures.push(...(await tracDelivery()));
+  figures.push(...(await githubDelivery()));
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

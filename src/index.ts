@@ -25,5 +25,5 @@ export { SqlBackend, type SqlBackendOptions } from './backends/sql/sql-backend.j
 export { MongoDBBackend, type MongoDBBackendOptions } from './backends/mongodb/mongodb-backend.js';
 export { TracBackend, type TracBackendOptions, type TracTicketFields } from './backends/trac/trac-backend.js';
 export { GitHubBackend, type GitHubBackendOptions, type GitHubAppAuth } from './backends/github/github-backend.js';
-export { WriteBudget, type BudgetWindow } from './backends/github/write-budget.js';
+export { WriteBudget, GITHUB_WRITE_BUDGET, type BudgetWindow } from './backends/github/write-budget.js';
 export { TrackerBackend, type TrackerOptions } from './backends/tracker/tracker-backend.js';

@@ -32,7 +32,8 @@ export interface DelivererOptions {
   readonly now?: () => Date;
 }
 
-const ROUND = 100;
+// Entries per lease: large enough that a burst of one problem becomes one delivery.
+const ROUND = 1_000;
 
 export class OutboxDeliverer {
   private readonly owner = randomUUID();
@@ -106,8 +107,19 @@ export class OutboxDeliverer {
         return;
       }
       if (entries.length === 0) return;
+      const leasedAt = Date.now();
+      const leaseMs = this.options.leaseMs ?? 120_000;
+      const handled = new Set<number>();
       for (const [key, group] of groupByProblem(tracker, entries)) {
+        // A slow tracker must not let the lease run out under us (another process would deliver the same entries):
+        // hand back what is left while the lease still holds.
+        if (Date.now() - leasedAt > leaseMs * 0.7) {
+          const rest = entries.filter((e) => !handled.has(e.id)).map((e) => e.id);
+          await store.postponeOutbox(rest, this.owner, this.now().toISOString()).catch(() => undefined);
+          break;
+        }
         const ids = group.map((e) => e.id);
+        for (const id of ids) handled.add(id);
         try {
           const result = await this.options.deliver(key, group);
           if (result === 'done') {
