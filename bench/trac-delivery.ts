@@ -49,8 +49,10 @@ export async function tracDelivery(): Promise<Figure[]> {
     await handler.close();
     await backend.close();
     const calls = proxy.totalCalls();
+    // The custom-field check is made once per process, not per ticket.
+    const perTicketCalls = calls - (proxy.calls.get('ticket.getTicketFields') ?? 0);
     const windows = Math.ceil(elapsed / WINDOW_MS);
-    const perTicketWindow = calls / (PROBLEMS * windows);
+    const perTicketWindow = perTicketCalls / (PROBLEMS * windows);
     return [
       { scenario: 'Trac flood', subject: 'one call per occurrence (naive)', value: OCCURRENCES, unit: 'calls' },
       {
@@ -64,7 +66,7 @@ export async function tracDelivery(): Promise<Figure[]> {
           target: '≤ 2',
           met: perTicketWindow <= 2,
         },
-        note: `${[...proxy.calls].map(([m, n]) => `${m} ${n}`).join(', ')}`,
+        note: `${[...proxy.calls].map(([m, n]) => `${m} ${n}`).join(', ')} (the field check is once per process)`,
       },
       {
         scenario: 'Trac flood',
