@@ -189,6 +189,24 @@ test('rate-limit answers are waited out, not retried on the spot', async (t) => 
   t.deepEqual(github.violations, []);
 });
 
+test('a primary rate limit is waited out until x-ratelimit-reset', async (t) => {
+  const { github, backend, handler, log, errors } = await setup(t);
+  handler.run(() => log.error('before the limit'));
+  await handler.flush();
+  await backend.deliverPending();
+  github.fault({ kind: 'rate-limit', resetInSeconds: 2, times: 1, status: 429 }, /^POST /);
+  const again = () => log.warn('hit the primary limit');
+  handler.run(again);
+  await handler.flush();
+  const started = Date.now();
+  t.true(await backend.deliverPending({ timeoutMs: 20_000 }));
+  t.true(Date.now() - started >= 1_000, 'waited for the reset time');
+  t.true(errors.some((e) => e.code === 'BACKEND_BUSY' && e.status === 429));
+  t.is(github.calls.filter((c) => c.status === 429).length, 1, 'no request made again before the reset');
+  t.is(ours(github).length, 2);
+  t.deepEqual(github.violations, []);
+});
+
 test('the write budget is never exceeded; nothing is lost', async (t) => {
   const { github, backend, handler } = await setup(t, { writeBudget: [{ writes: 5, perMs: 1_500 }] });
   const loggers = Array.from({ length: 8 }, (_, i) => new Logger(`svc.${i}`));
