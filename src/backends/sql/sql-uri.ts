@@ -4,6 +4,7 @@
  * `postgres://…` / `postgresql://…`.
  */
 
+import { resolve } from 'node:path';
 import { LogticketsError, maskSecrets } from '../../errors.js';
 
 export type SqlTarget =
@@ -24,7 +25,8 @@ export function parseSqlUri(uri: string): SqlTarget {
     if (path === '') {
       throw new LogticketsError('INVALID_URI', `store URI ${uri} names no file: use sqlite:PATH or sqlite::memory:`);
     }
-    return { dialect: 'sqlite', path, name: `sqlite:${path}` };
+    // Named by absolute path: the same file written two ways is one store (a tracker's store listed again is refused).
+    return { dialect: 'sqlite', path, name: path === ':memory:' ? 'sqlite::memory:' : `sqlite:${resolve(path)}` };
   }
   if (/^postgres(ql)?:\/\//i.test(uri)) {
     let parsed: URL;
