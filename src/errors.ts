@@ -10,6 +10,7 @@
 
 export type ErrorCode =
   | 'INVALID_ARGUMENT'
+  | 'INVALID_CONFIG'
   | 'INVALID_URI'
   | 'UNSUPPORTED_URI'
   | 'TICKET_NOT_FOUND'

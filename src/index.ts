@@ -2,7 +2,7 @@
 export { LogticketsError, maskSecrets, type ErrorCode } from './errors.js';
 export { Level, levelName, parseLevel, type LevelName } from './logging/level.js';
 export { Logger, type LoggerOptions } from './logging/logger.js';
-export { LogRecord, type LogOptions, type ProcessInfo } from './logging/record.js';
+export { LogRecord, type LogOptions, type ProcessInfo, type RecordOrigin } from './logging/record.js';
 export { Handler, type HandlerOptions, type RecordFilter } from './logging/handler.js';
 export { TestHandler } from './logging/test-handler.js';
 export { formatMessage } from './logging/format.js';
@@ -27,3 +27,11 @@ export { TracBackend, type TracBackendOptions, type TracTicketFields } from './b
 export { GitHubBackend, type GitHubBackendOptions, type GitHubAppAuth } from './backends/github/github-backend.js';
 export { WriteBudget, GITHUB_WRITE_BUDGET, type BudgetWindow } from './backends/github/write-budget.js';
 export { TrackerBackend, type TrackerOptions } from './backends/tracker/tracker-backend.js';
+export { TrackedStore } from './backends/tracker/tracked-store.js';
+export type { SetupCheck } from './backends/tracker/setup-check.js';
+export type { FingerprintMode } from './fingerprint/fingerprint.js';
+export { Redactor, DEFAULT_REDACTED_KEYS, type RedactionOptions } from './ticketing/redaction.js';
+export { createHandlerFromConfig, openConfigured, handlerOptions, type Configured } from './config/create-handler.js';
+export { loadConfig, ConfigError, type LoadConfigOptions, type LoadedConfig } from './config/load-config.js';
+export type { LogticketsConfig } from './config/config-schema.js';
+export { handleForeign, parseCallSite, callSiteFromError, type ForeignRecord } from './integrations/foreign-record.js';

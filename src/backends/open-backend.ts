@@ -6,12 +6,13 @@
 
 import { resolve } from 'node:path';
 import { LogticketsError, maskSecrets } from '../errors.js';
-import type { TicketBackend } from './contract.js';
+import type { TicketBackend, TicketStore } from './contract.js';
 import { MemoryBackend } from './memory/memory-backend.js';
 import { MongoDBBackend, type MongoDBBackendOptions } from './mongodb/mongodb-backend.js';
 import { isMongoUri } from './mongodb/mongodb-uri.js';
 import { SqlBackend, type SqlBackendOptions } from './sql/sql-backend.js';
 import { isSqlUri } from './sql/sql-uri.js';
+import { TrackedStore } from './tracker/tracked-store.js';
 
 /** Options for whichever backend a URI names (each backend reads its own). */
 export type OpenBackendOptions = SqlBackendOptions & MongoDBBackendOptions;
@@ -94,5 +95,34 @@ export function resolveTargets(target: Target | undefined): { backends: TicketBa
       );
     }
   }
-  return { backends, owned };
+  return { backends: shareStores(backends), owned };
+}
+
+type SharingTracker = TicketBackend & {
+  store: TicketStore;
+  outboxFor: TrackedStore['trackers'][number]['outboxFor'];
+  notify(): void;
+};
+
+function isTracker(backend: TicketBackend): backend is SharingTracker {
+  const t = backend as Partial<SharingTracker>;
+  return typeof t.outboxFor === 'function' && typeof t.notify === 'function' && t.store !== undefined;
+}
+
+/** Trackers sharing one store instance write through one TrackedStore, so each occurrence is counted once. */
+function shareStores(backends: TicketBackend[]): TicketBackend[] {
+  const byStore = new Map<TicketStore, SharingTracker[]>();
+  for (const backend of backends) {
+    if (!isTracker(backend)) continue;
+    const group = byStore.get(backend.store) ?? [];
+    group.push(backend);
+    byStore.set(backend.store, group);
+  }
+  const out: TicketBackend[] = [];
+  for (const backend of backends) {
+    const group = isTracker(backend) ? byStore.get(backend.store) : undefined;
+    if (group === undefined || group.length < 2) out.push(backend);
+    else if (group[0] === backend) out.push(new TrackedStore(group[0].store, group as never));
+  }
+  return out;
 }

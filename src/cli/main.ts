@@ -1,8 +1,13 @@
 #!/usr/bin/env node
 /**
- * The `logtickets` command: reads and changes tickets in a store, and runs the
- * demo. Every error is one line on stderr and a non-zero exit: 2 for a
- * mistake in the command line, 1 for a failure of the store.
+ * The `logtickets` command: reads and changes tickets in a store, checks and
+ * exercises a configuration, delivers the outbox, and runs the demo. Every
+ * error is one line on stderr (an invalid config: one line per problem) and a
+ * non-zero exit: 2 for a mistake in the command line or the config file, 1
+ * for a failure of the store or a tracker.
+ *
+ * The store is, first match wins: --db, the store of --config, LOGTICKETS_DB,
+ * the store of LOGTICKETS_CONFIG, sqlite:./logtickets.db.
  */
 
 import { existsSync } from 'node:fs';
@@ -14,6 +19,8 @@ import { LogticketsError, maskSecrets } from '../errors.js';
 import { runDemo } from '../demo/run-demo.js';
 import { list, occurrences, remove, reopen, show, solve, stats, type Flags } from './ticket-commands.js';
 import { UsageError } from './usage-error.js';
+import { checkConfig, sync, testTicket, type CliSetup, type CommandResult } from './config-commands.js';
+import { loadConfig } from '../config/load-config.js';
 
 const USAGE = `Usage: logtickets <command> [options]
 
@@ -26,10 +33,14 @@ Commands:
   delete ID            delete a ticket and its occurrences
   stats                counts by state and level
   demo                 run a small simulated service that logs into the store, then list
+  check-config         validate the config file, then check the store and each tracker for real
+  test-ticket          send one synthetic record end to end; print where its ticket landed
+  sync                 deliver what waits in the outbox to the trackers, then exit
 
 Options:
-  --db URI             the store: sqlite:PATH, postgres://..., mongodb://... (default:
-                       sqlite:./logtickets.db; also LOGTICKETS_DB)
+  --config PATH        a logtickets config file (also LOGTICKETS_CONFIG); see config.example.json
+  --db URI             the store: sqlite:PATH, postgres://..., mongodb://... (default: the
+                       config's store, else sqlite:./logtickets.db; also LOGTICKETS_DB)
   --prefix PREFIX      table/collection name prefix of the store (default logtickets_)
   --json               machine-readable output (list, show, occurrences, stats)
   --help               this text
@@ -38,10 +49,13 @@ list:         --open | --solved, --level NAME, --min-level NAME, --app ID, --cha
               --order FIELD (id, lastSeen, firstSeen, occurrenceCount, level, regressionCount;
               prefix - for descending; default -lastSeen), --limit N (50), --offset N (0)
 occurrences:  --limit N (20), --offset N (0), --oldest
-demo:         --processes N (2), --rounds N (40)`;
+demo:         --processes N (2), --rounds N (40)
+test-ticket:  --timeout SECONDS (60)      sync: --timeout SECONDS (300)`;
 
 const OPTIONS = {
   db: { type: 'string' },
+  config: { type: 'string' },
+  timeout: { type: 'string' },
   prefix: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -61,7 +75,8 @@ const OPTIONS = {
 } as const;
 
 const NEEDS_ID = new Set(['show', 'occurrences', 'solve', 'reopen', 'delete']);
-const COMMANDS = new Set([...NEEDS_ID, 'list', 'stats', 'demo']);
+const CONFIG_COMMANDS = new Set(['check-config', 'test-ticket', 'sync']);
+const COMMANDS = new Set([...NEEDS_ID, ...CONFIG_COMMANDS, 'list', 'stats', 'demo']);
 
 export async function main(argv: readonly string[]): Promise<number> {
   let parsed;
@@ -81,16 +96,29 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (!COMMANDS.has(command))
       throw new UsageError(`unknown command ${JSON.stringify(command)} (see logtickets --help)`);
     const flags = values as Flags;
-    const uri = values.db ?? process.env.LOGTICKETS_DB ?? defaultStoreUri();
-    if (command === 'demo') {
-      process.stdout.write(`${await runDemo(uri, flags)}\n`);
-      return 0;
-    }
     const id = NEEDS_ID.has(command) ? ticketId(rest[0]) : 0;
     const extra = rest.slice(NEEDS_ID.has(command) ? 1 : 0);
     if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+    const setup = cliSetup(values);
+    if (CONFIG_COMMANDS.has(command)) {
+      const result = await runConfigCommand(command, setup, flags);
+      if (result.output !== '') process.stdout.write(`${result.output}\n`);
+      return result.code;
+    }
+    const loaded = setup.configPath === undefined ? undefined : loadConfig(setup.configPath);
+    const uri = setup.storeUri ?? loaded?.config.store?.uri ?? defaultStoreUri();
+    if (command === 'demo') {
+      process.stdout.write(`${await runDemo(uri, flags, setup.configPath)}\n`);
+      return 0;
+    }
     mustExist(uri);
-    backend = openBackend(uri, values.prefix === undefined ? {} : { prefix: values.prefix });
+    const storeOptions =
+      setup.prefix !== undefined
+        ? { prefix: setup.prefix }
+        : loaded?.config.store?.prefix !== undefined
+          ? { prefix: loaded.config.store.prefix }
+          : {};
+    backend = openBackend(uri, storeOptions);
     await backend.open();
     const output = await run(command, backend, id, flags);
     process.stdout.write(`${output}\n`);
@@ -99,6 +127,30 @@ export async function main(argv: readonly string[]): Promise<number> {
     return fail(error);
   } finally {
     await backend?.close();
+  }
+}
+
+/**
+ * Flags before environment: --db and --config name the store and config;
+ * LOGTICKETS_DB and LOGTICKETS_CONFIG apply only where no flag said otherwise.
+ */
+function cliSetup(values: { db?: string; config?: string; prefix?: string }): CliSetup {
+  const envConfig = process.env.LOGTICKETS_CONFIG || undefined;
+  const envDb = process.env.LOGTICKETS_DB || undefined;
+  const configPath = values.config ?? envConfig;
+  // LOGTICKETS_DB does not override a config given on the command line.
+  const storeUri = values.db ?? (values.config === undefined ? envDb : undefined);
+  return { configPath, storeUri, prefix: values.prefix };
+}
+
+function runConfigCommand(command: string, setup: CliSetup, flags: Flags): Promise<CommandResult> {
+  switch (command) {
+    case 'check-config':
+      return checkConfig(setup);
+    case 'test-ticket':
+      return testTicket(setup, flags);
+    default:
+      return sync(setup, flags);
   }
 }
 
@@ -146,6 +198,7 @@ function fail(error: unknown): number {
     const where = error.backend ? ` [${error.backend}]` : '';
     process.stderr.write(`logtickets: ${error.message}${where}\n`);
     return error.code === 'INVALID_ARGUMENT' ||
+      error.code === 'INVALID_CONFIG' ||
       error.code === 'INVALID_URI' ||
       error.code === 'UNSUPPORTED_URI' ||
       error.code === 'TICKET_NOT_FOUND'

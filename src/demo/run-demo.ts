@@ -11,15 +11,18 @@ import { openBackend } from '../backends/open-backend.js';
 import { UsageError } from '../cli/usage-error.js';
 import { intFlag, list, type Flags } from '../cli/ticket-commands.js';
 import { TicketingHandler } from '../ticketing/ticketing-handler.js';
+import { handlerOptions, openConfigured } from '../config/create-handler.js';
+import { loadConfig } from '../config/load-config.js';
 import { seeded, serveRound } from './shop-service.js';
 
-export async function runDemo(uri: string, flags: Flags): Promise<string> {
+/** `configPath`: a config file whose handler settings, redaction and trackers the shop processes use. */
+export async function runDemo(uri: string, flags: Flags, configPath?: string): Promise<string> {
   const rounds = intFlag('--rounds', flags.rounds, 40);
-  if (typeof flags.worker === 'string') return runWorker(uri, Number(flags.worker), rounds);
+  if (typeof flags.worker === 'string') return runWorker(uri, Number(flags.worker), rounds, configPath);
   const processes = intFlag('--processes', flags.processes, 2);
   if (processes < 1 || processes > 16) throw new UsageError('--processes must be between 1 and 16');
   const started = Date.now();
-  const workers = Array.from({ length: processes }, (_, i) => startWorker(uri, i + 1, rounds));
+  const workers = Array.from({ length: processes }, (_, i) => startWorker(uri, i + 1, rounds, configPath));
   const outputs = await Promise.all(workers);
   const records = outputs.reduce((sum, text) => sum + Number(/written=(\d+)/.exec(text)?.[1] ?? 0), 0);
   const backend = openBackend(uri);
@@ -34,14 +37,29 @@ export async function runDemo(uri: string, flags: Flags): Promise<string> {
       table,
       '',
       `Next: ${invocation()} show 1, then solve 1, then run the demo again to see a regression.`,
+      ...(configPath !== undefined && (loadConfig(configPath).config.trackers?.length ?? 0) > 0
+        ? [`Deliveries to the trackers wait in the outbox: ${invocation()} sync --config ${configPath}`]
+        : []),
     ].join('\n');
   } finally {
     await backend.close();
   }
 }
 
-async function runWorker(uri: string, worker: number, rounds: number): Promise<string> {
-  const handler = new TicketingHandler(uri, { appId: 'demo-shop' }).pushApplication();
+async function runWorker(uri: string, worker: number, rounds: number, configPath?: string): Promise<string> {
+  let handler: TicketingHandler;
+  if (configPath === undefined) {
+    handler = new TicketingHandler(uri, { appId: 'demo-shop' });
+  } else {
+    const { config } = loadConfig(configPath);
+    const { target } = openConfigured(config, { storeUri: uri });
+    handler = new TicketingHandler(target, {
+      appId: 'demo-shop',
+      ...handlerOptions(config),
+      closeBackends: true,
+    });
+  }
+  handler.pushApplication();
   const random = seeded(worker * 7919);
   for (let round = 0; round < rounds; round++) serveRound(round, random);
   const complete = await handler.close({ timeoutMs: 30_000 });
@@ -59,7 +77,7 @@ function invocation(): string {
   return ['node', flags, relative(process.cwd(), script)].filter(Boolean).join(' ');
 }
 
-function startWorker(uri: string, worker: number, rounds: number): Promise<string> {
+function startWorker(uri: string, worker: number, rounds: number, configPath?: string): Promise<string> {
   const script = process.argv[1]!;
   const args = [
     ...process.execArgv,
@@ -71,6 +89,7 @@ function startWorker(uri: string, worker: number, rounds: number): Promise<strin
     String(rounds),
     '--db',
     uri,
+    ...(configPath === undefined ? [] : ['--config', configPath]),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -7,6 +7,11 @@
  * problem. A per-call `fingerprint` replaces all of that with the caller's own
  * grouping key (one string or several); the salt still applies, so apps that
  * share a store keep their tickets apart.
+ *
+ * Mode `function` groups by the calling function instead of the line, so
+ * editing code above a logging call does not open a new ticket for an old
+ * problem (calls from anonymous functions still use the line). It is not
+ * Logbook-compatible, which is why `line` is the default.
  */
 
 import { createHash } from 'node:crypto';
@@ -18,6 +23,8 @@ export interface FingerprintInput {
   /** The call-site file, relative to the project root. */
   readonly file: string;
   readonly line: number;
+  /** The calling function's name, used by mode `function`. */
+  readonly function?: string | null;
   readonly custom?: string | readonly string[] | undefined;
 }
 
@@ -26,14 +33,25 @@ export function defaultSalt(appId: string): string {
   return `apphash-${appId}`;
 }
 
-export function fingerprint(input: FingerprintInput, salt: string): string {
+export type FingerprintMode = 'line' | 'function';
+
+export const FINGERPRINT_MODES: readonly FingerprintMode[] = ['line', 'function'];
+
+export function fingerprint(input: FingerprintInput, salt: string, mode: FingerprintMode = 'line'): string {
+  if (input.custom === undefined && mode === 'function' && input.function) {
+    return sha1(`function\u0000${input.level}\u0000${input.channel}\u0000${input.file}\u0000${input.function}`, salt);
+  }
   if (input.custom === undefined) {
     return logbookHash({ level: input.level, channel: input.channel, filename: input.file, lineno: input.line, salt });
   }
   const parts = typeof input.custom === 'string' ? [input.custom] : input.custom.map(String);
-  const hash = createHash('sha1');
   // A prefix that no default hash input can produce keeps custom keys apart from call sites.
-  hash.update(`custom\u0000${parts.join('\u0000')}`, 'utf8');
+  return sha1(`custom\u0000${parts.join('\u0000')}`, salt);
+}
+
+function sha1(text: string, salt: string): string {
+  const hash = createHash('sha1');
+  hash.update(text, 'utf8');
   if (salt !== undefined && salt !== null) hash.update(`\u0000${salt}`, 'utf8');
   return hash.digest('hex');
 }

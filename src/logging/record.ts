@@ -29,6 +29,18 @@ export interface LogOptions {
   readonly fingerprint?: string | readonly string[];
 }
 
+/**
+ * Where a record came from, when its logger already knows: a record handed
+ * over from another logging library (pino, winston) or built from an error
+ * carries its own time and, if known, its call site.
+ */
+export interface RecordOrigin {
+  /** Milliseconds since the epoch (default: now). */
+  readonly timestamp?: number;
+  /** The call site, when the source knows it (default: resolved from `stack`). */
+  readonly callSite?: CallSite;
+}
+
 export interface ProcessInfo {
   readonly pid: number;
   readonly hostname: string;
@@ -60,10 +72,16 @@ export class LogRecord {
     readonly stack: StackHolder | null,
     /** The logger's declared wrapper functions, skipped when resolving the call site. */
     readonly wrappers: readonly WrapperMatcher[],
+    origin?: RecordOrigin,
   ) {
-    this.timestamp = Date.now();
+    this.timestamp = origin?.timestamp ?? Date.now();
     this.process = currentProcess();
+    this.site = origin?.callSite;
+    this.knownSite = origin?.callSite !== undefined;
   }
+
+  /** True when the call site was given rather than resolved from the stack. */
+  readonly knownSite: boolean;
 
   get levelName(): string {
     return levelName(this.level);

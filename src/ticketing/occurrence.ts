@@ -10,17 +10,19 @@
 
 import { LRUCache } from 'lru-cache';
 import type { OccurrenceInput } from '../backends/contract.js';
-import { fingerprint } from '../fingerprint/fingerprint.js';
+import { fingerprint, type FingerprintMode } from '../fingerprint/fingerprint.js';
 import {
   relativeTo,
   resolveCallSite,
   UNKNOWN_CALL_SITE,
+  type CallSite,
   type StackHolder,
   type WrapperMatcher,
 } from '../logging/call-site.js';
 import { levelName } from '../logging/level.js';
 import { toJsonSafe, type JsonSafeLimits, type JsonValue } from '../logging/json-safe.js';
 import type { LogRecord, ProcessInfo } from '../logging/record.js';
+import type { Redactor } from './redaction.js';
 import { oneLine } from './text.js';
 
 export interface OccurrenceSettings {
@@ -29,6 +31,9 @@ export interface OccurrenceSettings {
   readonly projectRoot: string;
   readonly titleLength: number;
   readonly limits: Partial<JsonSafeLimits>;
+  readonly fingerprintMode: FingerprintMode;
+  /** Secrets are replaced here, before anything is stored or sent. */
+  readonly redactor: Redactor;
   /** Fingerprints and relative paths already computed (a service logs from few places, many times). */
   readonly memo: LRUCache<string, string>;
 }
@@ -61,6 +66,8 @@ export interface Captured {
   readonly error: JsonValue;
   readonly timestamp: number;
   readonly stack: StackHolder | null;
+  /** A call site given with the record (records from other loggers); otherwise resolved from `stack`. */
+  readonly site: CallSite | null;
   readonly wrappers: readonly WrapperMatcher[];
   readonly process: ProcessInfo;
   readonly fingerprint: string | readonly string[] | undefined;
@@ -80,6 +87,7 @@ export function capture(record: LogRecord, settings: OccurrenceSettings): Captur
     error: error === undefined ? null : toJsonSafe(error, settings.limits),
     timestamp: record.timestamp,
     stack: record.stack,
+    site: record.knownSite ? record.callSite : null,
     wrappers: record.wrappers,
     process: record.process,
     fingerprint: toFingerprint(record.options.fingerprint),
@@ -93,29 +101,39 @@ function toFingerprint(value: unknown): string | readonly string[] | undefined {
 
 export function prepare(item: Captured, settings: OccurrenceSettings): OccurrenceInput {
   if (item.prepared !== undefined) return item.prepared;
-  const site = item.stack === null ? UNKNOWN_CALL_SITE : resolveCallSite(item.stack, item.wrappers);
+  const site = item.site ?? (item.stack === null ? UNKNOWN_CALL_SITE : resolveCallSite(item.stack, item.wrappers));
   const file = memoized(settings, `p\u0000${site.path}`, () => relativeTo(settings.projectRoot, site.path));
   const custom = item.fingerprint;
   const channel = oneLine(item.channel, 200);
+  const mode = settings.fingerprintMode;
   const hash =
     custom === undefined
-      ? memoized(settings, `h\u0000${item.level}\u0000${item.channel}\u0000${file}\u0000${site.line}`, () =>
-          fingerprint({ level: item.level, channel: item.channel, file, line: site.line }, settings.salt),
+      ? memoized(
+          settings,
+          `h\u0000${mode}\u0000${item.level}\u0000${item.channel}\u0000${file}\u0000${site.line}\u0000${site.function}`,
+          () =>
+            fingerprint(
+              { level: item.level, channel: item.channel, file, line: site.line, function: site.function },
+              settings.salt,
+              mode,
+            ),
         )
       : fingerprint({ level: item.level, channel: item.channel, file, line: site.line, custom }, settings.salt);
+  const redact = settings.redactor;
+  const message = redact.text(item.message);
   const time = new Date(item.timestamp).toISOString();
   const location = `${file}:${site.line}`;
   const data: { [key: string]: JsonValue } = {
     channel: toJsonSafe(item.channel),
     level: item.level,
     levelName: levelName(item.level),
-    msg: item.msg,
-    args: item.args,
-    message: item.message,
+    msg: redact.value(item.msg),
+    args: redact.args(item.args, item.message, message),
+    message,
     time,
     location: { file: toJsonSafe(file), line: site.line, column: site.column, function: toJsonSafe(site.function) },
-    error: item.error,
-    extra: item.extra,
+    error: redact.value(item.error),
+    extra: redact.value(item.extra),
     process: { pid: item.process.pid, hostname: item.process.hostname, threadId: item.process.threadId },
     appId: settings.appId,
   };
@@ -127,7 +145,7 @@ export function prepare(item: Captured, settings: OccurrenceSettings): Occurrenc
     channel,
     location: oneLine(location, 500),
     function: site.function === null ? null : oneLine(site.function, 200),
-    title: oneLine(item.message, settings.titleLength) || '(no message)',
+    title: oneLine(message, settings.titleLength) || '(no message)',
     time,
     data,
   };

@@ -12,7 +12,7 @@ import { LogticketsError, maskSecrets } from '../errors.js';
 import { checkOptions, type OptionKind } from '../options.js';
 import type { TicketBackend } from '../backends/contract.js';
 import { resolveTargets, type Target } from '../backends/open-backend.js';
-import { defaultSalt } from '../fingerprint/fingerprint.js';
+import { defaultSalt, FINGERPRINT_MODES, type FingerprintMode } from '../fingerprint/fingerprint.js';
 import { Handler, type HandlerOptions } from '../logging/handler.js';
 import { rateLimitedStderr } from '../logging/internal-error.js';
 import type { JsonSafeLimits } from '../logging/json-safe.js';
@@ -21,6 +21,7 @@ import type { LogRecord } from '../logging/record.js';
 import type { BackoffOptions } from './backoff.js';
 import { BackendWriter, type DropReason, type WriterStats } from './backend-writer.js';
 import { capture, occurrenceMemo, prepare, type OccurrenceSettings } from './occurrence.js';
+import { Redactor, type RedactionOptions } from './redaction.js';
 
 export type ErrorHook = (
   error: LogticketsError,
@@ -34,6 +35,14 @@ export interface TicketingHandlerOptions extends HandlerOptions {
   readonly hashSalt?: string;
   /** Call-site files are named relative to this directory (default: the working directory). */
   readonly projectRoot?: string;
+  /**
+   * How records are grouped into tickets: `line` (default, Logbook's: level,
+   * channel, file and line) or `function` (the calling function instead of the
+   * line, so edits above a call keep its ticket).
+   */
+  readonly fingerprintMode?: FingerprintMode;
+  /** Secrets replaced before anything is stored or sent (default: the built-in patterns). */
+  readonly redaction?: RedactionOptions;
   /** Occurrences waiting per backend before folding starts (default 10 000). */
   readonly maxQueue?: number;
   /** Tickets whose overflow occurrences are counted while the queue is full (default 1 000). */
@@ -49,6 +58,8 @@ export interface TicketingHandlerOptions extends HandlerOptions {
   readonly limits?: Partial<JsonSafeLimits>;
   /** Called for each failed write. Default: one line on stderr per backend and error kind, at most every 30 s. */
   readonly onError?: ErrorHook;
+  /** Close the backends passed in as instances too, on `close()` (default false: only those opened from URIs). */
+  readonly closeBackends?: boolean;
   /** On `beforeExit`, wait this long for queued occurrences to be written (default 5 000 ms; 0 turns it off). */
   readonly exitFlushMs?: number;
 }
@@ -61,6 +72,8 @@ const OPTION_KINDS: Record<keyof TicketingHandlerOptions, OptionKind> = {
   appId: 'string',
   hashSalt: 'string',
   projectRoot: 'string',
+  fingerprintMode: 'string',
+  redaction: 'object',
   maxQueue: positive,
   maxFolded: positive,
   batchSize: positive,
@@ -70,6 +83,7 @@ const OPTION_KINDS: Record<keyof TicketingHandlerOptions, OptionKind> = {
   limits: 'object',
   onError: 'function',
   exitFlushMs: { integer: { min: 0 } },
+  closeBackends: 'boolean',
 };
 
 export interface TicketingStats {
@@ -104,15 +118,26 @@ export class TicketingHandler extends Handler {
     const appId = options.appId ?? 'generic';
     if (appId === '') throw new LogticketsError('INVALID_ARGUMENT', 'options.appId must be a non-empty string');
     this.appId = appId;
+    const fingerprintMode = options.fingerprintMode ?? 'line';
+    if (!FINGERPRINT_MODES.includes(fingerprintMode)) {
+      throw new LogticketsError(
+        'INVALID_ARGUMENT',
+        `options.fingerprintMode must be one of ${FINGERPRINT_MODES.join(', ')}, got ${JSON.stringify(fingerprintMode)}`,
+      );
+    }
+    // Checked before any backend is opened, so a bad pattern leaves nothing open behind it.
+    const redactor = new Redactor(options.redaction);
     const { backends, owned } = resolveTargets(target);
     this.backends = backends;
-    this.owned = owned;
+    this.owned = options.closeBackends === true ? new Set(backends) : owned;
     this.settings = {
       appId,
       salt: options.hashSalt ?? defaultSalt(appId),
       projectRoot: options.projectRoot ?? process.cwd(),
       titleLength: options.titleLength ?? 200,
       limits: options.limits ?? {},
+      fingerprintMode,
+      redactor,
       memo: occurrenceMemo(),
     };
     this.exitFlushMs = options.exitFlushMs ?? 5_000;

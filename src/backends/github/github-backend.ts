@@ -34,6 +34,7 @@ import type {
 import { checkFilter, checkTicketId, occurrenceQuery, ticketNotFound, ticketQuery } from '../query-options.js';
 import type { OccurrenceSummary } from '../tracker/occurrence-summary.js';
 import { TrackerBackend, type AddResult, type TrackerOptions } from '../tracker/tracker-backend.js';
+import type { SetupCheck } from '../tracker/setup-check.js';
 import { issueBody, issueTitle, marker, occurrenceComment } from './github-markdown.js';
 import { WriteBudget, type BudgetWindow } from './write-budget.js';
 
@@ -175,6 +176,16 @@ export class GitHubBackend extends TrackerBackend {
         error: silent,
       },
     });
+  }
+
+  // -- set-up checks (placeholder, filled in by the set-up check work) -------
+
+  async checkSetup(): Promise<SetupCheck[]> {
+    return [];
+  }
+
+  ticketUrl(externalId: string): string {
+    return externalId;
   }
 
   // -- delivery steps ---------------------------------------------------------

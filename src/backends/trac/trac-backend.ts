@@ -22,6 +22,7 @@ import type {
 import { checkFilter, checkTicketId, occurrenceQuery, ticketNotFound, ticketQuery } from '../query-options.js';
 import type { OccurrenceSummary } from '../tracker/occurrence-summary.js';
 import { TrackerBackend, type AddResult, type TrackerOptions } from '../tracker/tracker-backend.js';
+import type { SetupCheck } from '../tracker/setup-check.js';
 import { occurrenceComment, ticketDescription, ticketSummary } from './trac-wiki.js';
 import { XmlRpcClient, type XmlRpcClientOptions } from './xmlrpc-client.js';
 
@@ -106,6 +107,16 @@ export class TracBackend extends TrackerBackend {
     this.hashField = hashField;
     this.fields = options.fields ?? {};
     this.muted = new Set(options.mutedResolutions ?? ['wontfix', 'invalid', 'duplicate']);
+  }
+
+  // -- set-up checks (placeholder, filled in by the set-up check work) -------
+
+  async checkSetup(): Promise<SetupCheck[]> {
+    return [];
+  }
+
+  ticketUrl(externalId: string): string {
+    return externalId;
   }
 
   // -- delivery steps ---------------------------------------------------------

@@ -21,6 +21,7 @@ import { LRUCache } from 'lru-cache';
 import { LogticketsError } from '../../errors.js';
 import { rateLimitedStderr } from '../../logging/internal-error.js';
 import { parseLevel } from '../../logging/level.js';
+import type { JsonValue } from '../../logging/json-safe.js';
 import type { BackoffOptions } from '../../ticketing/backoff.js';
 import { groupByTicket } from '../batch.js';
 import type {
@@ -29,6 +30,7 @@ import type {
   LinkKey,
   OccurrenceInput,
   OutboxEntry,
+  OutboxEntryInput,
   RecordOptions,
   RecordOutcome,
   StoredOccurrence,
@@ -42,6 +44,7 @@ import { occurrenceQuery } from '../query-options.js';
 import { openBackend } from '../open-backend.js';
 import { asSummary, merge, summarize, type OccurrenceSummary } from './occurrence-summary.js';
 import { OutboxDeliverer, type DeliveryResult } from './outbox-deliverer.js';
+import type { SetupCheck } from './setup-check.js';
 
 export interface TrackerOptions {
   /** At most one comment per ticket per this many ms (default 60 000). */
@@ -109,6 +112,13 @@ export abstract class TrackerBackend implements TicketBackend {
   protected abstract createTicket(key: LinkKey, summary: OccurrenceSummary): Promise<string>;
   /** Add occurrences to an existing ticket: comment, reopen as a regression, or leave a muted one. */
   protected abstract addOccurrences(id: string, summary: OccurrenceSummary): Promise<AddResult>;
+  /**
+   * Check the live tracker is usable: reachable, authenticated, allowed to
+   * create and comment, set up as this backend needs. Changes nothing.
+   */
+  abstract checkSetup(): Promise<SetupCheck[]>;
+  /** Where a person sees the ticket with this external id (a web URL). */
+  abstract ticketUrl(externalId: string): string;
   /** When no tracker write may be made before a given time (rate limits, budgets); checked before each delivery. */
   protected writesBlockedUntil(): string | undefined {
     return undefined;
@@ -144,18 +154,31 @@ export abstract class TrackerBackend implements TicketBackend {
   }
 
   async recordBatch(batch: readonly OccurrenceInput[], options: RecordOptions = {}): Promise<RecordOutcome[]> {
-    const outbox = groupByTicket(batch).map((delta) => ({
+    const outcomes = await this.store.recordBatch(batch, {
+      ...options,
+      outbox: [...(options.outbox ?? []), ...this.outboxFor(batch)],
+    });
+    this.notify();
+    return outcomes;
+  }
+
+  /**
+   * The deliveries a batch asks of this tracker: one per problem. Whoever
+   * writes the batch into this tracker's store queues them in the same write
+   * (a TrackedStore does, for several trackers sharing one store).
+   */
+  outboxFor(batch: readonly OccurrenceInput[]): OutboxEntryInput[] {
+    return groupByTicket(batch).map((delta) => ({
       tracker: this.name,
       appId: delta.appId,
       hash: delta.hash,
-      payload: summarize(delta) as never,
+      payload: summarize(delta) as unknown as JsonValue,
     }));
-    const outcomes = await this.store.recordBatch(batch, {
-      ...options,
-      outbox: [...(options.outbox ?? []), ...outbox],
-    });
+  }
+
+  /** New deliveries were queued: look for work now. */
+  notify(): void {
     this.deliverer.kick();
-    return outcomes;
   }
 
   /**

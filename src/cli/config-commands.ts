@@ -1,0 +1,258 @@
+/**
+ * The CLI commands about a configuration rather than a store's tickets:
+ * - `check-config`: the file is valid, the store answers, and each tracker is
+ *   reachable, accepts the credentials and allows what logtickets does — one
+ *   line per check, ok or what to fix;
+ * - `test-ticket`: one synthetic record through the whole path (handler,
+ *   store, outbox, trackers), then where its ticket landed;
+ * - `sync`: deliver what waits in the outbox, then exit.
+ */
+
+import { isTicketStore, type TicketStore } from '../backends/contract.js';
+import { openConfigured, handlerOptions, type Configured } from '../config/create-handler.js';
+import { ConfigError, loadConfig, type LoadedConfig } from '../config/load-config.js';
+import { LogticketsError, maskSecrets } from '../errors.js';
+import { handleForeign } from '../integrations/foreign-record.js';
+import { Level } from '../logging/level.js';
+import { TicketingHandler } from '../ticketing/ticketing-handler.js';
+import { intFlag, type Flags } from './ticket-commands.js';
+import { progress } from './progress.js';
+import { UsageError } from './usage-error.js';
+
+export interface CommandResult {
+  readonly output: string;
+  readonly code: number;
+}
+
+/** The CLI's store and trackers: from `--config` (or LOGTICKETS_CONFIG), with `--db` naming another store. */
+export interface CliSetup {
+  readonly configPath: string | undefined;
+  readonly storeUri: string | undefined;
+  readonly prefix: string | undefined;
+}
+
+function requireConfig(setup: CliSetup, command: string): string {
+  if (setup.configPath === undefined) {
+    throw new UsageError(`${command} needs a config file: --config PATH (or LOGTICKETS_CONFIG)`);
+  }
+  return setup.configPath;
+}
+
+function line(ok: boolean | 'warn', target: string, check: string, detail: string): string {
+  const mark = ok === 'warn' ? 'warn' : ok ? 'ok  ' : 'FAIL';
+  return `${mark}  ${target}: ${check}${detail === '' ? '' : ` — ${maskSecrets(detail)}`}`;
+}
+
+function configured(loaded: LoadedConfig, setup: CliSetup): Configured {
+  return openConfigured(loaded.config, {
+    ...(setup.storeUri === undefined ? {} : { storeUri: setup.storeUri }),
+    ...(setup.prefix === undefined ? {} : { prefix: setup.prefix }),
+  });
+}
+
+export async function checkConfig(setup: CliSetup): Promise<CommandResult> {
+  const path = requireConfig(setup, 'check-config');
+  const lines: string[] = [];
+  let loaded: LoadedConfig;
+  try {
+    loaded = loadConfig(path);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const problem of error.problems) lines.push(line(false, 'config', problem, ''));
+      return { output: lines.join('\n'), code: 1 };
+    }
+    throw error;
+  }
+  const trackerCount = loaded.config.trackers?.length ?? 0;
+  lines.push(
+    line(true, 'config', 'valid', `${loaded.source} (${trackerCount} tracker${trackerCount === 1 ? '' : 's'})`),
+  );
+  for (const secret of loaded.inlineSecrets) {
+    const key = secret.replace(/^.*\./, '');
+    lines.push(
+      line(
+        'warn',
+        'config',
+        `${secret} is written in the file`,
+        `prefer "\${ENV_VAR}" or ${key}_file, so the file can be shared and reviewed`,
+      ),
+    );
+  }
+  let setupObjects: Configured;
+  try {
+    setupObjects = configured(loaded, setup);
+  } catch (error) {
+    lines.push(line(false, 'config', 'usable', errorText(error)));
+    return { output: lines.join('\n'), code: 1 };
+  }
+  let failed = false;
+  const { store, trackers, target } = setupObjects;
+  try {
+    try {
+      await store.open();
+      const tickets = await store.countTickets();
+      const waiting = isTicketStore(store) ? await store.countOutbox() : null;
+      lines.push(
+        line(
+          true,
+          store.name,
+          'store reachable',
+          `${tickets} tickets${waiting === null ? '' : `, ${waiting} deliveries waiting in the outbox`}`,
+        ),
+      );
+    } catch (error) {
+      failed = true;
+      lines.push(line(false, store.name, 'store reachable', errorText(error)));
+    }
+    for (const { label, backend } of trackers) {
+      let checks;
+      try {
+        checks = await backend.checkSetup();
+      } catch (error) {
+        failed = true;
+        lines.push(line(false, label, 'checks', errorText(error)));
+        continue;
+      }
+      for (const check of checks) {
+        if (!check.ok) failed = true;
+        lines.push(line(check.ok, label, check.name, check.detail));
+      }
+    }
+  } finally {
+    await target.close().catch(() => undefined);
+  }
+  return { output: lines.join('\n'), code: failed ? 1 : 0 };
+}
+
+export async function testTicket(setup: CliSetup, flags: Flags): Promise<CommandResult> {
+  const path = requireConfig(setup, 'test-ticket');
+  const timeoutMs = intFlag('--timeout', flags.timeout, 60) * 1000;
+  const loaded = loadConfig(path);
+  const { store, trackers, target } = configured(loaded, setup);
+  const handler = new TicketingHandler(target, {
+    ...handlerOptions(loaded.config),
+    closeBackends: true,
+    exitFlushMs: 0,
+  });
+  const lines: string[] = [];
+  let failed = false;
+  try {
+    const channel = 'logtickets.test-ticket';
+    handleForeign(handler, {
+      level: Math.max(Level.WARNING, handler.level),
+      channel,
+      message:
+        'logtickets test ticket: a synthetic record sent by `logtickets test-ticket` to check the path to this tracker',
+      extra: { sentBy: 'logtickets test-ticket', at: new Date().toISOString() },
+      fingerprint: ['logtickets:test-ticket'],
+    });
+    if (!(await handler.flush({ timeoutMs }))) {
+      const stats = handler.stats().backends[0];
+      throw new LogticketsError(
+        'TIMEOUT',
+        `the store did not take the record within ${timeoutMs / 1000} s${stats?.lastError ? `: ${stats.lastError}` : ''}`,
+      );
+    }
+    const [ticket] = await store.getTickets({
+      filter: { channel, appId: handler.appId },
+      orderBy: '-lastSeen',
+      limit: 1,
+    });
+    if (ticket === undefined)
+      throw new LogticketsError('TICKET_NOT_FOUND', 'the record was written but its ticket is not in the store');
+    lines.push(
+      line(
+        true,
+        store.name,
+        'stored',
+        `ticket #${ticket.id} (${ticket.occurrenceCount} occurrence${ticket.occurrenceCount === 1 ? '' : 's'})`,
+      ),
+    );
+    for (const { label, backend } of trackers) {
+      const delivered = await backend.deliverPending({ timeoutMs });
+      const link = await (store as TicketStore).getLink({
+        tracker: backend.name,
+        appId: ticket.appId,
+        hash: ticket.hash,
+      });
+      if (link?.externalId != null) {
+        const note = delivered ? '' : ' (a comment waits for the comment window; `logtickets sync` delivers it)';
+        lines.push(line(true, label, 'delivered', `${backend.ticketUrl(link.externalId)}${note}`));
+      } else {
+        failed = true;
+        const errors = backend.deliveryCounts.failed;
+        lines.push(
+          line(
+            false,
+            label,
+            'delivered',
+            `not delivered within ${timeoutMs / 1000} s${errors > 0 ? ' (delivery failed: see the error above; `logtickets check-config` tells what to fix)' : ''}; it waits in the outbox`,
+          ),
+        );
+      }
+    }
+  } finally {
+    await handler.close({ timeoutMs: 5_000 });
+  }
+  return { output: lines.join('\n'), code: failed ? 1 : 0 };
+}
+
+export async function sync(setup: CliSetup, flags: Flags): Promise<CommandResult> {
+  const path = requireConfig(setup, 'sync');
+  const timeoutMs = intFlag('--timeout', flags.timeout, 300) * 1000;
+  const loaded = loadConfig(path);
+  const { store, trackers, target } = configured(loaded, setup);
+  const lines: string[] = [];
+  let failed = false;
+  try {
+    if (trackers.length === 0) return { output: 'Nothing to sync: the config names no trackers.', code: 0 };
+    await store.open();
+    const outbox = store as TicketStore;
+    for (const { label, backend } of trackers) {
+      const total = await outbox.countOutbox(backend.name);
+      if (total === 0) {
+        lines.push(line(true, label, 'synced', 'nothing was waiting'));
+        continue;
+      }
+      const bar = progress(label);
+      bar.update(0, total);
+      const ticker = setInterval(() => {
+        void outbox.countOutbox(backend.name).then(
+          (left) => bar.update(Math.max(0, total - left), total),
+          () => undefined,
+        );
+      }, 250);
+      let done: boolean;
+      try {
+        await backend.open();
+        done = await backend.deliverPending({ timeoutMs });
+      } finally {
+        clearInterval(ticker);
+      }
+      const left = await outbox.countOutbox(backend.name);
+      bar.update(Math.max(0, total - left), total);
+      bar.stop();
+      if (done) {
+        lines.push(line(true, label, 'synced', `${total} deliver${total === 1 ? 'y' : 'ies'} sent`));
+      } else {
+        failed = true;
+        lines.push(
+          line(
+            false,
+            label,
+            'synced',
+            `${left} of ${total} still waiting after ${timeoutMs / 1000} s (comment windows, rate limits or errors; run again, or see check-config)`,
+          ),
+        );
+      }
+    }
+  } finally {
+    await target.close().catch(() => undefined);
+  }
+  return { output: lines.join('\n'), code: failed ? 1 : 0 };
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof LogticketsError) return `${error.code}: ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
+}

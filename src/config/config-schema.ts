@@ -1,0 +1,190 @@
+/**
+ * The shape of a logtickets config file, as a zod schema: what each key
+ * means, its type and its limits. Every object is strict (an unknown key —
+ * usually a typo — is an error) and may carry a `$comment` for the people
+ * who review the file. Defaults are not filled in here: each one lives with
+ * the option it belongs to (TicketingHandler, the backends), so a config file
+ * and code that builds logtickets by hand behave the same.
+ *
+ * Messages never include the value that was given: a value may be a secret.
+ */
+
+import { z } from 'zod';
+import { FINGERPRINT_MODES } from '../fingerprint/fingerprint.js';
+import { parseLevel } from '../logging/level.js';
+import { compileValuePattern } from '../ticketing/redaction.js';
+import { SUPPORTED_URIS } from '../backends/open-backend.js';
+import { isMongoUri } from '../backends/mongodb/mongodb-uri.js';
+import { isSqlUri } from '../backends/sql/sql-uri.js';
+
+const comment = { $comment: z.string().optional() };
+
+function block<T extends z.ZodRawShape>(shape: T) {
+  return z.strictObject({ ...shape, ...comment });
+}
+
+const count = z.number().int().min(1);
+const ms = z.number().int().min(0);
+const text = z.string().min(1, 'must not be empty');
+const names = z.array(text);
+
+const level = z
+  .union([z.string(), z.number().int()])
+  .refine(
+    (value) => parseLevel(value) !== undefined,
+    'expected a level: TRACE, DEBUG, INFO, NOTICE, WARNING, ERROR, CRITICAL or a number',
+  );
+
+const retry = block({ initialMs: z.number().min(1).optional(), maxMs: z.number().min(1).optional() });
+
+const httpUrl = text.refine((value) => {
+  try {
+    return /^https?:$/.test(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}, 'expected an http:// or https:// URL');
+
+export const handlerSchema = block({
+  level: level.optional(),
+  appId: text.optional(),
+  hashSalt: z.string().optional(),
+  projectRoot: text.optional(),
+  fingerprint: z.enum(FINGERPRINT_MODES as [string, ...string[]]).optional(),
+  maxQueue: count.optional(),
+  maxFolded: count.optional(),
+  batchSize: count.optional(),
+  maxRejectedAttempts: count.optional(),
+  flushTimeoutMs: ms.optional(),
+  titleLength: count.optional(),
+  retry: retry.optional(),
+  limits: block({
+    maxDepth: count.max(1000).optional(),
+    maxStringLength: count.optional(),
+    maxArrayLength: count.optional(),
+    maxKeys: count.optional(),
+    maxTotalNodes: count.optional(),
+  }).optional(),
+});
+
+export const storeSchema = z.preprocess(
+  (value) => (typeof value === 'string' ? { uri: value } : value),
+  block({
+    uri: text.refine(
+      (uri) => isSqlUri(uri) || isMongoUri(uri) || uri === 'memory:',
+      `expected a store URI: ${SUPPORTED_URIS.join(', ')}`,
+    ),
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_]*$/, 'expected letters, digits and _ only')
+      .optional(),
+    busyTimeoutMs: ms.optional(),
+    poolSize: count.optional(),
+    connectTimeoutMs: count.optional(),
+    database: text.optional(),
+    retention: count.optional(),
+    serverSelectionTimeoutMs: count.optional(),
+  }),
+);
+
+const trackerCommon = {
+  /** How this tracker is named in `check-config` and `sync` output (default: its URL or owner/repo). */
+  name: text.optional(),
+  commentIntervalMs: ms.optional(),
+  pollIntervalMs: z.number().int().min(10).optional(),
+  timeoutMs: count.optional(),
+  retry: retry.optional(),
+};
+
+export const tracSchema = block({
+  type: z.literal('trac'),
+  ...trackerCommon,
+  url: httpUrl,
+  username: text.optional(),
+  password: z.string().optional(),
+  hashField: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]*$/, 'expected a Trac field name: lower-case letters, digits and _')
+    .optional(),
+  fields: block({
+    type: z.string().optional(),
+    component: z.string().optional(),
+    priority: z.string().optional(),
+    milestone: z.string().optional(),
+    owner: z.string().optional(),
+    keywords: z.string().optional(),
+    cc: z.string().optional(),
+    version: z.string().optional(),
+  }).optional(),
+  mutedResolutions: names.optional(),
+  tls: block({ ca: text.optional(), rejectUnauthorized: z.boolean().optional() }).optional(),
+  proxy: z.union([z.literal(false), httpUrl]).optional(),
+});
+
+export const githubSchema = block({
+  type: z.literal('github'),
+  ...trackerCommon,
+  owner: text,
+  repo: text,
+  token: text.optional(),
+  app: block({
+    appId: z.union([count, text]),
+    privateKey: text,
+    installationId: z.union([count, text]),
+  }).optional(),
+  baseUrl: httpUrl.optional(),
+  labels: names.min(1, 'needs at least one label (the first is how logtickets finds its issues)').optional(),
+  assignees: names.optional(),
+  regressionLabel: text.optional(),
+  mutedLabels: names.optional(),
+  writeBudget: z.array(block({ writes: count, perMs: count })).optional(),
+  writeIntervalMs: ms.optional(),
+  notifyIntervalMs: ms.optional(),
+}).superRefine(
+  (parsed, ctx) => {
+    // Runs even when other keys are wrong, so this problem is listed with theirs.
+    const value = parsed as { token?: unknown; app?: unknown };
+    if ((value.token === undefined) === (value.app === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['token'],
+        message:
+          value.token === undefined
+            ? 'required: give token (or token_file), or app for a GitHub App'
+            : 'give token or app, not both',
+      });
+    }
+  },
+  { when: (payload) => payload.value !== null && typeof payload.value === 'object' },
+);
+
+export const redactionSchema = block({
+  keys: names.optional(),
+  values: z
+    .array(
+      z.string().superRefine((source, ctx) => {
+        try {
+          compileValuePattern(source);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: `not a usable regular expression: ${(error as Error).message}` });
+        }
+      }),
+    )
+    .optional(),
+  defaults: z.boolean().optional(),
+  replacement: z.string().optional(),
+});
+
+export const configSchema = block({
+  $schema: z.string().optional(),
+  handler: handlerSchema.optional(),
+  store: storeSchema.optional(),
+  comments: block({ intervalMs: ms.optional() }).optional(),
+  trackers: z.array(z.discriminatedUnion('type', [tracSchema, githubSchema])).optional(),
+  redaction: redactionSchema.optional(),
+});
+
+export type LogticketsConfig = z.infer<typeof configSchema>;
+export type TracConfig = z.infer<typeof tracSchema>;
+export type GitHubConfig = z.infer<typeof githubSchema>;
+export type StoreConfig = z.infer<typeof storeSchema>;

@@ -1,0 +1,191 @@
+/**
+ * From a config file to working objects: the store, the trackers, and a
+ * ready TicketingHandler. The CLI and the integrations (pino, winston) build
+ * everything through here, so one file configures them all alike.
+ */
+
+import type { AxiosProxyConfig } from 'axios';
+import { LogticketsError } from '../errors.js';
+import { isTicketStore, type TicketBackend, type TicketStore } from '../backends/contract.js';
+import { GitHubBackend } from '../backends/github/github-backend.js';
+import { defaultStoreUri, openBackend } from '../backends/open-backend.js';
+import { TracBackend } from '../backends/trac/trac-backend.js';
+import { TrackedStore } from '../backends/tracker/tracked-store.js';
+import type { TrackerBackend } from '../backends/tracker/tracker-backend.js';
+import type { FingerprintMode } from '../fingerprint/fingerprint.js';
+import { TicketingHandler, type TicketingHandlerOptions } from '../ticketing/ticketing-handler.js';
+import type { GitHubConfig, LogticketsConfig, TracConfig } from './config-schema.js';
+import { loadConfig, type LoadConfigOptions, type LoadedConfig } from './load-config.js';
+
+export interface ConfiguredTracker {
+  /** The tracker's name in output: the config's `name`, else the backend's. */
+  readonly label: string;
+  readonly backend: TrackerBackend;
+}
+
+export interface Configured {
+  readonly store: TicketStore | TicketBackend;
+  readonly trackers: readonly ConfiguredTracker[];
+  /** What a handler writes to: the store alone, or the store with its trackers. Closing it closes everything. */
+  readonly target: TicketBackend;
+}
+
+/** Open (without connecting) the store and trackers a config names. */
+export function openConfigured(
+  config: LogticketsConfig,
+  options: { storeUri?: string; prefix?: string } = {},
+): Configured {
+  const store = openBackend(options.storeUri ?? config.store?.uri ?? defaultStoreUri(), {
+    ...storeOptions(config),
+    ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+  });
+  const trackerConfigs = config.trackers ?? [];
+  if (trackerConfigs.length === 0) return { store, trackers: [], target: store };
+  if (!isTicketStore(store)) {
+    void store.close();
+    throw new LogticketsError('INVALID_CONFIG', `store: ${store.name} cannot keep the links and outbox trackers need`);
+  }
+  const trackers: ConfiguredTracker[] = [];
+  try {
+    trackerConfigs.forEach((tracker, index) => {
+      try {
+        const backend = openTracker(tracker, store, config);
+        trackers.push({ label: tracker.name ?? backend.name, backend });
+      } catch (error) {
+        if (error instanceof LogticketsError && error.code === 'INVALID_ARGUMENT') {
+          throw new LogticketsError('INVALID_CONFIG', `trackers[${index}]: ${error.message}`);
+        }
+        throw error;
+      }
+    });
+  } catch (error) {
+    void store.close();
+    throw error;
+  }
+  const target = new TrackedStore(
+    store,
+    trackers.map((t) => t.backend),
+    true,
+  );
+  return { store, trackers, target };
+}
+
+/** The TicketingHandler options a config's `handler` and `redaction` blocks give. */
+export function handlerOptions(config: LogticketsConfig): TicketingHandlerOptions {
+  const h = config.handler ?? {};
+  const options: Record<string, unknown> = {
+    level: h.level,
+    appId: h.appId,
+    hashSalt: h.hashSalt,
+    projectRoot: h.projectRoot,
+    fingerprintMode: h.fingerprint as FingerprintMode | undefined,
+    maxQueue: h.maxQueue,
+    maxFolded: h.maxFolded,
+    batchSize: h.batchSize,
+    maxRejectedAttempts: h.maxRejectedAttempts,
+    exitFlushMs: h.flushTimeoutMs,
+    titleLength: h.titleLength,
+    retry: strip(h.retry),
+    limits: strip(h.limits),
+    redaction: strip(config.redaction),
+  };
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as TicketingHandlerOptions;
+}
+
+/**
+ * A ready TicketingHandler from a config file path or a config object.
+ * Throws a ConfigError (code INVALID_CONFIG) listing every problem of an
+ * invalid config. Nothing connects until the first record is written; close
+ * the handler to flush and close the store and trackers.
+ */
+export function createHandlerFromConfig(
+  source: string | object,
+  options: LoadConfigOptions & Pick<TicketingHandlerOptions, 'filter' | 'bubble' | 'onError'> = {},
+): TicketingHandler {
+  const { env, baseDir, ...extra } = options;
+  const loaded = loadConfig(source, {
+    ...(env === undefined ? {} : { env }),
+    ...(baseDir === undefined ? {} : { baseDir }),
+  });
+  return handlerFromLoaded(loaded, extra);
+}
+
+export function handlerFromLoaded(
+  loaded: LoadedConfig,
+  extra: Pick<TicketingHandlerOptions, 'filter' | 'bubble' | 'onError'> = {},
+): TicketingHandler {
+  const opts = { ...handlerOptions(loaded.config), ...extra, closeBackends: true };
+  const { target } = openConfigured(loaded.config);
+  try {
+    return new TicketingHandler(target, opts);
+  } catch (error) {
+    // Nothing is connected yet; closing releases what the backends set up.
+    void target.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+function storeOptions(config: LogticketsConfig): Record<string, unknown> {
+  const { uri: _uri, $comment: _comment, ...rest } = config.store ?? { uri: '' };
+  return strip(rest) ?? {};
+}
+
+function openTracker(tracker: TracConfig | GitHubConfig, store: TicketStore, config: LogticketsConfig): TrackerBackend {
+  const commentIntervalMs = tracker.commentIntervalMs ?? config.comments?.intervalMs;
+  const common = strip({
+    store,
+    commentIntervalMs,
+    pollIntervalMs: tracker.pollIntervalMs,
+    retry: strip(tracker.retry),
+    timeoutMs: tracker.timeoutMs,
+  })!;
+  if (tracker.type === 'trac') {
+    return new TracBackend(
+      strip({
+        ...common,
+        url: tracker.url,
+        username: tracker.username,
+        password: tracker.password,
+        hashField: tracker.hashField,
+        fields: strip(tracker.fields),
+        mutedResolutions: tracker.mutedResolutions,
+        tls: strip(tracker.tls),
+        proxy: tracker.proxy === undefined ? undefined : tracker.proxy === false ? false : proxyConfig(tracker.proxy),
+      }) as never,
+    );
+  }
+  return new GitHubBackend(
+    strip({
+      ...common,
+      owner: tracker.owner,
+      repo: tracker.repo,
+      auth: tracker.token ?? strip(tracker.app),
+      baseUrl: tracker.baseUrl,
+      labels: tracker.labels,
+      assignees: tracker.assignees,
+      regressionLabel: tracker.regressionLabel,
+      mutedLabels: tracker.mutedLabels,
+      writeBudget: tracker.writeBudget?.map((w) => ({ writes: w.writes, perMs: w.perMs })),
+      writeIntervalMs: tracker.writeIntervalMs,
+      notifyIntervalMs: tracker.notifyIntervalMs,
+    }) as never,
+  );
+}
+
+function proxyConfig(url: string): AxiosProxyConfig {
+  const u = new URL(url);
+  return {
+    protocol: u.protocol.replace(':', ''),
+    host: u.hostname,
+    port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)),
+    ...(u.username === ''
+      ? {}
+      : { auth: { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } }),
+  };
+}
+
+/** The object without `$comment` and undefined values (backends reject unknown keys). */
+function strip<T extends object>(value: T | undefined): T | undefined {
+  if (value === undefined) return undefined;
+  return Object.fromEntries(Object.entries(value).filter(([k, v]) => k !== '$comment' && v !== undefined)) as T;
+}

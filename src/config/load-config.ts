@@ -1,0 +1,345 @@
+/**
+ * Reading a config file: JSON, then secrets, then the schema.
+ *
+ * - JSON syntax errors name the file, line and column.
+ * - Secrets are never needed inline. Any string may name environment
+ *   variables as `${NAME}` (`$${` stands for a literal `${`), and any key may
+ *   be given as `KEY_file` instead: its value is read from that file (a
+ *   trailing newline dropped), as container secrets are mounted. A variable
+ *   that is not set, or a file that cannot be read, is a problem naming the
+ *   key, the variable or the file — never the value.
+ * - The schema (config-schema.ts) is checked with every problem collected,
+ *   each reported with its JSON path and what was expected. An unknown key is
+ *   reported with the closest known key when there is one.
+ *
+ * Relative paths (`KEY_file` values, `sqlite:` stores, `projectRoot`, a TLS
+ * `ca_file`) are relative to the config file's folder, so a service finds its
+ * files wherever it is started from.
+ */
+
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { z } from 'zod';
+import { LogticketsError } from '../errors.js';
+import { configSchema, type LogticketsConfig } from './config-schema.js';
+
+export interface LoadConfigOptions {
+  /** Where `${NAME}` is looked up (default `process.env`). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** The folder relative paths are read from (default: the config file's, or the working directory for an object). */
+  readonly baseDir?: string;
+}
+
+export interface LoadedConfig {
+  readonly config: LogticketsConfig;
+  /** Where the config came from (a path, or `(object)`). */
+  readonly source: string;
+  readonly baseDir: string;
+  /** Paths of values that are secrets given inline (a reviewer may want them moved out of the file). */
+  readonly inlineSecrets: readonly string[];
+}
+
+/** An invalid config: `problems` lists each one as `path: what is wrong`. */
+export class ConfigError extends LogticketsError {
+  readonly problems: readonly string[];
+
+  constructor(source: string, problems: readonly string[]) {
+    const head = `invalid config ${source}: ${problems.length === 1 ? '1 problem' : `${problems.length} problems`}`;
+    super('INVALID_CONFIG', `${head}\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const SECRET_KEYS = new Set(['password', 'token', 'privateKey']);
+
+export function loadConfig(source: string | object, options: LoadConfigOptions = {}): LoadedConfig {
+  let raw: unknown;
+  let label: string;
+  let baseDir: string;
+  if (typeof source === 'string') {
+    const path = resolve(source);
+    label = path;
+    baseDir = options.baseDir ?? dirname(path);
+    raw = parseJsonFile(path);
+  } else if (source !== null && typeof source === 'object' && !Array.isArray(source)) {
+    label = '(object)';
+    baseDir = options.baseDir ?? process.cwd();
+    raw = source;
+  } else {
+    throw new LogticketsError('INVALID_ARGUMENT', 'config: expected a file path or a config object');
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(label, ['(top level): expected an object']);
+  }
+  const problems: string[] = [];
+  const inlineSecrets: string[] = [];
+  const failed = new Set<string>();
+  const expanded = expand(raw, [], { env: options.env ?? process.env, baseDir, problems, inlineSecrets, failed });
+  const result = configSchema.safeParse(expanded);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const path = jsonPath(issue.path.filter((p): p is string | number => typeof p !== 'symbol'));
+      // A value whose variable or file was missing is already reported once.
+      if (!failed.has(path)) problems.push(describe(issue, expanded));
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(label, problems);
+  return { config: absolutePaths(result.data!, baseDir), source: label, baseDir, inlineSecrets };
+}
+
+function parseJsonFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new LogticketsError(
+      'INVALID_CONFIG',
+      code === 'ENOENT' ? `no config file at ${path}` : `cannot read config file ${path} (${code ?? 'error'})`,
+    );
+  }
+  try {
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch (error) {
+    const message = (error as Error).message;
+    const at = /at position (\d+)/.exec(message);
+    let where = '';
+    if (at !== null) {
+      const before = text.slice(0, Number(at[1]));
+      const line = before.split('\n').length;
+      where = `:${line}:${Number(at[1]) - before.lastIndexOf('\n')}`;
+    }
+    // The parser's message quotes a snippet of the file, which may hold a secret: keep only its kind.
+    const kind = message.replace(/\s*(?:in JSON )?at position \d+.*$/s, '').replace(/"[^"]*"/g, '…');
+    throw new LogticketsError('INVALID_CONFIG', `config file ${path}${where} is not valid JSON: ${kind}`);
+  }
+}
+
+interface ExpandContext {
+  readonly env: NodeJS.ProcessEnv;
+  readonly baseDir: string;
+  readonly problems: string[];
+  readonly inlineSecrets: string[];
+  /** Paths whose variable or file could not be read. */
+  readonly failed: Set<string>;
+}
+
+type Path = ReadonlyArray<string | number>;
+
+/** Substitute `${NAME}` and read `KEY_file` files, collecting problems; returns a new value. */
+function expand(value: unknown, path: Path, ctx: ExpandContext): unknown {
+  if (typeof value === 'string') return interpolate(value, path, ctx);
+  if (Array.isArray(value)) return value.map((item, i) => expand(item, [...path, i], ctx));
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  const entries = Object.entries(value as Record<string, unknown>);
+  for (const [key, item] of entries) {
+    const here = [...path, key];
+    if (key.startsWith('$')) {
+      // $comment and $schema are for people and editors: taken as written.
+      define(out, key, item);
+      continue;
+    }
+    if (key.endsWith('_file') && key.length > '_file'.length && !key.startsWith('$')) {
+      const target = key.slice(0, -'_file'.length);
+      if (Object.hasOwn(value, target)) {
+        ctx.problems.push(`${jsonPath(here)}: give ${target} or ${key}, not both`);
+        continue;
+      }
+      const file = expand(item, here, ctx);
+      if (typeof file !== 'string' || file === '') {
+        ctx.problems.push(`${jsonPath(here)}: expected the path of a file holding ${target}`);
+        ctx.failed.add(jsonPath([...path, target]));
+        continue;
+      }
+      const content = readSecretFile(file, here, ctx);
+      if (content !== undefined) define(out, target, content);
+      else ctx.failed.add(jsonPath([...path, target]));
+      continue;
+    }
+    if (SECRET_KEYS.has(key) && typeof item === 'string' && item !== '' && !item.includes('${')) {
+      ctx.inlineSecrets.push(jsonPath(here));
+    }
+    define(out, key, expand(item, here, ctx));
+  }
+  return out;
+}
+
+function define(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function interpolate(text: string, path: Path, ctx: ExpandContext): string {
+  if (!text.includes('$')) return text;
+  return text.replace(/\$\$\{|\$\{([^}]*)\}/g, (all, name: string | undefined) => {
+    if (all === '$${') return '${';
+    if (name === undefined || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      ctx.problems.push(
+        `${jsonPath(path)}: \${${name ?? ''}} is not a variable reference (names are letters, digits and _)`,
+      );
+      ctx.failed.add(jsonPath(path));
+      return '';
+    }
+    const value = ctx.env[name];
+    if (value === undefined || value === '') {
+      ctx.problems.push(`${jsonPath(path)}: environment variable ${name} is not set`);
+      ctx.failed.add(jsonPath(path));
+      return '';
+    }
+    return value;
+  });
+}
+
+function readSecretFile(file: string, path: Path, ctx: ExpandContext): string | undefined {
+  const full = isAbsolute(file) ? file : resolve(ctx.baseDir, file);
+  try {
+    return readFileSync(full, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? 'unreadable');
+    ctx.problems.push(`${jsonPath(path)}: cannot read ${full} (${why})`);
+    return undefined;
+  }
+}
+
+/** `trackers[1].token`, `handler.level`; `(top level)` for the root. */
+export function jsonPath(path: Path): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else if (/^[A-Za-z_$][\w$]*$/.test(part)) out += out === '' ? part : `.${part}`;
+    else out += `[${JSON.stringify(part)}]`;
+  }
+  return out === '' ? '(top level)' : out;
+}
+
+function describe(issue: z.core.$ZodIssue, input: unknown): string {
+  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys
+      .map((key) => {
+        const guess = closest(key, knownKeysAt(input, path));
+        return `${jsonPath([...path, key])}: unknown key${guess === undefined ? '' : ` (did you mean "${guess}"?)`}`;
+      })
+      .join('\n  - ');
+  }
+  if (issue.code === 'invalid_type' && valueAt(input, path) === undefined) {
+    return `${jsonPath(path)}: required (expected ${issue.expected})`;
+  }
+  if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {
+    return `${jsonPath(path[path.length - 1] === 'type' ? path : [...path, 'type'])}: expected "trac" or "github"`;
+  }
+  const message = issue.message.replace(/^Invalid input: /, '');
+  return `${jsonPath(path)}: ${message.charAt(0).toLowerCase()}${message.slice(1)}`;
+}
+
+function valueAt(input: unknown, path: ReadonlyArray<string | number>): unknown {
+  let here = input;
+  for (const part of path) {
+    if (here === null || typeof here !== 'object') return undefined;
+    here = (here as Record<string | number, unknown>)[part];
+  }
+  return here;
+}
+
+/** The keys the schema allows in the object at `path` (for "did you mean"). */
+function knownKeysAt(input: unknown, path: ReadonlyArray<string | number>): string[] {
+  let schema: z.core.$ZodType | undefined = configSchema;
+  const walked: Array<string | number> = [];
+  for (const part of path) {
+    schema = child(schema, part, valueAt(input, walked));
+    walked.push(part);
+    if (schema === undefined) return [];
+  }
+  return Object.keys(shapeOf(schema, valueAt(input, path)) ?? {});
+}
+
+function unwrap(schema: z.core.$ZodType | undefined): z.core.$ZodType | undefined {
+  let s = schema;
+  for (let i = 0; i < 10 && s !== undefined; i++) {
+    const def = s._zod.def as {
+      type: string;
+      innerType?: z.core.$ZodType;
+      out?: z.core.$ZodType;
+      schema?: z.core.$ZodType;
+    };
+    if (def.type === 'optional' || def.type === 'nullable' || def.type === 'default') s = def.innerType;
+    else if (def.type === 'pipe') s = def.out;
+    else return s;
+  }
+  return s;
+}
+
+function shapeOf(schema: z.core.$ZodType | undefined, value: unknown): Record<string, z.core.$ZodType> | undefined {
+  const s = unwrap(schema);
+  if (s === undefined) return undefined;
+  const def = s._zod.def as { type: string; shape?: Record<string, z.core.$ZodType>; options?: z.core.$ZodType[] };
+  if (def.type === 'object') return def.shape;
+  if (def.type === 'union' && def.options !== undefined) {
+    const type = (value as { type?: unknown } | null)?.type;
+    for (const option of def.options) {
+      const shape = shapeOf(option, value);
+      const literal = shape?.type?._zod.def as { values?: unknown[] } | undefined;
+      if (shape !== undefined && (literal?.values === undefined || literal.values.includes(type))) return shape;
+    }
+  }
+  return undefined;
+}
+
+function child(
+  schema: z.core.$ZodType | undefined,
+  part: string | number,
+  value: unknown,
+): z.core.$ZodType | undefined {
+  const s = unwrap(schema);
+  if (s === undefined) return undefined;
+  const def = s._zod.def as { type: string; element?: z.core.$ZodType };
+  if (def.type === 'array') return def.element;
+  return shapeOf(s, value)?.[String(part)];
+}
+
+function closest(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of known) {
+    if (candidate.startsWith('$')) continue;
+    const d = distance(key.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+/** Levenshtein distance (keys are short). */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** Relative paths in the config, made absolute against its folder. */
+function absolutePaths(config: LogticketsConfig, baseDir: string): LogticketsConfig {
+  const store = config.store;
+  let uri = store?.uri;
+  if (uri !== undefined && /^sqlite:/i.test(uri)) {
+    const path = uri.slice('sqlite:'.length);
+    if (path !== ':memory:' && !path.startsWith('//') && !isAbsolute(path)) uri = `sqlite:${resolve(baseDir, path)}`;
+  }
+  const handler = config.handler;
+  return {
+    ...config,
+    ...(store === undefined ? {} : { store: { ...store, uri: uri! } }),
+    ...(handler?.projectRoot === undefined
+      ? {}
+      : { handler: { ...handler, projectRoot: resolve(baseDir, handler.projectRoot) } }),
+  };
+}
