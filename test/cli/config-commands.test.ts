@@ -74,7 +74,10 @@ test('an inline secret is a warning in check-config, and its value is never prin
     trackers: [{ type: 'trac', url: 'http://127.0.0.1:9/login/rpc', username: 'u', password: 'Inline-Secret-Pw' }],
   });
   const r = await cli(['check-config', '--config', config]);
-  t.regex(r.stdout, /^warn\s+config: trackers\[0\]\.password is written in the file — prefer "\$\{ENV_VAR\}" or password_file/m);
+  t.regex(
+    r.stdout,
+    /^warn\s+config: trackers\[0\]\.password is written in the file — prefer "\$\{ENV_VAR\}" or password_file/m,
+  );
   t.false(r.stdout.includes('Inline-Secret-Pw'));
   t.false(r.stderr.includes('Inline-Secret-Pw'));
 });
@@ -109,7 +112,10 @@ test('config commands without a config say how to give one; a bad config is exit
   const bad = writeConfig(dir, { store: 42 });
   const list = await cli(['list', '--config', bad]);
   t.is(list.code, 2);
-  t.regex(list.stderr, /^logtickets: invalid config .*logtickets\.json: 1 problem\n {2}- store: expected object, received number\n$/);
+  t.regex(
+    list.stderr,
+    /^logtickets: invalid config .*logtickets\.json: 1 problem\n {2}- store: expected object, received number\n$/,
+  );
 });
 
 test('sync with no trackers has nothing to do', async (t) => {

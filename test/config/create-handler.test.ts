@@ -33,9 +33,12 @@ test('a handler from a config file writes tickets into the store the file names,
 
 test('an invalid config fails at creation, before anything is opened', (t) => {
   const d = dir(t);
-  const error = t.throws(() => createHandlerFromConfig({ store: `sqlite:${join(d, 'x.db')}`, handler: { batchsize: 5 } }), {
-    instanceOf: ConfigError,
-  });
+  const error = t.throws(
+    () => createHandlerFromConfig({ store: `sqlite:${join(d, 'x.db')}`, handler: { batchsize: 5 } }),
+    {
+      instanceOf: ConfigError,
+    },
+  );
   t.is(error.code, 'INVALID_CONFIG');
   t.deepEqual(error.problems, ['handler.batchsize: unknown key (did you mean "batchSize"?)']);
   t.deepEqual(readdirSync(d), [], 'no store file was created');
@@ -83,10 +86,21 @@ test('secrets planted in a record reach no byte of the SQLite store', async (t) 
     ssn: '078-05-1120',
   };
   const error = new Error(`login failed with Authorization: Bearer ${planted.bearer}`) as Error & { config?: unknown };
-  error.config = { headers: { authorization: `Bearer ${planted.bearer}` }, url: `https://bot:${planted.dsnPassword}@api.example.org` };
+  error.config = {
+    headers: { authorization: `Bearer ${planted.bearer}` },
+    url: `https://bot:${planted.dsnPassword}@api.example.org`,
+  };
   handler.run(() => {
     log.error(
-      { extra: { user: 'ann', password: planted.password, nested: { ssn: planted.ssn }, note: `token=${planted.ghToken}` }, error },
+      {
+        extra: {
+          user: 'ann',
+          password: planted.password,
+          nested: { ssn: planted.ssn },
+          note: `token=${planted.ghToken}`,
+        },
+        error,
+      },
       'cannot reach postgres://app:%s@db/shop with %s',
       planted.dsnPassword,
       planted.ghToken,

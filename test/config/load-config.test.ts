@@ -82,7 +82,11 @@ test('every problem of a broken file is listed at once, each by its JSON path', 
     /^redaction\.keys: expected array/,
     /^extra: unknown key$/,
   ];
-  for (const pattern of expect) t.true(found.some((p) => pattern.test(p)), `${pattern} in:\n${found.join('\n')}`);
+  for (const pattern of expect)
+    t.true(
+      found.some((p) => pattern.test(p)),
+      `${pattern} in:\n${found.join('\n')}`,
+    );
   t.is(found.length, expect.length, found.join('\n'));
 });
 
@@ -93,7 +97,10 @@ test('a missing environment variable is named with the key that uses it', (t) =>
   t.deepEqual(problems({ handler: { appId: 'svc-${REGION}-${STAGE}' } }, { REGION: 'eu' }), [
     'handler.appId: environment variable STAGE is not set',
   ]);
-  const ok = loadConfig({ handler: { appId: 'svc-${REGION}', hashSalt: 'literal $${NOT_A_VAR}' } }, { env: { REGION: 'eu' } });
+  const ok = loadConfig(
+    { handler: { appId: 'svc-${REGION}', hashSalt: 'literal $${NOT_A_VAR}' } },
+    { env: { REGION: 'eu' } },
+  );
   t.is(ok.config.handler!.appId, 'svc-eu');
   t.is(ok.config.handler!.hashSalt, 'literal ${NOT_A_VAR}');
   t.deepEqual(problems({ handler: { appId: '${bad-name}' } }), [
@@ -141,12 +148,15 @@ test('no message ever shows a secret value', (t) => {
 });
 
 test('secrets written inline are accepted but reported, so a review can move them out', (t) => {
-  const loaded = loadConfig({
-    trackers: [
-      { type: 'trac', url: 'https://t', password: 'inline' },
-      { type: 'github', owner: 'o', repo: 'r', token: '${T}' },
-    ],
-  }, { env: { T: 'x' } });
+  const loaded = loadConfig(
+    {
+      trackers: [
+        { type: 'trac', url: 'https://t', password: 'inline' },
+        { type: 'github', owner: 'o', repo: 'r', token: '${T}' },
+      ],
+    },
+    { env: { T: 'x' } },
+  );
   t.deepEqual(loaded.inlineSecrets, ['trackers[0].password']);
 });
 

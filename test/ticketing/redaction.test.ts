@@ -29,25 +29,60 @@ test('the input is not changed', (t) => {
 });
 
 test('Map snapshots have their keys checked too', (t) => {
-  const input = toJsonSafe(new Map([['token', 'abc'], ['plain', 'ok']]));
-  t.deepEqual(r.value(input), { type: 'Map', entries: [['token', R], ['plain', 'ok']] } as unknown as JsonValue);
+  const input = toJsonSafe(
+    new Map([
+      ['token', 'abc'],
+      ['plain', 'ok'],
+    ]),
+  );
+  t.deepEqual(r.value(input), {
+    type: 'Map',
+    entries: [
+      ['token', R],
+      ['plain', 'ok'],
+    ],
+  } as unknown as JsonValue);
 });
 
 const texts: Array<[string, string, string]> = [
-  ['key=value in a query string', 'GET /login?user=ann&password=hunter2&x=1', 'GET /login?user=ann&password=[REDACTED]&x=1'],
+  [
+    'key=value in a query string',
+    'GET /login?user=ann&password=hunter2&x=1',
+    'GET /login?user=ann&password=[REDACTED]&x=1',
+  ],
   ['key: value in prose', 'retry failed, api_key: k-live-123 rejected', 'retry failed, api_key: [REDACTED] rejected'],
-  ['JSON written into a message', 'body {"user":"ann","password":"hunter2"}', 'body {"user":"ann","password":"[REDACTED]"}'],
+  [
+    'JSON written into a message',
+    'body {"user":"ann","password":"hunter2"}',
+    'body {"user":"ann","password":"[REDACTED]"}',
+  ],
   ['a bearer credential', 'sent Bearer eyJhbGciOi.something-long', 'sent Bearer [REDACTED]'],
   ['an Authorization header line', 'Authorization: Basic dXNlcjpwYXNz', 'Authorization: [REDACTED]'],
   ['a GitHub token', 'token ghp_0123456789abcdefghijABCDEFGHIJ012345 leaked', 'token [REDACTED] leaked'],
   ['a fine-grained GitHub token', 'github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz', '[REDACTED]'],
-  ['credentials in a URL', 'connect postgres://app:s3cret@db.internal:5432/shop failed', 'connect postgres://[REDACTED]@db.internal:5432/shop failed'],
+  [
+    'credentials in a URL',
+    'connect postgres://app:s3cret@db.internal:5432/shop failed',
+    'connect postgres://[REDACTED]@db.internal:5432/shop failed',
+  ],
   ['a token as URL user', 'clone https://x-access:abc@github.com/o/r', 'clone https://[REDACTED]@github.com/o/r'],
   ['an AWS access key id', 'key AKIAIOSFODNN7EXAMPLE used', 'key [REDACTED] used'],
   ['a Slack token', 'xoxb-123456789012-abcdefghij', '[REDACTED]'],
-  ['a JSON Web Token', 'jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U ok', 'jwt [REDACTED] ok'],
-  ['a PEM private key', 'key:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nIBAAK\n-----END RSA PRIVATE KEY-----\nend', 'key:\n[REDACTED]\nend'],
-  ['a PEM private key cut by a size cap', 'k -----BEGIN PRIVATE KEY-----\nMIIEvQIBADAN…[truncated 900 chars]', 'k [REDACTED]'],
+  [
+    'a JSON Web Token',
+    'jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U ok',
+    'jwt [REDACTED] ok',
+  ],
+  [
+    'a PEM private key',
+    'key:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nIBAAK\n-----END RSA PRIVATE KEY-----\nend',
+    'key:\n[REDACTED]\nend',
+  ],
+  [
+    'a PEM private key cut by a size cap',
+    'k -----BEGIN PRIVATE KEY-----\nMIIEvQIBADAN…[truncated 900 chars]',
+    'k [REDACTED]',
+  ],
 ];
 for (const [what, input, expected] of texts) {
   test(`text: ${what}`, (t) => {
