@@ -149,10 +149,11 @@ function mapToSource(
 
 /**
  * `file` relative to `root` with `/` separators, so the same code deployed in
- * another directory (or on Windows) keeps the same name.
+ * another directory (or on Windows) keeps the same name. A file outside the
+ * root keeps its absolute path: `../../usr/lib/…` would name it no better.
  */
 export function relativeTo(root: string, file: string): string {
   if (!isAbsolute(file)) return file.split(sep).join('/');
   const rel = relative(root, file);
-  return (rel === '' ? file : rel).split(sep).join('/');
+  return (rel === '' || rel.startsWith('..') || isAbsolute(rel) ? file : rel).split(sep).join('/');
 }
