@@ -35,3 +35,4 @@ export { createHandlerFromConfig, openConfigured, handlerOptions, type Configure
 export { loadConfig, ConfigError, type LoadConfigOptions, type LoadedConfig } from './config/load-config.js';
 export type { LogticketsConfig } from './config/config-schema.js';
 export { handleForeign, parseCallSite, callSiteFromError, type ForeignRecord } from './integrations/foreign-record.js';
+export { captureUncaught, type CaptureUncaughtOptions } from './integrations/capture-uncaught.js';

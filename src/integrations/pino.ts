@@ -1,0 +1,243 @@
+/**
+ * logtickets as a pino transport: a service keeps logging with pino, and
+ * its records at WARNING and above become tickets.
+ *
+ * ```ts
+ * // In a worker thread, configured from a logtickets config file:
+ * const logger = pino(pino.transport({ target: 'logtickets/pino', options: { config: './logtickets.json' } }));
+ * // In the same thread, with a handler you built:
+ * const logger = pino({}, await logticketsTransport({ handler }));
+ * ```
+ *
+ * Each JSON line pino writes is read back into a record: pino's level
+ * (trace 10 … fatal 60; a custom number counts as the nearest standard level
+ * below it), the message, the serialized error (`err`, or `error`) kept with
+ * its type as `name`, its message and stack, pino's `time` (epoch ms, or
+ * epoch seconds or ISO text with another `timestamp` option), a `caller`
+ * field as the call site when the application adds one, and every other
+ * field — bindings and merged objects, but not pid, hostname, level and
+ * time — as the record's extra data. The channel is the record's `name`.
+ *
+ * When the stream ends, the handler is flushed, and closed if it was made
+ * from a config (see integration-handler.ts).
+ *
+ * At process exit, in a worker thread: pino ends the transport from the main
+ * thread's `exit` event and blocks that thread until this stream has closed,
+ * which is after the handler's flush, for at most 10 s (thread-stream's own
+ * limit). Node emits `exit` when the event loop empties, on `process.exit()`,
+ * and after it has reported an uncaught exception or unhandled rejection, so
+ * in each of these cases what was logged before is written, as long as the
+ * stores take it within `closeTimeoutMs` (default 5 s; keep it under 10 s).
+ * What a store does not take in that time is counted as dropped. A signal
+ * the process does not handle (SIGTERM, SIGKILL) runs no `exit` handler:
+ * what the worker had not written yet is lost. `logger.flush()` waits only
+ * until the worker has read the lines, not for the stores.
+ *
+ * In the same thread, `logger.flush(cb)` calls back once the stores have the
+ * records; end the stream to flush and release the handler, or rely on the
+ * handler's own bounded flush when the event loop empties (`process.exit()`
+ * skips that one).
+ */
+
+import type { Transform } from 'node:stream';
+import build from 'pino-abstract-transport';
+import { LogticketsError } from '../errors.js';
+import { reportInternalError } from '../logging/internal-error.js';
+import { Level, parseLevel } from '../logging/level.js';
+import { checkOptions } from '../options.js';
+import { callerSite, groupingKey } from './record-hints.js';
+import { handleForeign, type ForeignRecord } from './foreign-record.js';
+import { integrationHandler, type IntegrationHandlerOptions } from './integration-handler.js';
+
+export interface PinoTransportOptions extends IntegrationHandlerOptions {
+  /** The channel of every record (default: the record's `name` binding, else `pino`). */
+  readonly channel?: string;
+  /**
+   * The lowest level offered to the handler: a pino level name or number
+   * (`'warn'`, `50`), or a logtickets level name (`'WARNING'`). The handler's
+   * own level (WARNING by default) applies as well.
+   */
+  readonly level?: string | number;
+  /** Where pino writes the message, if you changed pino's `messageKey` (default `msg`). */
+  readonly messageKey?: string;
+  /** Where pino writes the error, if you changed pino's `errorKey` (default `err`; `error` is read too). */
+  readonly errorKey?: string;
+  /** Your pino `customLevels`, needed only when a level formatter writes levels as names. */
+  readonly customLevels?: Readonly<Record<string, number>>;
+  /** A field naming the record's grouping explicitly (a string or list of strings), as a logger call's `fingerprint`. */
+  readonly fingerprintKey?: string;
+  /** How long ending the stream waits for the stores (default 5000 ms). */
+  readonly closeTimeoutMs?: number;
+}
+
+/** The stream pino writes to; `flush(cb)` (pino's `logger.flush(cb)`) waits until handed records are written. */
+export type LogticketsPinoStream = Transform & { flush(cb?: (error?: Error | null) => void): void };
+
+const WHERE = 'logtickets/pino options';
+
+const PINO_LEVELS: Readonly<Record<string, number>> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+};
+
+/** A pino level number as a logtickets level: a custom number counts as the standard level below it. */
+export function fromPinoLevel(level: number): number {
+  if (level >= 60) return Level.CRITICAL;
+  if (level >= 50) return Level.ERROR;
+  if (level >= 40) return Level.WARNING;
+  if (level >= 30) return Level.INFO;
+  if (level >= 20) return Level.DEBUG;
+  return Level.TRACE;
+}
+
+// Fields that describe the record rather than the application's data.
+const RECORD_KEYS = new Set(['level', 'time', 'pid', 'hostname']);
+
+interface Settings {
+  readonly channel: string | undefined;
+  readonly minLevel: number;
+  readonly messageKey: string;
+  readonly errorKeys: readonly string[];
+  readonly labels: Readonly<Record<string, number>>;
+  readonly fingerprintKey: string | undefined;
+}
+
+/**
+ * The transport factory: `target: 'logtickets/pino'` loads it in pino's
+ * worker thread; in the same thread, pass its stream to `pino()` or to a
+ * `pino.multistream`. Throws INVALID_ARGUMENT for a bad option and
+ * INVALID_CONFIG for a bad config.
+ */
+export default async function logticketsTransport(options: PinoTransportOptions = {}): Promise<LogticketsPinoStream> {
+  // pino and its thread-stream add these to a single target's options: not ours to check.
+  const {
+    pinoWillSendConfig: _flag,
+    $context: _context,
+    ...own
+  } = options as PinoTransportOptions & { pinoWillSendConfig?: unknown; $context?: unknown };
+  checkOptions(WHERE, own, {
+    config: 'any',
+    handler: 'object',
+    channel: 'string',
+    level: 'any',
+    messageKey: 'string',
+    errorKey: 'string',
+    customLevels: 'object',
+    fingerprintKey: 'string',
+    closeTimeoutMs: { integer: { min: 0 } },
+  });
+  const labels = { ...PINO_LEVELS, ...own.customLevels };
+  const minLevel = own.level === undefined ? Level.TRACE : levelOf(own.level, labels);
+  if (minLevel === undefined) {
+    throw new LogticketsError('INVALID_ARGUMENT', `${WHERE}.level: unknown level ${JSON.stringify(own.level)}`);
+  }
+  const target = integrationHandler(WHERE, own);
+  const settings: Settings = {
+    channel: own.channel,
+    // Below the handler's own level a line is not worth reading further.
+    minLevel: Math.max(minLevel, target.handler.level),
+    messageKey: own.messageKey ?? 'msg',
+    errorKeys: [...new Set([own.errorKey ?? 'err', 'err', 'error'])],
+    labels,
+    fingerprintKey: own.fingerprintKey,
+  };
+  const closeTimeoutMs = own.closeTimeoutMs ?? 5_000;
+  const stream = build(
+    (source) => {
+      source.on('data', (line: unknown) => {
+        // In the same thread this runs inside pino's write: nothing may be thrown from here.
+        try {
+          const record = toForeign(line, settings);
+          if (record !== null) handleForeign(target.handler, record);
+        } catch (error) {
+          reportInternalError('logtickets/pino record', error);
+        }
+      });
+    },
+    {
+      close(error: Error, done: Function) {
+        void target.release(closeTimeoutMs).then(() => done(error));
+      },
+    },
+  );
+  return Object.assign(stream, {
+    flush(cb?: (error?: Error | null) => void): void {
+      void target.flush(closeTimeoutMs).then(() => cb?.(null));
+    },
+  });
+}
+
+export { logticketsTransport };
+
+/** A level from a record or an option: a pino number or name, a numeric string, or a logtickets name. */
+function levelOf(value: unknown, labels: Readonly<Record<string, number>>): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? fromPinoLevel(value) : undefined;
+  if (typeof value !== 'string') return undefined;
+  const pino = labels[value] ?? labels[value.toLowerCase()];
+  if (typeof pino === 'number') return fromPinoLevel(pino);
+  if (/^\s*\d+\s*$/.test(value)) return fromPinoLevel(Number(value));
+  return parseLevel(value);
+}
+
+/** One parsed pino line as a foreign record, or null when it is below the level or not a record. */
+function toForeign(line: unknown, settings: Settings): ForeignRecord | null {
+  if (line === null || typeof line !== 'object' || Array.isArray(line)) return null;
+  const obj = line as Record<string, unknown>;
+  const level = levelOf(obj.level, settings.labels);
+  if (level === undefined || level < settings.minLevel) return null;
+
+  const errorKey = settings.errorKeys.find((key) => serializedError(obj[key]) !== undefined);
+  const error = errorKey === undefined ? undefined : serializedError(obj[errorKey]);
+  const site = callerSite(obj.caller);
+  const fingerprint = settings.fingerprintKey === undefined ? undefined : groupingKey(obj[settings.fingerprintKey]);
+
+  // A null prototype: a `__proto__` key in the JSON stays a plain key here.
+  const extra: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const key of Object.keys(obj)) {
+    if (RECORD_KEYS.has(key) || key === settings.messageKey || key === errorKey) continue;
+    if ((key === 'caller' && site !== null) || (key === settings.fingerprintKey && fingerprint !== undefined)) continue;
+    extra[key] = obj[key];
+  }
+
+  const msg = obj[settings.messageKey];
+  const message =
+    typeof msg === 'string'
+      ? msg
+      : msg === undefined || msg === null
+        ? error === undefined
+          ? ''
+          : `${String(error.name)}: ${String(error.message ?? '')}`
+        : typeof msg === 'object'
+          ? JSON.stringify(msg)
+          : String(msg);
+  const name = obj.name;
+  return {
+    level,
+    channel: settings.channel ?? (typeof name === 'string' && name !== '' ? name : 'pino'),
+    message,
+    time: epochMs(obj.time),
+    extra,
+    ...(error === undefined ? {} : { error }),
+    ...(site === null ? {} : { callSite: site }),
+    ...(fingerprint === undefined ? {} : { fingerprint }),
+  };
+}
+
+/** pino's serialized error (`{ type, message, stack, ... }`) with its type as `name`; undefined if it is none. */
+function serializedError(value: unknown): Record<string, unknown> | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const { type, name, message, stack, ...rest } = value as Record<string, unknown>;
+  if (typeof message !== 'string' && typeof stack !== 'string') return undefined;
+  const errorName = typeof type === 'string' ? type : typeof name === 'string' ? name : 'Error';
+  return { name: errorName, message, stack, ...rest };
+}
+
+/** pino's `time`: epoch ms (the default), epoch seconds (`unixTime`) or ISO text (`isoTime`). */
+function epochMs(time: unknown): number | string | undefined {
+  if (typeof time === 'number') return Number.isFinite(time) && Math.abs(time) < 1e11 ? time * 1000 : time;
+  return typeof time === 'string' ? time : undefined;
+}

@@ -1,0 +1,244 @@
+/**
+ * logtickets as a winston transport: a service keeps logging with winston,
+ * and its records at WARNING and above become tickets.
+ *
+ * ```ts
+ * const logger = winston.createLogger({
+ *   transports: [new winston.transports.Console(), new LogticketsTransport({ config: './logtickets.json' })],
+ * });
+ * ```
+ *
+ * Each `info` object is read into a record: its level (npm levels: error,
+ * warn, info, http, verbose, debug, silly; syslog levels: emerg, alert, crit,
+ * error, warning, notice, info, debug; other names through `levelMap`), its
+ * message, the error it carries — `logger.error(err)`, `logger.error('text',
+ * err)`, `{ message: err }`, an `error`/`err` field, or the `stack` that
+ * `format.errors({ stack: true })` leaves — kept with name, message and stack,
+ * a `timestamp` (from `format.timestamp()`) as the record's time, a `caller`
+ * field as the call site when the application adds one, and the other
+ * metadata as extra data (winston's symbol keys, level and message left out).
+ * The channel is `info.label` (`format.label()`), else `info.service` (the
+ * usual `defaultMeta`), else `winston`.
+ *
+ * Ending: `logger.end()` waits (its `finish` event) until this transport has
+ * flushed the handler; `logger.close()` / `transport.close()` start the same
+ * and `await transport.close()` waits for it. A handler made from a config
+ * is closed then; one passed in is only flushed. A process whose event loop
+ * empties gets the handler's own bounded flush on `beforeExit`;
+ * `process.exit()` skips that, so await `transport.close()` before it.
+ */
+
+import TransportStream from 'winston-transport';
+import { LogticketsError } from '../errors.js';
+import { reportInternalError } from '../logging/internal-error.js';
+import { Level, parseLevel } from '../logging/level.js';
+import { checkOptions } from '../options.js';
+import { callerSite, groupingKey } from './record-hints.js';
+import { handleForeign, type ForeignRecord } from './foreign-record.js';
+import { integrationHandler, type IntegrationHandler, type IntegrationHandlerOptions } from './integration-handler.js';
+
+export interface LogticketsTransportOptions extends TransportStream.TransportStreamOptions, IntegrationHandlerOptions {
+  /** The channel of every record (default: `info.label`, else `info.service`, else `winston`). */
+  readonly channel?: string;
+  /** Levels of your own (winston `levels`) as logtickets levels: `{ fatal: 'CRITICAL', audit: 'NOTICE' }`. */
+  readonly levelMap?: Readonly<Record<string, string | number>>;
+  /** A metadata field naming the record's grouping explicitly (a string or list of strings). */
+  readonly fingerprintKey?: string;
+  /** How long `close()` and `logger.end()` wait for the stores (default 5000 ms). */
+  readonly closeTimeoutMs?: number;
+  /** winston's stream buffer size, passed on. */
+  readonly highWaterMark?: number;
+}
+
+const WHERE = 'LogticketsTransport options';
+const LEVEL = Symbol.for('level');
+const SPLAT = Symbol.for('splat');
+
+/** npm and syslog level names (and a few common others) as logtickets levels. */
+export const WINSTON_LEVELS: Readonly<Record<string, number>> = {
+  emerg: Level.CRITICAL,
+  alert: Level.CRITICAL,
+  crit: Level.CRITICAL,
+  critical: Level.CRITICAL,
+  fatal: Level.CRITICAL,
+  error: Level.ERROR,
+  warn: Level.WARNING,
+  warning: Level.WARNING,
+  notice: Level.NOTICE,
+  info: Level.INFO,
+  http: Level.INFO,
+  verbose: Level.DEBUG,
+  debug: Level.DEBUG,
+  silly: Level.TRACE,
+  trace: Level.TRACE,
+};
+
+type Info = Record<string | symbol, unknown>;
+
+export class LogticketsTransport extends TransportStream {
+  private readonly target: IntegrationHandler;
+  private readonly channel: string | undefined;
+  private readonly levelNames: Readonly<Record<string, number>>;
+  private readonly fingerprintKey: string | undefined;
+  private readonly closeTimeoutMs: number;
+  private closing: Promise<boolean> | undefined;
+
+  /** Throws INVALID_ARGUMENT for a bad option and INVALID_CONFIG for a bad config. */
+  constructor(options: LogticketsTransportOptions = {}) {
+    checkOptions(WHERE, options, {
+      config: 'any',
+      handler: 'object',
+      channel: 'string',
+      levelMap: 'object',
+      fingerprintKey: 'string',
+      closeTimeoutMs: { integer: { min: 0 } },
+      // winston's own transport options
+      format: 'object',
+      level: 'string',
+      silent: 'boolean',
+      handleExceptions: 'boolean',
+      handleRejections: 'boolean',
+      highWaterMark: { integer: { min: 1 } },
+      log: 'function',
+      logv: 'function',
+      close: 'function',
+    });
+    const { config, handler, channel, levelMap, fingerprintKey, closeTimeoutMs, ...transportOptions } = options;
+    const levels: Record<string, number> = { ...WINSTON_LEVELS };
+    for (const [name, value] of Object.entries(levelMap ?? {})) {
+      const level = parseLevel(value);
+      if (level === undefined) {
+        throw new LogticketsError(
+          'INVALID_ARGUMENT',
+          `${WHERE}.levelMap.${name}: unknown level ${JSON.stringify(value)}`,
+        );
+      }
+      levels[name] = level;
+    }
+    super(transportOptions);
+    this.levelNames = levels;
+    this.channel = channel;
+    this.fingerprintKey = fingerprintKey;
+    this.closeTimeoutMs = closeTimeoutMs ?? 5_000;
+    this.target = integrationHandler(WHERE, {
+      ...(config === undefined ? {} : { config }),
+      ...(handler === undefined ? {} : { handler }),
+    });
+  }
+
+  /** The handler records go to (made from `config`, or the one passed in). */
+  get handler(): IntegrationHandler['handler'] {
+    return this.target.handler;
+  }
+
+  override log(info: Info, next: () => void): void {
+    // This runs inside the application's logging call: nothing may be thrown from here.
+    try {
+      const record = this.toForeign(info);
+      if (record !== null) handleForeign(this.target.handler, record);
+    } catch (error) {
+      reportInternalError('LogticketsTransport record', error);
+    }
+    next();
+  }
+
+  /**
+   * Flush the handler, and close it if it was made from a config. Resolves
+   * true when nothing was lost. winston calls this when the transport is
+   * removed or the logger is closed.
+   */
+  override close(): Promise<boolean> {
+    this.closing ??= this.target.release(this.closeTimeoutMs);
+    return this.closing;
+  }
+
+  /** Wait until what was logged so far is written (at most `timeoutMs`, default `closeTimeoutMs`). */
+  flush(timeoutMs = this.closeTimeoutMs): Promise<boolean> {
+    return this.target.flush(timeoutMs);
+  }
+
+  /** `logger.end()`: its `finish` event comes after the handler is flushed (and closed, if ours). */
+  override _final(callback: (error?: Error | null) => void): void {
+    void this.close().then(() => callback());
+  }
+
+  private toForeign(info: Info): ForeignRecord | null {
+    if (info === null || typeof info !== 'object') return null;
+    const name = info[LEVEL] ?? info.level;
+    const level = typeof name === 'string' ? (this.levelNames[name] ?? parseLevel(name) ?? Level.INFO) : Level.INFO;
+    if (level < this.target.handler.level) return null;
+
+    const found = errorOf(info);
+    const site = callerSite(info.caller);
+    const fingerprint = this.fingerprintKey === undefined ? undefined : groupingKey(info[this.fingerprintKey]);
+    const extra: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+    for (const key of Object.keys(info)) {
+      if (key === 'level' || key === 'message' || key === 'timestamp' || found.keys.includes(key)) continue;
+      if ((key === 'caller' && site !== null) || (key === this.fingerprintKey && fingerprint !== undefined)) continue;
+      // Copied as a property, not read: a getter that throws is reported in the stored data, not here.
+      const property = Object.getOwnPropertyDescriptor(info, key);
+      if (property !== undefined)
+        Object.defineProperty(extra, key, { ...property, enumerable: true, configurable: true });
+    }
+    const label = typeof info.label === 'string' && info.label !== '' ? info.label : undefined;
+    const service = typeof info.service === 'string' && info.service !== '' ? info.service : undefined;
+    const time = info.timestamp;
+    return {
+      level,
+      channel: this.channel ?? label ?? service ?? 'winston',
+      message: messageOf(info.message),
+      ...(typeof time === 'string' || typeof time === 'number' ? { time } : {}),
+      extra,
+      ...(found.error === undefined ? {} : { error: found.error }),
+      ...(site === null ? {} : { callSite: site }),
+      ...(fingerprint === undefined ? {} : { fingerprint }),
+    };
+  }
+}
+
+export default LogticketsTransport;
+
+function messageOf(message: unknown): string {
+  if (typeof message === 'string') return message;
+  if (message instanceof Error) return message.message;
+  if (message === undefined || message === null) return '';
+  if (typeof message === 'object') {
+    try {
+      return JSON.stringify(message) ?? '';
+    } catch {
+      return String(message);
+    }
+  }
+  return String(message);
+}
+
+/**
+ * The error an info carries, and the info keys that only repeat it (left
+ * out of extra). In order: the info is the error (`logger.error(err)`), its
+ * message is (`{ message: err }`), an error among the format arguments
+ * (`logger.error('text', err)`), an `error` or `err` field, or a `stack`
+ * left by `format.errors({ stack: true })`.
+ */
+function errorOf(info: Info): { error: unknown; keys: readonly string[] } {
+  if (info instanceof Error) return { error: info, keys: ['stack', 'cause'] };
+  if (info.message instanceof Error) return { error: info.message, keys: ['stack', 'cause'] };
+  const splat = info[SPLAT];
+  if (Array.isArray(splat)) {
+    const error = splat.find((arg): arg is Error => arg instanceof Error);
+    if (error !== undefined) return { error, keys: ['stack', 'cause'] };
+  }
+  for (const key of ['error', 'err']) {
+    if (info[key] instanceof Error) return { error: info[key], keys: [key] };
+  }
+  if (typeof info.stack === 'string') {
+    const first = info.stack.split('\n', 1)[0] ?? '';
+    const named = /^([A-Za-z_$][\w$]*)(?::|$)/.exec(first);
+    const name = named?.[1] ?? 'Error';
+    const message = first.startsWith(`${name}: `) ? first.slice(name.length + 2) : messageOf(info.message);
+    return {
+      error: { name, message, stack: info.stack, ...(info.cause === undefined ? {} : { cause: info.cause }) },
+      keys: ['stack', 'cause'],
+    };
+  }
+  return { error: undefined, keys: [] };
+}
