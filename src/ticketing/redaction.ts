@@ -20,6 +20,7 @@
  * passwords inside URLs. Users add their own, or turn the defaults off.
  */
 
+import { LRUCache } from 'lru-cache';
 import { LogticketsError } from '../errors.js';
 import type { JsonValue } from '../logging/json-safe.js';
 import { checkOptions } from '../options.js';
@@ -67,6 +68,7 @@ const DEFAULT_VALUE_PATTERNS: ReadonlyArray<{ readonly re: RegExp; readonly keep
 ];
 
 const SEPARATORS = /[-_.\s]/g;
+const MEMO_MAX_LENGTH = 4_096;
 
 function normalizeKey(key: string): string {
   return key.toLowerCase().replace(SEPARATORS, '');
@@ -90,6 +92,7 @@ export class Redactor {
   private readonly keys: readonly string[];
   private readonly pairs: RegExp | null;
   private readonly values: ReadonlyArray<{ readonly re: RegExp; readonly keep: number }>;
+  private readonly memo = new LRUCache<string, string>({ max: 1_000 });
 
   constructor(options: RedactionOptions = {}) {
     checkOptions('redaction', options, { keys: 'array', values: 'array', defaults: 'boolean', replacement: 'string' });
@@ -134,6 +137,16 @@ export class Redactor {
 
   /** A string with every secret found in it replaced. */
   text(value: string): string {
+    if (value.length < 4) return value;
+    // Occurrences of one problem repeat their strings (stacks, templates, channel names): scan each once.
+    const memo = value.length <= MEMO_MAX_LENGTH ? this.memo.get(value) : undefined;
+    if (memo !== undefined) return memo;
+    const out = this.scan(value);
+    if (value.length <= MEMO_MAX_LENGTH) this.memo.set(value, out);
+    return out;
+  }
+
+  private scan(value: string): string {
     let out = value;
     for (const { re, keep } of this.values) {
       re.lastIndex = 0;
