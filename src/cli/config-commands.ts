@@ -169,24 +169,30 @@ export async function testTicket(setup: CliSetup, flags: Flags): Promise<Command
       ),
     );
     for (const { label, backend } of trackers) {
+      const failedBefore = backend.deliveryCounts.failed;
       const delivered = await backend.deliverPending({ timeoutMs });
+      const deliveryFailed = backend.deliveryCounts.failed > failedBefore;
       const link = await (store as TicketStore).getLink({
         tracker: backend.name,
         appId: ticket.appId,
         hash: ticket.hash,
       });
-      if (link?.externalId != null) {
-        const note = delivered ? '' : ' (a comment waits for the comment window; `logtickets sync` delivers it)';
-        lines.push(line(true, label, 'delivered', `${backend.ticketUrl(link.externalId)}${note}`));
+      const where = link?.externalId == null ? undefined : backend.ticketUrl(link.externalId);
+      if (delivered || (where !== undefined && !deliveryFailed)) {
+        // Not delivered yet but not failing: a comment waits for its ticket's comment window.
+        const note = delivered ? '' : ' (this occurrence waits for the comment window; `logtickets sync` delivers it)';
+        lines.push(line(true, label, 'delivered', `${where ?? '(no link)'}${note}`));
       } else {
         failed = true;
-        const errors = backend.deliveryCounts.failed;
+        const why = deliveryFailed
+          ? 'delivery failed (the error is above; `logtickets check-config` tells what to fix)'
+          : 'the tracker did not answer in time';
         lines.push(
           line(
             false,
             label,
             'delivered',
-            `not delivered within ${timeoutMs / 1000} s${errors > 0 ? ' (delivery failed: see the error above; `logtickets check-config` tells what to fix)' : ''}; it waits in the outbox`,
+            `not delivered within ${timeoutMs / 1000} s: ${why}${where === undefined ? '' : `; the ticket is ${where}`}; it waits in the outbox`,
           ),
         );
       }

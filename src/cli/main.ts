@@ -105,7 +105,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (result.output !== '') process.stdout.write(`${result.output}\n`);
       return result.code;
     }
-    const loaded = setup.configPath === undefined ? undefined : loadConfig(setup.configPath);
+    // Store commands read only the config's store: listing tickets needs no tracker credentials.
+    const loaded =
+      setup.configPath === undefined ? undefined : loadConfig(setup.configPath, { storeOnly: command !== 'demo' });
     const uri = setup.storeUri ?? loaded?.config.store?.uri ?? defaultStoreUri();
     if (command === 'demo') {
       process.stdout.write(`${await runDemo(uri, flags, setup.configPath)}\n`);

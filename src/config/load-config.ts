@@ -28,6 +28,11 @@ export interface LoadConfigOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** The folder relative paths are read from (default: the config file's, or the working directory for an object). */
   readonly baseDir?: string;
+  /**
+   * Read only the `store` block (the CLI's store commands: listing tickets
+   * needs no tracker credentials, so a missing token must not stop it).
+   */
+  readonly storeOnly?: boolean;
 }
 
 export interface LoadedConfig {
@@ -75,6 +80,10 @@ export function loadConfig(source: string | object, options: LoadConfigOptions =
   const problems: string[] = [];
   const inlineSecrets: string[] = [];
   const failed = new Set<string>();
+  if (options.storeOnly === true) {
+    const { store } = raw as { store?: unknown };
+    raw = store === undefined ? {} : { store };
+  }
   const expanded = expand(raw, [], { env: options.env ?? process.env, baseDir, problems, inlineSecrets, failed });
   const result = configSchema.safeParse(expanded);
   if (!result.success) {

@@ -15,7 +15,9 @@
  *   states, every page) and matching a hidden marker in the body — never the
  *   search API, which lags and would create duplicates;
  * - closed as completed → reopened with a comment and the regression label;
- *   closed as not planned, or labelled as muted (wontfix) → left alone.
+ *   closed as not planned, or labelled as muted (wontfix) → left alone;
+ * - the search and regression labels are created, once per process, where
+ *   the repository lacks them.
  */
 
 import { createAppAuth } from '@octokit/auth-app';
@@ -36,6 +38,7 @@ import type { OccurrenceSummary } from '../tracker/occurrence-summary.js';
 import { TrackerBackend, type AddResult, type TrackerOptions } from '../tracker/tracker-backend.js';
 import type { SetupCheck } from '../tracker/setup-check.js';
 import { issueBody, issueTitle, marker, occurrenceComment } from './github-markdown.js';
+import { checkGitHubSetup, githubIssueUrl } from './github-setup-check.js';
 import { WriteBudget, type BudgetWindow } from './write-budget.js';
 
 export interface GitHubAppAuth {
@@ -87,6 +90,8 @@ export class GitHubBackend extends TrackerBackend {
   private readonly octokit: Octokit;
   private readonly owner: string;
   private readonly repo: string;
+  private readonly baseUrl: string | undefined;
+  private readonly app: boolean;
   private readonly labels: readonly string[];
   private readonly assignees: readonly string[];
   private readonly regressionLabel: string;
@@ -94,6 +99,9 @@ export class GitHubBackend extends TrackerBackend {
   private readonly budget: WriteBudget;
   private readonly timeoutMs: number;
   private pausedUntil = 0;
+  /** The search and regression labels: being made sure of, or done (see ensureLabels). */
+  private labelsReady: Promise<void> | undefined;
+  private labelsSettled = false;
   /** Marker → issue number from the last listing; forgotten after a create attempt or 30 s. */
   private listing: { at: number; byHash: Map<string, number> } | undefined;
 
@@ -144,6 +152,8 @@ export class GitHubBackend extends TrackerBackend {
     super('GitHubBackend', options);
     this.owner = options.owner;
     this.repo = options.repo;
+    this.baseUrl = options.baseUrl;
+    this.app = typeof auth !== 'string';
     this.name = `github:${options.baseUrl === undefined ? '' : `${new URL(options.baseUrl).host}/`}${options.owner}/${options.repo}`;
     this.labels = options.labels ?? ['logtickets'];
     if (this.labels.length === 0)
@@ -178,21 +188,33 @@ export class GitHubBackend extends TrackerBackend {
     });
   }
 
-  // -- set-up checks (placeholder, filled in by the set-up check work) -------
+  // -- set-up checks ----------------------------------------------------------
 
-  async checkSetup(): Promise<SetupCheck[]> {
-    return [];
+  /** See github-setup-check.ts: what is checked, how, and in which order. */
+  checkSetup(): Promise<SetupCheck[]> {
+    return checkGitHubSetup({
+      octokit: this.octokit,
+      owner: this.owner,
+      repo: this.repo,
+      baseUrl: this.baseUrl,
+      app: this.app,
+      searchLabel: this.labels[0]!,
+      regressionLabel: this.regressionLabel,
+      timeoutMs: this.timeoutMs,
+    });
   }
 
+  /** The issue's page: `https://github.com/<owner>/<repo>/issues/<n>`, or the same on an Enterprise host. */
   ticketUrl(externalId: string): string {
-    return externalId;
+    return githubIssueUrl(this.baseUrl, this.owner, this.repo, externalId);
   }
 
   // -- delivery steps ---------------------------------------------------------
 
   protected override writesBlockedUntil(): string | undefined {
-    // A delivery makes at most two writes (reopen, then comment).
-    const at = Math.max(this.pausedUntil, this.budget.availableAt(2));
+    // A delivery makes at most two writes (reopen, then comment); the first
+    // ones may also create the two labels.
+    const at = Math.max(this.pausedUntil, this.budget.availableAt(this.labelsSettled ? 2 : 4));
     return at > Date.now() ? new Date(at).toISOString() : undefined;
   }
 
@@ -222,6 +244,7 @@ export class GitHubBackend extends TrackerBackend {
   }
 
   protected async createTicket(key: LinkKey, summary: OccurrenceSummary): Promise<string> {
+    await this.ensureLabels();
     // Whatever happens, the listing may now be missing this issue.
     this.listing = undefined;
     this.budget.spend();
@@ -266,6 +289,7 @@ export class GitHubBackend extends TrackerBackend {
     if (labels.some((l) => this.mutedLabels.has(l))) return 'muted';
     if (issue.state === 'closed') {
       if (issue.state_reason === 'not_planned') return 'muted';
+      await this.ensureLabels();
       this.budget.spend();
       await this.call('reopen an issue', () =>
         this.octokit.rest.issues.update(
@@ -282,6 +306,58 @@ export class GitHubBackend extends TrackerBackend {
     }
     await this.comment(issue_number, occurrenceComment(summary, false));
     return 'commented';
+  }
+
+  /**
+   * Creates the search label and the regression label where the repository
+   * lacks them, once per process, before the first issue or reopen that
+   * carries them (GitHub's API does not promise to make a missing label on
+   * its own). Never fails a delivery: a label that cannot be made is warned
+   * about, and GitHub keeps or drops labels as the credentials' access
+   * allows. After a retryable failure (outage, rate limit) it is tried again
+   * with the next delivery.
+   */
+  private ensureLabels(): Promise<void> {
+    this.labelsReady ??= this.createMissingLabels().then(
+      () => {
+        this.labelsSettled = true;
+      },
+      (error: unknown) => {
+        if (error instanceof LogticketsError && error.retryable) {
+          this.labelsReady = undefined;
+          return;
+        }
+        this.labelsSettled = true;
+        // A missing repository is reported by the delivery itself.
+        if (!(error instanceof LogticketsError && error.status === 404))
+          this.warn('labels-create', `${this.name}: ${(error as Error).message}; issues are labelled as GitHub allows`);
+      },
+    );
+    return this.labelsReady;
+  }
+
+  private async createMissingLabels(): Promise<void> {
+    const wanted = new Map([
+      [this.labels[0]!, { color: '5319e7', description: 'A problem reported by logtickets' }],
+      [this.regressionLabel, { color: 'b60205', description: 'A solved problem that came back (logtickets)' }],
+    ]);
+    for (const [name, look] of wanted) {
+      try {
+        await this.call(`read the label "${name}"`, () => this.octokit.rest.issues.getLabel(this.at({ name })));
+        continue;
+      } catch (error) {
+        if (!(error instanceof LogticketsError) || error.status !== 404) throw error;
+      }
+      this.budget.spend();
+      try {
+        await this.call(`create the label "${name}"`, () =>
+          this.octokit.rest.issues.createLabel(this.at({ name, ...look })),
+        );
+      } catch (error) {
+        // 422: another process made it meanwhile.
+        if (!(error instanceof LogticketsError) || error.status !== 422) throw error;
+      }
+    }
   }
 
   private async comment(issue_number: number, body: string): Promise<void> {

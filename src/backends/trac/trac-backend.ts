@@ -23,6 +23,7 @@ import { checkFilter, checkTicketId, occurrenceQuery, ticketNotFound, ticketQuer
 import type { OccurrenceSummary } from '../tracker/occurrence-summary.js';
 import { TrackerBackend, type AddResult, type TrackerOptions } from '../tracker/tracker-backend.js';
 import type { SetupCheck } from '../tracker/setup-check.js';
+import { checkTracSetup, tracTicketUrl } from './trac-setup-check.js';
 import { occurrenceComment, ticketDescription, ticketSummary } from './trac-wiki.js';
 import { XmlRpcClient, type XmlRpcClientOptions } from './xmlrpc-client.js';
 
@@ -59,6 +60,8 @@ type TracAction = [string, string, string, Array<[string, string, string[]]>];
 export class TracBackend extends TrackerBackend {
   readonly name: string;
   private readonly rpc: XmlRpcClient;
+  private readonly url: string;
+  private readonly username: string | undefined;
   private readonly hashField: string;
   private readonly fields: TracTicketFields;
   private readonly muted: ReadonlySet<string>;
@@ -104,19 +107,23 @@ export class TracBackend extends TrackerBackend {
     this.name = trackerName(options.url);
     // The client checks the URL (a clear INVALID_ARGUMENT naming `url`).
     this.rpc = new XmlRpcClient({ ...options, name: this.name });
+    this.url = options.url;
+    this.username = options.username;
     this.hashField = hashField;
     this.fields = options.fields ?? {};
     this.muted = new Set(options.mutedResolutions ?? ['wontfix', 'invalid', 'duplicate']);
   }
 
-  // -- set-up checks (placeholder, filled in by the set-up check work) -------
+  // -- set-up checks ---------------------------------------------------------
 
-  async checkSetup(): Promise<SetupCheck[]> {
-    return [];
+  /** See trac-setup-check.ts: what is checked, how, and in which order. */
+  checkSetup(): Promise<SetupCheck[]> {
+    return checkTracSetup({ rpc: this.rpc, url: this.url, username: this.username, hashField: this.hashField });
   }
 
+  /** `<Trac project root>/ticket/<id>`: the RPC URL without its `/login/rpc` (or `/rpc`, `/xmlrpc`, `/jsonrpc`). */
   ticketUrl(externalId: string): string {
-    return externalId;
+    return tracTicketUrl(this.url, externalId);
   }
 
   // -- delivery steps ---------------------------------------------------------

@@ -87,8 +87,9 @@ if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
     const server = await trac();
     const proxy = await startFaultProxy(server.url);
     t.teardown(() => proxy.close());
+    // Under load tracd may take more than the short stall limit to answer: the pass-through call gets a normal one.
+    t.deepEqual(await client(server, { url: proxy.url }).call('system.getAPIVersion'), [1, 2, 0], 'passes through');
     const rpc = client(server, { url: proxy.url, timeoutMs: 500 });
-    t.deepEqual(await rpc.call('system.getAPIVersion'), [1, 2, 0], 'passes through');
     proxy.mode = 'refuse';
     t.like(await t.throwsAsync(rpc.call('system.getAPIVersion')), { code: 'BACKEND_UNAVAILABLE', retryable: true });
     proxy.mode = 'stall';

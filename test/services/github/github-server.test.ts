@@ -336,6 +336,73 @@ test('repository labels: create, read, already exists, list', async (t) => {
   t.deepEqual(withDefaults.violations, []);
 });
 
+test('accounts by access: none sees no repository, read opens issues but its labels are dropped, write does all', async (t) => {
+  const github = await standIn(t);
+  const repo = repoOf(github);
+  const { none, read, write } = github.accounts;
+  t.is(write.token, github.token);
+  t.is(new Set([none.token, read.token, write.token]).size, 3);
+  for (const account of [none, read, write]) {
+    const me = await bareOctokit(github, account.token).rest.users.getAuthenticated();
+    t.is(me.data.login, account.login);
+    t.is(me.headers['x-oauth-scopes'], 'repo');
+  }
+
+  // none: the private repository and everything in it are invisible.
+  const outsider = bareOctokit(github, none.token);
+  t.is((await requestError(t, outsider.rest.repos.get(repo))).status, 404);
+  t.is((await requestError(t, outsider.rest.issues.listForRepo(repo))).status, 404);
+  t.is((await requestError(t, outsider.rest.issues.getLabel({ ...repo, name: 'bug' }))).status, 404);
+
+  // read: permissions say pull only.
+  const reader = bareOctokit(github, read.token);
+  t.deepEqual((await reader.rest.repos.get(repo)).data.permissions, {
+    admin: false,
+    maintain: false,
+    push: false,
+    triage: false,
+    pull: true,
+  });
+  t.like((await bareOctokit(github).rest.repos.get(repo)).data.permissions, { push: true, pull: true });
+  // It opens an issue; the labels and assignees it sets are dropped without a word.
+  const own = await reader.rest.issues.create({
+    ...repo,
+    title: 'from a reader',
+    labels: ['logtickets'],
+    assignees: ['x'],
+  });
+  t.is(own.status, 201);
+  t.deepEqual(own.data.labels, []);
+  t.deepEqual(own.data.assignees, []);
+  t.is(own.data.user?.login, read.login);
+  t.deepEqual(github.labels(), [], 'no label was made');
+  const renamed = await reader.rest.issues.update({
+    ...repo,
+    issue_number: own.data.number,
+    title: 'renamed',
+    labels: ['x'],
+  });
+  t.is(renamed.data.title, 'renamed');
+  t.deepEqual(renamed.data.labels, []);
+  t.is(
+    (await reader.rest.issues.createComment({ ...repo, issue_number: own.data.number, body: 'me too' })).status,
+    201,
+  );
+  // Labels, and other people's issues, need push access.
+  const others = github.seedIssue({ title: "not the reader's" });
+  const refused = [
+    await requestError(t, reader.rest.issues.createLabel({ ...repo, name: 'logtickets' })),
+    await requestError(t, reader.rest.issues.addLabels({ ...repo, issue_number: own.data.number, labels: ['x'] })),
+    await requestError(t, reader.rest.issues.update({ ...repo, issue_number: others.number, state: 'closed' })),
+  ];
+  for (const e of refused) {
+    t.is(e.status, 403);
+    t.is(body(e).message, 'Must have admin rights to Repository.');
+  }
+  t.is(github.issues().find((i) => i.number === others.number)?.state, 'open');
+  t.deepEqual(github.violations, []);
+});
+
 test("a wrong or missing token gets 401 with GitHub's body; token and bearer both work", async (t) => {
   const github = await standIn(t);
   const wrong = await requestError(t, bareOctokit(github, 'ghp_not-the-token').rest.issues.listForRepo(repoOf(github)));

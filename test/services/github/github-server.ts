@@ -19,6 +19,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   GitHubApiError,
   GitHubState,
+  READ_PERMISSIONS,
+  WRITE_PERMISSIONS,
   type GitHubComment,
   type GitHubIssue,
   type IssueListFilter,
@@ -58,15 +60,31 @@ export interface GitHubCall {
   at: number;
 }
 
+/**
+ * What an account may do with the repository: `write` (GitHub's Write role),
+ * `read` (the Read role: a collaborator who may open issues and comment, but
+ * whose labels, assignees and milestones GitHub silently drops), or `none`
+ * (the private repository is invisible to it: 404).
+ */
+export type RepoAccess = 'none' | 'read' | 'write';
+
+export interface GitHubAccount {
+  /** its classic token (`Authorization: token X` or `bearer X`) */
+  readonly token: string;
+  readonly login: string;
+}
+
 export interface GitHubStandIn {
   /** baseUrl for Octokit, e.g. http://127.0.0.1:PORT */
   readonly url: string;
-  /** the one valid token (`Authorization: token X` or `bearer X`); anything else gets 401 */
+  /** the token of the account with write access (`accounts.write.token`); an unknown token gets 401 */
   readonly token: string;
+  /** one account per access level; every token has the `repo` scope */
+  readonly accounts: Readonly<Record<RepoAccess, GitHubAccount>>;
   /** the one repository that exists (others → 404) */
   readonly owner: string;
   readonly repo: string;
-  /** login of the token's user; issues and comments made through the API are theirs */
+  /** login of `token`'s account; issues and comments made through the API are their author's */
   readonly login: string;
   issues(): GitHubIssue[];
   labels(): Array<{ name: string; color: string }>;
@@ -122,6 +140,9 @@ interface Reply {
 
 interface Ctx {
   match: MatchedOperation;
+  /** the account whose token came with the request */
+  login: string;
+  access: RepoAccess;
   query: URLSearchParams;
   body: any; // checked against the description before a handler sees it
   /** normalised path, `/repos/{owner}/{repo}/...` form, no query string */
@@ -136,7 +157,10 @@ const SECONDARY_LIMIT_DOCS =
 const PRIMARY_LIMIT_DOCS =
   'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-the-primary-rate-limit';
 const BOT_LOGIN = 'logtickets-bot';
+const READER_LOGIN = 'reader-bot';
+const OUTSIDER_LOGIN = 'outsider-bot';
 const HUMAN_LOGIN = 'maintainer';
+const NO_RIGHTS = 'Must have admin rights to Repository.';
 const STATUS_MESSAGES: Record<number, string> = {
   429: 'Too Many Requests',
   500: 'Server Error',
@@ -217,12 +241,30 @@ class RateLimit {
  * /repos/{o}/{r}/labels; GET /repos/{o}/{r}/labels/{name}; GET /rate_limit;
  * GET /user. Pagination links point at `/repositories/{id}/...`, as GitHub's
  * do; those paths are served as their `/repos/{owner}/{repo}/...` twins.
+ *
+ * Three accounts (`accounts`), one per access level, each with a classic
+ * token: `write` may do all of the above; `read` sees the repository (its
+ * `permissions` say pull only), may open issues, comment and change its own
+ * issues, but labels, assignees and milestones it sets are dropped without a
+ * word, and creating labels or adding them to issues is refused (403), as
+ * GitHub does without push access; `none` gets 404 for the repository and
+ * everything in it.
  */
 export async function startGitHub(options: StartGitHubOptions = {}): Promise<GitHubStandIn> {
   const owner = options.owner ?? 'acme';
   const repo = options.repo ?? 'widgets';
   const perPageMax = options.perPageMax ?? 100;
-  const token = classicToken();
+  const accounts: Record<RepoAccess, GitHubAccount> = {
+    write: { token: classicToken(), login: BOT_LOGIN },
+    read: { token: classicToken(), login: READER_LOGIN },
+    none: { token: classicToken(), login: OUTSIDER_LOGIN },
+  };
+  const byToken = new Map(
+    (Object.entries(accounts) as Array<[RepoAccess, GitHubAccount]>).map(([access, a]) => [
+      a.token,
+      { login: a.login, access },
+    ]),
+  );
   const calls: GitHubCall[] = [];
   const violations: string[] = [];
   const rate = new RateLimit();
@@ -240,14 +282,24 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
     baseUrl: url,
     botLogin: BOT_LOGIN,
     humanLogin: HUMAN_LOGIN,
+    readers: [READER_LOGIN],
     defaultLabels: options.defaultLabels ?? false,
   });
 
   // -- handlers --------------------------------------------------------------
 
-  const thisRepo = (ctx: Ctx): void => {
+  /** The repository must exist and be visible to the account; `write` also asks for push access. */
+  const thisRepo = (ctx: Ctx, need: 'see' | 'write' = 'see'): void => {
     const { owner: o, repo: r } = ctx.match.pathParams;
-    if (!state.isThisRepo(o ?? '', r ?? '')) throw new GitHubApiError(404, 'Not Found');
+    if (!state.isThisRepo(o ?? '', r ?? '') || ctx.access === 'none') throw new GitHubApiError(404, 'Not Found');
+    if (need === 'write' && ctx.access !== 'write') throw new GitHubApiError(403, NO_RIGHTS);
+  };
+  /** Without push access GitHub drops these fields without a word. */
+  const pushOnly = <T extends Record<string, unknown>>(ctx: Ctx, fields: T): T => {
+    if (ctx.access === 'write') return fields;
+    const kept: Record<string, unknown> = { ...fields };
+    for (const key of ['labels', 'assignees', 'assignee', 'milestone']) delete kept[key];
+    return kept as T;
   };
   const issueNumber = (ctx: Ctx): number => Number(ctx.match.pathParams['issue_number']);
   const labelNames = (items: unknown): string[] =>
@@ -287,7 +339,7 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
   const handlers: Record<string, Handler> = {
     'GET /repos/{owner}/{repo}': (ctx) => {
       thisRepo(ctx);
-      return { status: 200, body: state.repoJson() };
+      return { status: 200, body: state.repoJson(ctx.access === 'write' ? WRITE_PERMISSIONS : READ_PERMISSIONS) };
     },
     'GET /repos/{owner}/{repo}/issues': (ctx) => {
       thisRepo(ctx);
@@ -311,7 +363,7 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
     },
     'POST /repos/{owner}/{repo}/issues': (ctx) => {
       thisRepo(ctx);
-      const b = ctx.body as Record<string, unknown>;
+      const b = pushOnly(ctx, ctx.body as Record<string, unknown>);
       const issue = state.createIssue(
         {
           title: String(b['title']),
@@ -324,7 +376,7 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
               : [],
           milestone: b['milestone'],
         },
-        BOT_LOGIN,
+        ctx.login,
       );
       return issueReply(201, issue, { location: `${state.repoApiUrl}/issues/${issue.number}` });
     },
@@ -334,7 +386,10 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
     },
     'PATCH /repos/{owner}/{repo}/issues/{issue_number}': (ctx) => {
       thisRepo(ctx);
-      const b = (ctx.body ?? {}) as Record<string, any>;
+      const b = pushOnly(ctx, (ctx.body ?? {}) as Record<string, any>);
+      // Without push access, only the author may change an issue.
+      if (ctx.access !== 'write' && state.issue(issueNumber(ctx)).user !== ctx.login)
+        throw new GitHubApiError(403, NO_RIGHTS);
       const issue = state.updateIssue(
         issueNumber(ctx),
         {
@@ -347,7 +402,7 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
           assignee: b['assignee'],
           milestone: b['milestone'],
         } as Parameters<GitHubState['updateIssue']>[1],
-        BOT_LOGIN,
+        ctx.login,
       );
       return issueReply(200, issue);
     },
@@ -362,7 +417,7 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
     'POST /repos/{owner}/{repo}/issues/{issue_number}/comments': (ctx) => {
       thisRepo(ctx);
       const issue = state.issue(issueNumber(ctx));
-      const comment = state.addComment(issue.number, String(ctx.body['body']), BOT_LOGIN);
+      const comment = state.addComment(issue.number, String(ctx.body['body']), ctx.login);
       return {
         status: 201,
         body: state.commentJson(issue, comment),
@@ -370,12 +425,12 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
       };
     },
     'POST /repos/{owner}/{repo}/issues/{issue_number}/labels': (ctx) => {
-      thisRepo(ctx);
+      thisRepo(ctx, 'write');
       const names = labelNames(Array.isArray(ctx.body) ? ctx.body : ctx.body?.['labels']);
       return { status: 200, body: state.addIssueLabels(issueNumber(ctx), names).map((l) => state.labelJson(l)) };
     },
     'DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}': (ctx) => {
-      thisRepo(ctx);
+      thisRepo(ctx, 'write');
       const left = state.removeIssueLabel(issueNumber(ctx), ctx.match.pathParams['name'] ?? '');
       return { status: 200, body: left.map((l) => state.labelJson(l)) };
     },
@@ -385,7 +440,7 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
       return { status: 200, body: page.map((l) => state.labelJson(l)), headers };
     },
     'POST /repos/{owner}/{repo}/labels': (ctx) => {
-      thisRepo(ctx);
+      thisRepo(ctx, 'write');
       const b = ctx.body as { name: string; color?: string; description?: string };
       const label = state.createLabel({ name: b.name, color: b.color, description: b.description });
       return {
@@ -422,7 +477,7 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
         },
       };
     },
-    'GET /user': () => ({ status: 200, body: state.authenticatedUserJson() }),
+    'GET /user': (ctx) => ({ status: 200, body: state.authenticatedUserJson(ctx.login) }),
   };
 
   // Load the description and compile these operations' schemas now (about a
@@ -540,7 +595,8 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
 
     // 2. Credentials.
     const auth = /^(?:token|bearer)\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    if (!auth || auth[1] !== token) {
+    const account = auth ? byToken.get(auth[1]!) : undefined;
+    if (!account) {
       rateHeaders = {
         'x-ratelimit-limit': '60',
         'x-ratelimit-remaining': '59',
@@ -586,7 +642,7 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
             status: fault.status ?? 403,
             body: errorBody(
               fault.status ?? 403,
-              `API rate limit exceeded for user ID ${state.userId(BOT_LOGIN)}. If you reach out to GitHub Support for help, ` +
+              `API rate limit exceeded for user ID ${state.userId(account.login)}. If you reach out to GitHub Support for help, ` +
                 `please include the request ID ${headers['x-github-request-id']} and timestamp ${new Date()
                   .toISOString()
                   .replace('T', ' ')
@@ -611,7 +667,7 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
     // 4. The operation itself.
     let reply: Reply;
     try {
-      reply = handler({ match, query: parsed.searchParams, body, path });
+      reply = handler({ match, query: parsed.searchParams, body, path, ...account });
     } catch (e) {
       if (!(e instanceof GitHubApiError)) throw e;
       reply = { status: e.status, body: errorBody(e.status, e.message, docs, e.errors) };
@@ -640,7 +696,8 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
 
   return {
     url,
-    token,
+    token: accounts.write.token,
+    accounts,
     owner,
     repo,
     login: BOT_LOGIN,

@@ -136,8 +136,34 @@ export interface StateOptions {
   botLogin: string;
   /** login used by closeIssue(), "a human" */
   humanLogin: string;
+  /** more collaborators of the repository (accounts with read access) */
+  readers?: string[];
   defaultLabels: boolean;
 }
+
+/** The `permissions` object of a repository: the role of the account asking. */
+export interface RepoPermissions {
+  admin: boolean;
+  maintain: boolean;
+  push: boolean;
+  triage: boolean;
+  pull: boolean;
+}
+
+export const WRITE_PERMISSIONS: Readonly<RepoPermissions> = {
+  admin: false,
+  maintain: false,
+  push: true,
+  triage: true,
+  pull: true,
+};
+export const READ_PERMISSIONS: Readonly<RepoPermissions> = {
+  admin: false,
+  maintain: false,
+  push: false,
+  triage: false,
+  pull: true,
+};
 
 export class GitHubState {
   readonly owner: string;
@@ -146,6 +172,7 @@ export class GitHubState {
   readonly ownerId = 139_426_771;
   readonly botLogin: string;
   readonly humanLogin: string;
+  private readonly collaborators: ReadonlySet<string>;
   readonly createdAt = '2024-03-04T09:12:44Z';
   /** false while the `issues-disabled` fault is on */
   hasIssues = true;
@@ -166,6 +193,7 @@ export class GitHubState {
     this.html = opts.baseUrl;
     this.botLogin = opts.botLogin;
     this.humanLogin = opts.humanLogin;
+    this.collaborators = new Set([opts.botLogin, opts.humanLogin, ...(opts.readers ?? [])]);
     this.userIds.set(opts.owner, this.ownerId);
     if (opts.defaultLabels) {
       for (const l of GITHUB_DEFAULT_LABELS) this.addLabelRecord(l.name, l.color, l.description, true);
@@ -457,11 +485,11 @@ export class GitHubState {
   }
 
   /** GET /user: the token's own account, with the private fields. */
-  authenticatedUserJson(): Record<string, unknown> {
+  authenticatedUserJson(login: string = this.botLogin): Record<string, unknown> {
     return {
-      ...this.userJson(this.botLogin),
+      ...this.userJson(login),
       user_view_type: 'private',
-      name: 'logtickets bot',
+      name: login === this.botLogin ? 'logtickets bot' : login,
       company: null,
       blog: '',
       location: null,
@@ -555,7 +583,8 @@ export class GitHubState {
     };
   }
 
-  repoJson(): Record<string, unknown> {
+  /** GET /repos/{owner}/{repo}, as seen by an account with these permissions (default: Write). */
+  repoJson(permissions: RepoPermissions = WRITE_PERMISSIONS): Record<string, unknown> {
     const r = this.repoApiUrl;
     const full = `${this.owner}/${this.repo}`;
     const htmlUrl = `${this.html}/${full}`;
@@ -641,7 +670,7 @@ export class GitHubState {
       open_issues: open,
       watchers: 0,
       default_branch: 'main',
-      permissions: { admin: false, maintain: false, push: true, triage: true, pull: true },
+      permissions: { ...permissions },
       temp_clone_token: '',
       allow_squash_merge: true,
       allow_merge_commit: true,
@@ -762,7 +791,7 @@ export class GitHubState {
 
   private association(login: string): string {
     if (login === this.owner) return 'OWNER';
-    if (login === this.botLogin || login === this.humanLogin) return 'COLLABORATOR';
+    if (this.collaborators.has(login)) return 'COLLABORATOR';
     return 'NONE';
   }
 

@@ -39,6 +39,11 @@ export interface TracServer {
    * LOGTICKETS_TEST_TRAC_ADMIN_USER/_PASSWORD are given.
    */
   admin?: TracUser;
+  /**
+   * The accounts asked for with `users`, by name (empty for an external
+   * server: tests that need them cannot run there).
+   */
+  users: Record<string, TracUser>;
   /** Trac environment directory ('' for an external server). */
   envDir: string;
   port: number;
@@ -55,6 +60,11 @@ export interface StartTracOptions {
   extraPermissions?: string[];
   /** Replaces the bot's default permission set (for permission-denied tests). */
   botPermissions?: string[];
+  /**
+   * More accounts, by user name, each with exactly the permissions given (for
+   * tests of what a user lacking one sees, on the same server as the bot).
+   */
+  users?: Record<string, string[]>;
   /** Do not define the logtickets_hash custom ticket field. */
   withoutCustomField?: boolean;
   /** How long to wait for tracd to answer XML-RPC. Default 60 s. */
@@ -213,6 +223,7 @@ function externalServer(): TracServer | undefined {
     username,
     password,
     ...(adminUser && adminPassword ? { admin: { username: adminUser, password: adminPassword } } : {}),
+    users: {},
     envDir: '',
     port: Number(parsed.port) || (parsed.protocol === 'https:' ? 443 : 80),
     external: true,
@@ -250,8 +261,14 @@ export async function startTrac(options: StartTracOptions = {}): Promise<TracSer
   try {
     const bot: TracUser = { username: BOT_USERNAME, password: randomBytes(12).toString('base64url') };
     const admin: TracUser = { username: ADMIN_USERNAME, password: randomBytes(12).toString('base64url') };
+    const users: Record<string, TracUser> = {};
+    for (const username of Object.keys(options.users ?? {})) {
+      if (!/^[\w.-]+$/.test(username) || username === bot.username || username === admin.username)
+        throw new Error(`startTrac: bad or reserved user name ${JSON.stringify(username)}`);
+      users[username] = { username, password: randomBytes(12).toString('base64url') };
+    }
     const htpasswd = path.join(tmpDir, 'htpasswd');
-    await writeFile(htpasswd, htpasswdLine(bot) + htpasswdLine(admin), { mode: 0o600 });
+    await writeFile(htpasswd, [bot, admin, ...Object.values(users)].map(htpasswdLine).join(''), { mode: 0o600 });
 
     const iniLines = ['[components]', 'tracrpc.* = enabled', '[logging]', 'log_type = stderr', 'log_level = WARNING'];
     if (!options.withoutCustomField) {
@@ -270,6 +287,8 @@ export async function startTrac(options: StartTracOptions = {}): Promise<TracSer
       ['permission', 'add', admin.username, 'TRAC_ADMIN'],
     ];
     if (botPermissions.length) commands.push(['permission', 'add', bot.username, ...new Set(botPermissions)]);
+    for (const [username, permissions] of Object.entries(options.users ?? {}))
+      if (permissions.length) commands.push(['permission', 'add', username, ...new Set(permissions)]);
     await mkdir(path.dirname(envDir), { recursive: true });
     await run(
       `Creating the Trac environment ${envDir}`,
@@ -351,6 +370,7 @@ export async function startTrac(options: StartTracOptions = {}): Promise<TracSer
           username: bot.username,
           password: bot.password,
           admin,
+          users,
           envDir,
           port,
           external: false,

@@ -1,0 +1,165 @@
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { serverAvailable } from '../services/availability.js';
+import { startGitHub } from '../services/github/github-server.js';
+import { startFaultProxy } from '../services/trac/fault-proxy.js';
+import { startTrac, tracUnavailableReason, type TracServer } from '../services/trac/trac-server.js';
+
+const exec = promisify(execFile);
+const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+let shared: Promise<TracServer> | undefined;
+// A second account that may open tickets but not comment on them (TICKET_MODIFY would include TICKET_APPEND).
+const trac = () => (shared ??= startTrac({ users: { 'no-comment': ['XML_RPC', 'TICKET_VIEW', 'TICKET_CREATE'] } }));
+test.after.always(async () => {
+  if (shared !== undefined) await (await shared).stop();
+});
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, ['--import', import.meta.resolve('tsx'), main, ...args], {
+      env: { ...process.env, LOGTICKETS_DB: '', LOGTICKETS_CONFIG: '', ...env },
+      timeout: 120_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+function workdir(t: { teardown(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'logtickets-cli-trackers-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
+  test.serial(
+    'check-config names what to fix: a Trac user without TICKET_APPEND, a GitHub token without access',
+    async (t) => {
+      const server = await trac();
+      const github = await startGitHub();
+      t.teardown(() => github.close());
+      const dir = workdir(t);
+      const weak = server.users['no-comment']!;
+      writeFileSync(join(dir, 'trac_password'), weak.password);
+      const config = join(dir, 'logtickets.json');
+      writeFileSync(
+        config,
+        JSON.stringify({
+          store: 'sqlite:./store.db',
+          trackers: [
+            { type: 'trac', name: 'trac', url: server.url, username: weak.username, password_file: 'trac_password' },
+            {
+              type: 'github',
+              name: 'github',
+              owner: github.owner,
+              repo: github.repo,
+              token: '${CLI_TEST_GITHUB_TOKEN}',
+              baseUrl: github.url,
+            },
+          ],
+        }),
+      );
+      const r = await cli(['check-config', '--config', config], { CLI_TEST_GITHUB_TOKEN: github.accounts.none.token });
+      t.is(r.code, 1, r.stderr);
+      const lines = r.stdout.trim().split('\n');
+      const find = (prefix: RegExp) => lines.find((l) => prefix.test(l)) ?? `(no line matching ${prefix})`;
+      t.regex(find(/^ok\s+config: valid/), /2 trackers/);
+      t.regex(find(/^ok\s+trac: reachable/), /1\.2\.0/);
+      t.regex(find(/^ok\s+trac: authenticated/), /./);
+      t.regex(find(/^ok\s+trac: may create tickets/), /./);
+      t.regex(find(/trac: may comment/), /^FAIL.*TICKET_APPEND/);
+      t.regex(find(/^ok\s+github: reachable/), /./);
+      t.regex(find(/github: repository access/), /^FAIL.*(Issues|repo scope)/);
+      for (const line of lines) {
+        t.false(line.includes(weak.password), 'no password in the output');
+        t.false(line.includes(github.accounts.none.token), 'no token in the output');
+      }
+      t.deepEqual(github.violations, []);
+    },
+  );
+
+  test.serial('test-ticket shows where the ticket landed in each tracker; sync delivers what waits', async (t) => {
+    const server = await trac();
+    const proxy = await startFaultProxy(server.url);
+    t.teardown(() => proxy.close());
+    const github = await startGitHub();
+    t.teardown(() => github.close());
+    const dir = workdir(t);
+    const config = join(dir, 'logtickets.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        handler: { appId: `cli-${Date.now()}` },
+        store: 'sqlite:./store.db',
+        comments: { intervalMs: 0 },
+        trackers: [
+          {
+            type: 'trac',
+            name: 'trac',
+            url: proxy.url,
+            username: server.username,
+            password: '${CLI_TEST_TRAC_PASSWORD}',
+          },
+          {
+            type: 'github',
+            name: 'github',
+            owner: github.owner,
+            repo: github.repo,
+            token: '${CLI_TEST_GITHUB_TOKEN}',
+            baseUrl: github.url,
+            writeIntervalMs: 0,
+            notifyIntervalMs: 0,
+          },
+        ],
+      }),
+    );
+    const env = { CLI_TEST_TRAC_PASSWORD: server.password, CLI_TEST_GITHUB_TOKEN: github.token };
+    const checked = await cli(['check-config', '--config', config], env);
+    t.is(checked.code, 0, checked.stdout + checked.stderr);
+    t.false(/^FAIL/m.test(checked.stdout), checked.stdout);
+
+    const sent = await cli(['test-ticket', '--config', config], env);
+    t.is(sent.code, 0, sent.stdout + sent.stderr);
+    t.regex(sent.stdout, /^ok\s+sqlite:.*store\.db: stored — ticket #1 \(1 occurrence\)$/m);
+    const tracLine = /^ok\s+trac: delivered — (\S+)/m.exec(sent.stdout);
+    t.truthy(tracLine, sent.stdout);
+    t.regex(
+      tracLine![1]!,
+      new RegExp(`^${proxy.url.replace('/login/rpc', '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/ticket/\\d+$`),
+    );
+    t.regex(sent.stdout, new RegExp(`^ok\\s+github: delivered — \\S+/${github.owner}/${github.repo}/issues/1$`, 'm'));
+    t.is(github.issues().length, 1);
+
+    // Trac is unreachable for a while (the same Trac, behind a proxy that refuses): the occurrence waits
+    // in the outbox, then `sync` delivers it.
+    proxy.mode = 'refuse';
+    const failed = await cli(['test-ticket', '--config', config, '--timeout', '3'], env);
+    t.is(failed.code, 1);
+    t.regex(failed.stdout, /^FAIL\s+trac: delivered — not delivered within 3 s.*waits in the outbox/m);
+    proxy.mode = 'pass';
+    const stats = await cli(['stats', '--json', '--config', config]);
+    t.is(stats.code, 0, stats.stderr);
+    t.true(JSON.parse(stats.stdout).outboxWaiting >= 1, stats.stdout);
+    const synced = await cli(['sync', '--config', config], env);
+    t.is(synced.code, 0, synced.stdout + synced.stderr);
+    t.regex(synced.stdout, /^ok\s+trac: synced — \d+ deliver(y|ies) sent$/m);
+    t.regex(synced.stdout, /^ok\s+github: synced — nothing was waiting$/m);
+    t.regex(synced.stderr, /^trac: \d+\/\d+ delivered$/m, 'progress as plain lines when not on a terminal');
+    const after = await cli(['stats', '--json', '--config', config]);
+    t.is(JSON.parse(after.stdout).outboxWaiting, 0);
+  });
+}
