@@ -97,7 +97,9 @@ if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
     t.is(tickets[0]!.occurrenceCount, 3);
 
     // Trac: the ticket and every comment on it.
-    const id = ((await tracCall(server, 'ticket.query', [`logtickets_hash=${tickets[0]!.hash}&max=0`])) as number[])[0]!;
+    const id = (
+      (await tracCall(server, 'ticket.query', [`logtickets_hash=${tickets[0]!.hash}&max=0`])) as number[]
+    )[0]!;
     t.truthy(id, 'a Trac ticket carries the fingerprint');
     const [, , , attrs] = (await tracCall(server, 'ticket.get', [id])) as [number, Date, Date, Record<string, string>];
     const changes = (await tracCall(server, 'ticket.changeLog', [id])) as Array<[Date, string, string, string, string]>;
