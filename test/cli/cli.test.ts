@@ -1,6 +1,6 @@
 import test from 'ava';
+import { cli, workdir } from './run-cli.js';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,34 +10,7 @@ import { hash, occurrence } from '../conformance/backend-suite.js';
 import { freePort } from '../services/postgres.js';
 
 const exec = promisify(execFile);
-const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const twoSites = fileURLToPath(new URL('../fixtures/two-call-sites.ts', import.meta.url));
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Result> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['--import', import.meta.resolve('tsx'), main, ...args], {
-      cwd: options.cwd,
-      env: { ...process.env, ...options.env },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-function workdir(t: { teardown(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'logtickets-cli-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** Two processes, each logging from the same call sites, into one SQLite file. */
 async function logFromTwoProcesses(db: string): Promise<void> {

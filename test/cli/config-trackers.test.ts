@@ -1,17 +1,11 @@
 import test from 'ava';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cli, workdir } from './run-cli.js';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { serverAvailable } from '../services/availability.js';
 import { startGitHub } from '../services/github/github-server.js';
 import { startFaultProxy } from '../services/trac/fault-proxy.js';
 import { startTrac, tracUnavailableReason, type TracServer } from '../services/trac/trac-server.js';
-
-const exec = promisify(execFile);
-const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 let shared: Promise<TracServer> | undefined;
 // A second account that may open tickets but not comment on them (TICKET_MODIFY would include TICKET_APPEND).
@@ -19,31 +13,6 @@ const trac = () => (shared ??= startTrac({ users: { 'no-comment': ['XML_RPC', 'T
 test.after.always(async () => {
   if (shared !== undefined) await (await shared).stop();
 });
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['--import', import.meta.resolve('tsx'), main, ...args], {
-      env: { ...process.env, LOGTICKETS_DB: '', LOGTICKETS_CONFIG: '', ...env },
-      timeout: 120_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-function workdir(t: { teardown(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'logtickets-cli-trackers-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
   test.serial(
@@ -73,7 +42,10 @@ if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
           ],
         }),
       );
-      const r = await cli(['check-config', '--config', config], { CLI_TEST_GITHUB_TOKEN: github.accounts.none.token });
+      const r = await cli(['check-config', '--config', config], {
+        env: { CLI_TEST_GITHUB_TOKEN: github.accounts.none.token },
+        timeoutMs: 120_000,
+      });
       t.is(r.code, 1, r.stderr);
       const lines = r.stdout.trim().split('\n');
       const find = (prefix: RegExp) => lines.find((l) => prefix.test(l)) ?? `(no line matching ${prefix})`;
@@ -128,11 +100,11 @@ if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
       }),
     );
     const env = { CLI_TEST_TRAC_PASSWORD: server.password, CLI_TEST_GITHUB_TOKEN: github.token };
-    const checked = await cli(['check-config', '--config', config], env);
+    const checked = await cli(['check-config', '--config', config], { env, timeoutMs: 120_000 });
     t.is(checked.code, 0, checked.stdout + checked.stderr);
     t.false(/^FAIL/m.test(checked.stdout), checked.stdout);
 
-    const sent = await cli(['test-ticket', '--config', config], env);
+    const sent = await cli(['test-ticket', '--config', config], { env, timeoutMs: 120_000 });
     t.is(sent.code, 0, sent.stdout + sent.stderr);
     t.regex(sent.stdout, /^ok\s+sqlite:.*store\.db: stored — ticket #1 \(1 occurrence\)$/m);
     const tracLine = /^ok\s+trac: delivered — (\S+)/m.exec(sent.stdout);
@@ -147,14 +119,14 @@ if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
     // Trac is unreachable for a while (the same Trac, behind a proxy that refuses): the occurrence waits
     // in the outbox, then `sync` delivers it.
     proxy.mode = 'refuse';
-    const failed = await cli(['test-ticket', '--config', config, '--timeout', '3'], env);
+    const failed = await cli(['test-ticket', '--config', config, '--timeout', '3'], { env, timeoutMs: 120_000 });
     t.is(failed.code, 1);
     t.regex(failed.stdout, /^FAIL\s+trac: delivered — not delivered within 3 s.*waits in the outbox/m);
     proxy.mode = 'pass';
     const stats = await cli(['stats', '--json', '--config', config]);
     t.is(stats.code, 0, stats.stderr);
     t.true(JSON.parse(stats.stdout).outboxWaiting >= 1, stats.stdout);
-    const synced = await cli(['sync', '--config', config], env);
+    const synced = await cli(['sync', '--config', config], { env, timeoutMs: 120_000 });
     t.is(synced.code, 0, synced.stdout + synced.stderr);
     t.regex(synced.stdout, /^ok\s+trac: synced — \d+ deliver(y|ies) sent$/m);
     t.regex(synced.stdout, /^ok\s+github: synced — nothing was waiting$/m);
