@@ -14,9 +14,13 @@
 import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CallSite } from '../logging/call-site.js';
+import { readKey, safeText } from '../logging/safe-read.js';
 import type { Handler } from '../logging/handler.js';
 import { reportInternalError } from '../logging/internal-error.js';
 import { LogRecord } from '../logging/record.js';
+import { offerRecord } from '../logging/handler-stack.js';
+import { parseLevel } from '../logging/level.js';
+import { LogticketsError } from '../errors.js';
 
 export interface ForeignRecord {
   readonly level: number;
@@ -37,42 +41,82 @@ export interface ForeignRecord {
  * Returns true when the handler took it. Never throws.
  */
 export function handleForeign(handler: Handler, input: ForeignRecord): boolean {
+  let record: LogRecord;
   try {
-    if (input.level < handler.level) return false;
-    const record = toLogRecord(input);
-    if (handler.filter !== undefined && !handler.filter(record, handler)) return false;
-    handler.handle(record);
-    return true;
+    const level = foreignLevel(input.level);
+    if (level < handler.level) return false;
+    record = toLogRecord(input, level);
   } catch (error) {
-    reportInternalError(`record from ${String(input?.channel)}`, error);
+    // Not even a record: counted by the handler as lost, never silently gone.
+    try {
+      handler.recordLost('invalid', error);
+    } catch (thrown) {
+      reportInternalError('foreign record', thrown);
+    }
     return false;
   }
+  return offerRecord(handler, record) === 'handled';
 }
 
-export function toLogRecord(input: ForeignRecord): LogRecord {
-  const site =
-    (typeof input.callSite === 'string' ? parseCallSite(input.callSite) : (input.callSite ?? null)) ??
-    callSiteFromError(input.error);
+/** A level as a number: Logbook's numbers (0 to 1000) or a level name; anything else is refused. */
+function foreignLevel(level: unknown): number {
+  const parsed = typeof level === 'string' ? parseLevel(level) : level;
+  if (typeof parsed !== 'number' || !Number.isSafeInteger(parsed) || parsed < 0 || parsed > 1000) {
+    throw new LogticketsError(
+      'INVALID_ARGUMENT',
+      `a foreign record needs a level name or an integer from 0 to 1000, got ${describeLevel(level)}`,
+    );
+  }
+  return parsed;
+}
+
+function describeLevel(level: unknown): string {
+  if (typeof level === 'number') return String(level);
+  if (typeof level === 'string') return JSON.stringify(level.slice(0, 40));
+  return level === null ? 'null' : typeof level;
+}
+
+export function toLogRecord(input: ForeignRecord, level: number = input.level): LogRecord {
+  // Each field is read on its own: one throwing getter leaves a marker, the rest is kept.
+  const read = (key: keyof ForeignRecord): unknown => {
+    const got = readKey(input, key);
+    return got.ok ? got.value : got.marker;
+  };
+  const channel = safeText(read('channel'));
+  const message = safeText(read('message') ?? '');
+  const error = read('error');
+  const extra = read('extra');
+  const callSite = read('callSite');
+  let site: CallSite | null;
+  try {
+    site =
+      (typeof callSite === 'string' ? parseCallSite(callSite) : ((callSite as CallSite | null | undefined) ?? null)) ??
+      callSiteFromError(error);
+  } catch {
+    site = null;
+  }
   const fingerprint =
-    input.fingerprint ??
-    (site === null
-      ? ['logtickets:message', String(input.level), input.channel, groupingText(input.message)]
-      : undefined);
+    (read('fingerprint') as ForeignRecord['fingerprint']) ??
+    (site === null ? ['logtickets:message', String(level), channel, groupingText(message)] : undefined);
   const options = {
-    ...(input.extra === undefined ? {} : { extra: input.extra }),
-    ...(input.error === undefined ? {} : { error: input.error }),
+    ...(extra === undefined ? {} : { extra: extra as Record<string, unknown> }),
+    ...(error === undefined ? {} : { error }),
     ...(fingerprint === undefined ? {} : { fingerprint }),
   };
-  const message = String(input.message ?? '');
   // Already formatted: with no arguments the message is taken as it is (a `%` in it stays).
-  return new LogRecord(String(input.channel), input.level, message, [], options, null, [], {
-    timestamp: toEpochMs(input.time),
+  return new LogRecord(channel, level, message, [], options, null, [], {
+    timestamp: toEpochMs(read('time') as ForeignRecord['time']),
     ...(site === null ? {} : { callSite: site }),
   });
 }
 
 function toEpochMs(time: ForeignRecord['time']): number {
-  const ms = time instanceof Date ? time.getTime() : typeof time === 'string' ? Date.parse(time) : time;
+  let ms: unknown;
+  try {
+    ms = time instanceof Date ? time.getTime() : typeof time === 'string' ? Date.parse(time) : time;
+  } catch {
+    ms = undefined; // a broken Date-like value: the record keeps the time it arrived
+  }
   return typeof ms === 'number' && Number.isFinite(ms) ? ms : Date.now();
 }
 

@@ -7,7 +7,7 @@
  */
 
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Handler } from './handler.js';
+import type { Handler, LostReason } from './handler.js';
 import { reportInternalError } from './internal-error.js';
 import type { LogRecord } from './record.js';
 
@@ -59,11 +59,34 @@ export function dispatch(record: LogRecord): void {
 /** Returns true when the record must go no further. */
 function offer(handler: Handler, record: LogRecord): boolean {
   if (record.level < handler.level) return false;
+  return offerRecord(handler, record) !== 'filtered' && !handler.bubble;
+}
+
+/**
+ * Give one record to one handler (its level already checked): the filter,
+ * then `handle`. What either throws is told to the handler's `recordLost`, so
+ * the record is counted there rather than vanishing.
+ */
+export function offerRecord(handler: Handler, record: LogRecord): 'handled' | 'filtered' | 'lost' {
   try {
-    if (handler.filter !== undefined && !handler.filter(record, handler)) return false;
-    handler.handle(record);
+    if (handler.filter !== undefined && !handler.filter(record, handler)) return 'filtered';
   } catch (error) {
-    reportInternalError(`handler ${handler.constructor.name}`, error);
+    lost(handler, 'filter_error', error);
+    return 'lost';
   }
-  return !handler.bubble;
+  try {
+    handler.handle(record);
+    return 'handled';
+  } catch (error) {
+    lost(handler, 'handler_error', error);
+    return 'lost';
+  }
+}
+
+function lost(handler: Handler, reason: LostReason, error: unknown): void {
+  try {
+    handler.recordLost(reason, error);
+  } catch (thrown) {
+    reportInternalError(`handler ${handler.constructor.name}`, thrown);
+  }
 }

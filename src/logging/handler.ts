@@ -6,10 +6,18 @@
 
 import { LogticketsError } from '../errors.js';
 import { popApplicationHandler, pushApplicationHandler, runWithHandler } from './handler-stack.js';
+import { reportInternalError } from './internal-error.js';
 import { Level, parseLevel } from './level.js';
 import type { LogRecord } from './record.js';
 
 export type RecordFilter = (record: LogRecord, handler: Handler) => boolean;
+
+/**
+ * Why a record offered to a handler was lost: its filter threw, its
+ * `handle` threw, or the record itself was unusable (a foreign record with
+ * no valid level, say).
+ */
+export type LostReason = 'filter_error' | 'handler_error' | 'invalid';
 
 export interface HandlerOptions {
   /** The lowest level handled, as a number or a name (default depends on the handler). */
@@ -43,6 +51,15 @@ export abstract class Handler {
 
   /** Process one record. Called only for records at or above `level` that pass the filter. */
   abstract handle(record: LogRecord): void;
+
+  /**
+   * A record offered to this handler was lost (see LostReason). The default
+   * reports it on stderr (rate-limited); handlers that keep statistics also
+   * count it, so no record is ever both lost and uncounted.
+   */
+  recordLost(reason: LostReason, error: unknown): void {
+    reportInternalError(`handler ${this.constructor.name} (${reason})`, error);
+  }
 
   /** Run `fn` with this handler active for it and everything it awaits (Logbook's `with handler:`). */
   run<T>(fn: () => T): T {

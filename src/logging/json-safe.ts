@@ -67,6 +67,16 @@ interface State extends JsonSafeLimits {
   stack: object[]; // containers being converted, root first (for cycle detection)
   segs: Seg[]; // segs[i]: where stack[i] sits in its parent
   noToJSON: unknown; // a toJSON result, whose own toJSON must not be called again
+  chars: number; // characters of the strings produced (for SnapshotMeter)
+}
+
+/**
+ * Adds up roughly how many bytes the snapshots taken with it hold (UTF-16
+ * strings plus a fixed cost per value), so a queue of snapshots can be
+ * bounded by memory and not only by count.
+ */
+export interface SnapshotMeter {
+  bytes: number;
 }
 interface WellFormed {
   isWellFormed(): boolean;
@@ -147,14 +157,18 @@ function newState(l: Partial<JsonSafeLimits> | undefined): State {
     stack: [],
     segs: [],
     noToJSON: undefined,
+    chars: 0,
   };
 }
 
-export function toJsonSafe(value: unknown, limits?: Partial<JsonSafeLimits>): JsonValue {
+export function toJsonSafe(value: unknown, limits?: Partial<JsonSafeLimits>, meter?: SnapshotMeter): JsonValue {
+  const s = newState(limits);
   try {
-    return convert(newState(limits), value, ROOT);
+    return convert(s, value, ROOT);
   } catch {
     return '[Thrown: internal error]'; // last resort, e.g. the caller's stack was already nearly full
+  } finally {
+    if (meter !== undefined) meter.bytes += s.chars * 2 + s.nodes * 16;
   }
 }
 
@@ -183,8 +197,11 @@ const thrown = (s: State, e: unknown, by = 'Thrown') => capString(`[${by}: ${des
 function convert(s: State, v: unknown, seg: Seg): JsonValue {
   if (++s.nodes > s.maxTotalNodes) return '[Truncated: size]';
   switch (typeof v) {
-    case 'string':
-      return capString(v, s.maxStringLength);
+    case 'string': {
+      const out = capString(v, s.maxStringLength);
+      s.chars += out.length;
+      return out;
+    }
     case 'number':
       return v === 0 ? 0 : Number.isFinite(v) ? v : String(v);
     case 'boolean':
@@ -307,7 +324,9 @@ function ownEnumerableKeys(o: object): (string | symbol)[] {
 }
 
 function keyName(s: State, k: string | symbol): string {
-  return capString(typeof k === 'string' ? k : symbolToString.call(k), s.maxStringLength);
+  const name = capString(typeof k === 'string' ? k : symbolToString.call(k), s.maxStringLength);
+  s.chars += name.length;
+  return name;
 }
 
 function put(out: JsonObject, key: string, value: JsonValue): void {
@@ -411,6 +430,7 @@ function binary(s: State, o: object): JsonObject {
     base64: Buffer.from(bytes.buffer, bytes.byteOffset, keep).toString('base64'),
   };
   if (keep < bytes.length) out['truncated'] = `[Truncated: ${bytes.length - keep} more bytes]`;
+  s.chars += (out.base64 as string).length;
   return out;
 }
 

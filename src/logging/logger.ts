@@ -21,6 +21,7 @@ import { dispatch, isWanted } from './handler-stack.js';
 import { reportInternalError } from './internal-error.js';
 import { Level } from './level.js';
 import { LogRecord, type LogOptions } from './record.js';
+import { isError, readKey, safeText } from './safe-read.js';
 
 export interface LoggerOptions {
   /**
@@ -88,13 +89,10 @@ export class Logger {
   /** Log `error` at ERROR level, with an optional message (default: the error's own). */
   readonly exception = (error: unknown, msg?: string, ...args: unknown[]): void => {
     if (!isWanted(Level.ERROR)) return;
-    let text = msg;
+    let text: unknown = msg;
     if (text === undefined) {
-      try {
-        text = error instanceof Error ? error.message : String(error);
-      } catch {
-        text = '[unprintable error]';
-      }
+      const message = isError(error) ? readKey(error, 'message') : { ok: true as const, value: error };
+      text = message.ok ? safeText(message.value) : message.marker;
     }
     this.emit(Level.ERROR, this.exception, { error }, [text, ...args]);
   };
@@ -116,19 +114,26 @@ export class Logger {
       let options = NO_OPTIONS;
       let msg: string;
       let args: unknown[] = rest;
+      // Every read of the caller's values is guarded (safe-read.ts): a throwing
+      // getter, Proxy trap or toString leaves a marker, never a lost record.
       if (typeof first === 'string') {
         msg = first;
-      } else if (first instanceof Error) {
+      } else if (isError(first)) {
         // log.error(err) and log.error(err, 'context %s', x), as with console and pino.
         options = { error: first };
-        msg = typeof rest[0] === 'string' ? rest[0] : first.message;
-        args = typeof rest[0] === 'string' ? rest.slice(1) : rest;
+        if (typeof rest[0] === 'string') {
+          msg = rest[0];
+          args = rest.slice(1);
+        } else {
+          const message = readKey(first, 'message');
+          msg = message.ok ? safeText(message.value) : message.marker;
+        }
       } else if (first !== null && typeof first === 'object') {
         options = first;
-        msg = typeof rest[0] === 'string' ? rest[0] : rest.length === 0 ? '' : String(rest[0]);
+        msg = typeof rest[0] === 'string' ? rest[0] : rest.length === 0 ? '' : safeText(rest[0]);
         args = rest.slice(1);
       } else {
-        msg = String(first);
+        msg = safeText(first);
       }
       const stack = captureStack(below, this.stackDepth);
       dispatch(new LogRecord(this.name, level, msg, args, options, stack, this.wrappers));

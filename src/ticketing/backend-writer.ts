@@ -15,17 +15,32 @@
 
 import { randomUUID } from 'node:crypto';
 import type { OccurrenceInput, TicketBackend } from '../backends/contract.js';
-import { ticketKey } from '../backends/batch.js';
 import { asLogticketsError, LogticketsError } from '../errors.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import type { Captured } from './occurrence.js';
+import { FoldTable, type Folded } from './fold-table.js';
 
-export type DropReason = 'queue_full' | 'rejected' | 'closed' | 'shutdown';
+/**
+ * Why occurrences were given up:
+ * - queue_full: the queue and the table of folded counts were both full;
+ * - rejected: the backend refused a batch as permanently invalid;
+ * - invalid: the record could not be turned into an occurrence at all;
+ * - filter_error / handler_error: the handler's filter, or its handling, threw;
+ * - closed: logged after `close()`; shutdown: still waiting when `close()` gave up.
+ */
+export type DropReason =
+  'queue_full' | 'rejected' | 'invalid' | 'filter_error' | 'handler_error' | 'closed' | 'shutdown';
+
+export function noDrops(): Record<DropReason, number> {
+  return { queue_full: 0, rejected: 0, invalid: 0, filter_error: 0, handler_error: 0, closed: 0, shutdown: 0 };
+}
 
 export interface WriterStats {
   readonly backend: string;
   /** Occurrences waiting (folded ones counted by what they stand for). */
   readonly queued: number;
+  /** Roughly how many bytes the waiting records hold (bounded by `maxQueueBytes`, plus folded summaries). */
+  readonly queuedBytes: number;
   /** Occurrences the backend has acknowledged. */
   readonly written: number;
   /** Failed write attempts that were tried again. */
@@ -40,6 +55,8 @@ export interface WriterStats {
 
 export interface WriterOptions {
   readonly maxQueue: number;
+  /** Roughly how many bytes of records may wait before folding starts. */
+  readonly maxQueueBytes: number;
   readonly maxFolded: number;
   readonly batchSize: number;
   readonly maxRejectedAttempts: number;
@@ -48,16 +65,12 @@ export interface WriterOptions {
   readonly onError: (error: LogticketsError, info: { backend: string; attempt: number; willRetry: boolean }) => void;
 }
 
-interface Folded {
-  occurrence: OccurrenceInput;
-  count: number;
-}
-
 export class BackendWriter {
   private queue: Captured[] = [];
-  private folded = new Map<string, Folded>();
+  private readonly folded: FoldTable;
   private inflight: { items: Captured[]; folded: Folded[]; batch: OccurrenceInput[]; batchId: string } | undefined;
-  private foldedCount = 0;
+  /** Bytes held by queued records. */
+  private queueBytes = 0;
   private running = false;
   private pending: NodeJS.Immediate | NodeJS.Timeout | undefined;
   private wakeBackoff: (() => void) | undefined;
@@ -70,22 +83,25 @@ export class BackendWriter {
   private isolating = 0;
   private idleWaiters: Array<(ok: boolean) => void> = [];
   private counts = { written: 0, retried: 0, coalesced: 0 };
-  private dropped: Record<DropReason, number> = { queue_full: 0, rejected: 0, closed: 0, shutdown: 0 };
+  private dropped: Record<DropReason, number> = noDrops();
   private state: WriterStats['state'] = 'idle';
   private lastError: string | null = null;
 
   constructor(
     readonly backend: TicketBackend,
     private readonly options: WriterOptions,
-  ) {}
+  ) {
+    this.folded = new FoldTable(options.maxFolded);
+  }
 
   enqueue(item: Captured): void {
     if (this.closed) {
       this.dropped.closed++;
       return;
     }
-    if (this.queue.length < this.options.maxQueue) {
+    if (this.queue.length < this.options.maxQueue && this.queueBytes + item.size <= this.options.maxQueueBytes) {
       this.queue.push(item);
+      this.queueBytes += item.size;
     } else {
       this.fold(item);
     }
@@ -93,13 +109,26 @@ export class BackendWriter {
   }
 
   get size(): number {
-    return this.queue.length + this.foldedCount;
+    return this.queue.length + this.folded.count;
+  }
+
+  /** Count occurrences lost before they reached this writer's queue (see DropReason). */
+  lose(reason: DropReason, count = 1): void {
+    this.dropped[reason] += count;
+  }
+
+  /** Occurrences given up since this writer started, for any reason. */
+  get lost(): number {
+    let total = 0;
+    for (const n of Object.values(this.dropped)) total += n;
+    return total;
   }
 
   stats(): WriterStats {
     return {
       backend: this.backend.name,
       queued: this.size,
+      queuedBytes: this.queueBytes + this.folded.bytes,
       written: this.counts.written,
       retried: this.counts.retried,
       dropped: { ...this.dropped },
@@ -109,9 +138,13 @@ export class BackendWriter {
     };
   }
 
-  /** Resolves once the queue is empty (true), or when `timeoutMs` passes first (false). */
+  /**
+   * Resolves once the queue is empty: true when every occurrence accepted
+   * since the start was written, false when any was given up (stats() says
+   * why) or when `timeoutMs` passed first.
+   */
   flush(timeoutMs?: number): Promise<boolean> {
-    if (this.size === 0 && !this.running) return Promise.resolve(true);
+    if (this.size === 0 && !this.running) return Promise.resolve(this.lost === 0);
     // Waiting for a flush should not wait out a long backoff: try now.
     this.wakeBackoff?.();
     this.schedule();
@@ -139,9 +172,9 @@ export class BackendWriter {
   async close(timeoutMs: number): Promise<boolean> {
     this.closed = true;
     const flushed = await this.flush(timeoutMs);
-    const dropped = this.dropWaiting();
+    this.dropWaiting();
     this.wakeBackoff?.();
-    return flushed && dropped === 0;
+    return flushed && this.lost === 0;
   }
 
   /** Give up everything queued except a batch being written; returns how many occurrences. */
@@ -149,11 +182,11 @@ export class BackendWriter {
     const keepItems = this.running ? (this.inflight?.items.length ?? 0) : 0;
     const keepFolded = this.running ? (this.inflight?.folded.reduce((n, f) => n + f.count, 0) ?? 0) : 0;
     if (!this.running) this.inflight = undefined;
-    const dropped = this.queue.length - keepItems + (this.foldedCount - keepFolded);
+    const dropped = this.queue.length - keepItems + (this.folded.count - keepFolded);
     this.dropped.shutdown += dropped;
+    for (let i = keepItems; i < this.queue.length; i++) this.queueBytes -= this.queue[i]!.size;
     this.queue.length = keepItems;
-    this.folded.clear();
-    this.foldedCount = keepFolded;
+    this.folded.clear(keepFolded);
     this.wakeWaiters(false);
     return dropped;
   }
@@ -167,18 +200,10 @@ export class BackendWriter {
   private fold(item: Captured): void {
     const occurrence = this.tryPrepare(item);
     if (occurrence === undefined) return;
-    const key = ticketKey(occurrence.appId, occurrence.hash);
-    const entry = this.folded.get(key);
-    if (entry !== undefined) {
-      entry.occurrence = occurrence;
-      entry.count++;
-    } else if (this.folded.size < this.options.maxFolded) {
-      this.folded.set(key, { occurrence, count: 1 });
-    } else {
-      this.dropped.queue_full++;
-      return;
-    }
-    this.foldedCount++;
+    // The count is always exact; the record kept with it is the latest, cut
+    // down to a summary when keeping it whole would overrun the memory bound.
+    const room = this.options.maxQueueBytes - this.queueBytes - this.folded.bytes;
+    if (!this.folded.add(occurrence, item.size, room)) this.dropped.queue_full++;
   }
 
   private schedule(): void {
@@ -194,7 +219,7 @@ export class BackendWriter {
     try {
       return this.options.prepare(item);
     } catch (thrown) {
-      this.dropped.rejected++;
+      this.dropped.invalid++;
       const error = asLogticketsError(thrown, { code: 'INVALID_ARGUMENT', backend: this.backend.name });
       this.report(
         new LogticketsError('INVALID_ARGUMENT', `a record could not be prepared: ${error.message}`, {
@@ -216,6 +241,7 @@ export class BackendWriter {
       const occurrence = this.tryPrepare(item);
       if (occurrence === undefined) {
         this.queue.splice(items.length, 1);
+        this.queueBytes -= item.size;
         continue;
       }
       batch.push(occurrence);
@@ -223,13 +249,8 @@ export class BackendWriter {
     }
     // Folded entries leave the table while they are written (and retried), so
     // that folds arriving meanwhile start a new entry instead of changing this one.
-    const folded: Folded[] = [];
-    for (const [key, entry] of this.folded) {
-      if (batch.length >= limit) break;
-      this.folded.delete(key);
-      folded.push(entry);
-      batch.push({ ...entry.occurrence, count: entry.count * (entry.occurrence.count ?? 1) });
-    }
+    const folded = this.folded.take(limit - batch.length);
+    for (const entry of folded) batch.push({ ...entry.occurrence, count: entry.count * (entry.occurrence.count ?? 1) });
     return { items, folded, batch };
   }
 
@@ -268,7 +289,7 @@ export class BackendWriter {
             // Do not lose a whole batch for one bad entry: write its entries one
             // by one (fresh batch ids: the failed write changed nothing it keeps).
             this.report(error, true);
-            this.unfold(folded);
+            this.folded.putBack(folded);
             this.isolating = items.length + folded.length;
             this.inflight = undefined;
             this.attempt = 0;
@@ -297,28 +318,18 @@ export class BackendWriter {
       this.state = 'idle';
       // Closed while a write was failing: what it held is given up now.
       if (this.closed && this.size > 0) this.dropWaiting();
-      if (this.size === 0) this.wakeWaiters(true);
-    }
-  }
-
-  /** Put the folded entries of a batch back (merging with any folded since). */
-  private unfold(folded: Folded[]): void {
-    for (const entry of folded) {
-      const key = ticketKey(entry.occurrence.appId, entry.occurrence.hash);
-      const now = this.folded.get(key);
-      if (now === undefined) this.folded.set(key, entry);
-      else now.count += entry.count;
+      if (this.size === 0) this.wakeWaiters(this.lost === 0);
     }
   }
 
   /** Remove a written (or given-up) batch from the queue. */
   private settle(items: Captured[], folded: Folded[]): void {
     if (this.isolating > 0) this.isolating = Math.max(0, this.isolating - items.length - folded.length);
-    if (items.length > 0) this.queue.splice(0, items.length);
-    for (const entry of folded) {
-      this.foldedCount -= entry.count;
-      this.counts.coalesced += entry.count;
+    if (items.length > 0) {
+      for (const item of items) this.queueBytes -= item.size;
+      this.queue.splice(0, items.length);
     }
+    this.counts.coalesced += this.folded.settled(folded);
   }
 
   private sleep(ms: number): Promise<void> {

@@ -20,7 +20,8 @@ import {
   type WrapperMatcher,
 } from '../logging/call-site.js';
 import { levelName } from '../logging/level.js';
-import { toJsonSafe, type JsonSafeLimits, type JsonValue } from '../logging/json-safe.js';
+import { toJsonSafe, type JsonSafeLimits, type JsonValue, type SnapshotMeter } from '../logging/json-safe.js';
+import { readKey, thrownMarker } from '../logging/safe-read.js';
 import type { LogRecord, ProcessInfo } from '../logging/record.js';
 import type { Redactor } from './redaction.js';
 import { oneLine } from './text.js';
@@ -71,32 +72,64 @@ export interface Captured {
   readonly wrappers: readonly WrapperMatcher[];
   readonly process: ProcessInfo;
   readonly fingerprint: string | readonly string[] | undefined;
+  /** Why a custom fingerprint given with the record could not be used (default grouping applies). */
+  readonly unreadableFingerprint: string | undefined;
+  /** Roughly how many bytes this entry holds (the writer bounds its queue by it). */
+  size: number;
   prepared?: OccurrenceInput;
 }
 
 export function capture(record: LogRecord, settings: OccurrenceSettings): Captured {
-  const { extra, error } = record.options;
-  return {
+  const limits = settings.limits;
+  const meter: SnapshotMeter = { bytes: 256 };
+  // The options object is the caller's: each field is read on its own, so one
+  // throwing getter leaves a marker in its place and the rest is still kept.
+  const options = record.options;
+  const extra = field(options, 'extra');
+  const error = field(options, 'error');
+  const custom = field(options, 'fingerprint');
+  const grouping = custom.marker === undefined ? readFingerprint(custom.value) : {};
+  let message: string;
+  try {
+    message = record.message;
+  } catch (thrown) {
+    message = thrownMarker(thrown);
+  }
+  const item: Captured = {
     channel: record.channel,
     level: record.level,
     // Templates and messages are cleaned like any other string (caps, lone surrogates).
-    msg: toJsonSafe(record.msg, settings.limits),
-    message: toJsonSafe(record.message, settings.limits) as string,
-    args: record.args.length === 0 ? [] : toJsonSafe(record.args, settings.limits),
-    extra: extra === undefined ? {} : toJsonSafe(extra, settings.limits),
-    error: error === undefined ? null : toJsonSafe(error, settings.limits),
+    msg: toJsonSafe(record.msg, limits, meter),
+    message: toJsonSafe(message, limits, meter) as string,
+    args: record.args.length === 0 ? [] : toJsonSafe(record.args, limits, meter),
+    extra: extra.marker ?? (extra.value === undefined ? {} : toJsonSafe(extra.value, limits, meter)),
+    error: error.marker ?? (error.value === undefined ? null : toJsonSafe(error.value, limits, meter)),
     timestamp: record.timestamp,
     stack: record.stack,
     site: record.knownSite ? record.callSite : null,
     wrappers: record.wrappers,
     process: record.process,
-    fingerprint: toFingerprint(record.options.fingerprint),
+    fingerprint: grouping.fingerprint,
+    unreadableFingerprint: custom.marker ?? grouping.marker,
+    size: 0,
   };
+  item.size = meter.bytes;
+  return item;
 }
 
-function toFingerprint(value: unknown): string | readonly string[] | undefined {
-  if (value === undefined || value === null) return undefined;
-  return Array.isArray(value) ? value.map((part) => String(part)) : String(value);
+function field(options: object, key: string): { value?: unknown; marker?: string } {
+  const read = readKey(options, key);
+  return read.ok ? { value: read.value } : { marker: read.marker };
+}
+
+/** A custom fingerprint as text; when it cannot be read, the record keeps its default grouping and says why. */
+function readFingerprint(value: unknown): { fingerprint?: string | readonly string[]; marker?: string } {
+  if (value === undefined || value === null) return {};
+  try {
+    return { fingerprint: Array.isArray(value) ? value.map((part) => String(part)) : String(value) };
+  } catch (thrown) {
+    return { marker: thrownMarker(thrown) };
+  }
 }
 
 export function prepare(item: Captured, settings: OccurrenceSettings): OccurrenceInput {
@@ -138,6 +171,7 @@ export function prepare(item: Captured, settings: OccurrenceSettings): Occurrenc
     appId: settings.appId,
   };
   if (custom !== undefined) data.fingerprint = toJsonSafe(custom);
+  else if (item.unreadableFingerprint !== undefined) data.fingerprint = item.unreadableFingerprint;
   item.prepared = {
     hash,
     appId: settings.appId,

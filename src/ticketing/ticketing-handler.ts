@@ -13,13 +13,14 @@ import { checkOptions, type OptionKind } from '../options.js';
 import type { TicketBackend } from '../backends/contract.js';
 import { resolveTargets, type Target } from '../backends/open-backend.js';
 import { defaultSalt, FINGERPRINT_MODES, type FingerprintMode } from '../fingerprint/fingerprint.js';
-import { Handler, type HandlerOptions } from '../logging/handler.js';
+import { Handler, type HandlerOptions, type LostReason } from '../logging/handler.js';
 import { rateLimitedStderr } from '../logging/internal-error.js';
+import { describeThrown } from '../logging/safe-read.js';
 import type { JsonSafeLimits } from '../logging/json-safe.js';
 import { Level } from '../logging/level.js';
 import type { LogRecord } from '../logging/record.js';
 import type { BackoffOptions } from './backoff.js';
-import { BackendWriter, type DropReason, type WriterStats } from './backend-writer.js';
+import { BackendWriter, noDrops, type DropReason, type WriterStats } from './backend-writer.js';
 import { capture, occurrenceMemo, prepare, type OccurrenceSettings } from './occurrence.js';
 import { Redactor, type RedactionOptions } from './redaction.js';
 
@@ -45,6 +46,8 @@ export interface TicketingHandlerOptions extends HandlerOptions {
   readonly redaction?: RedactionOptions;
   /** Occurrences waiting per backend before folding starts (default 10 000). */
   readonly maxQueue?: number;
+  /** Roughly how many bytes of records may wait per backend before folding starts (default 32 MiB). */
+  readonly maxQueueBytes?: number;
   /** Tickets whose overflow occurrences are counted while the queue is full (default 1 000). */
   readonly maxFolded?: number;
   /** Occurrences per write (default 500). */
@@ -75,6 +78,7 @@ const OPTION_KINDS: Record<keyof TicketingHandlerOptions, OptionKind> = {
   fingerprintMode: 'string',
   redaction: 'object',
   maxQueue: positive,
+  maxQueueBytes: { integer: { min: 1024 } },
   maxFolded: positive,
   batchSize: positive,
   maxRejectedAttempts: positive,
@@ -105,6 +109,7 @@ export class TicketingHandler extends Handler {
   private closing: Promise<boolean> | undefined;
   private exitHook: (() => void) | undefined;
   private exitFlushed = false;
+  private readonly onError: ErrorHook;
 
   /**
    * `target`: a store URI (`sqlite:PATH`, `postgres://…`), a backend, or an
@@ -142,10 +147,12 @@ export class TicketingHandler extends Handler {
     };
     this.exitFlushMs = options.exitFlushMs ?? 5_000;
     const onError = options.onError ?? defaultErrorHook();
+    this.onError = onError;
     this.writers = backends.map(
       (backend) =>
         new BackendWriter(backend, {
           maxQueue: options.maxQueue ?? 10_000,
+          maxQueueBytes: options.maxQueueBytes ?? 32 * 1024 * 1024,
           maxFolded: options.maxFolded ?? 1_000,
           batchSize: options.batchSize ?? 500,
           maxRejectedAttempts: options.maxRejectedAttempts ?? 5,
@@ -157,9 +164,17 @@ export class TicketingHandler extends Handler {
   }
 
   handle(record: LogRecord): void {
+    if (this.exitHook === undefined && this.exitFlushMs > 0 && this.closing === undefined) this.watchExit();
+    // capture() reads the caller's values defensively and does not throw; if it
+    // ever did, the dispatcher hands the error to recordLost, which counts it.
     const item = capture(record, this.settings);
     for (const writer of this.writers) writer.enqueue(item);
-    if (this.exitHook === undefined && this.exitFlushMs > 0 && this.closing === undefined) this.watchExit();
+  }
+
+  /** A record offered to this handler was lost before reaching its queues: counted for every backend. */
+  override recordLost(reason: LostReason, error: unknown): void {
+    for (const writer of this.writers) writer.lose(reason);
+    this.reportLost(reason, error);
   }
 
   /** Wait until every queued occurrence is written. Resolves false if `timeoutMs` passed first. Never rejects. */
@@ -187,7 +202,7 @@ export class TicketingHandler extends Handler {
 
   stats(): TicketingStats {
     const backends = this.writers.map((w) => w.stats());
-    const dropped: Record<DropReason, number> = { queue_full: 0, rejected: 0, closed: 0, shutdown: 0 };
+    const dropped = noDrops();
     let queued = 0;
     let written = 0;
     let retried = 0;
@@ -200,6 +215,21 @@ export class TicketingHandler extends Handler {
       for (const reason of Object.keys(dropped) as DropReason[]) dropped[reason] += s.dropped[reason];
     }
     return { queued, written, retried, coalesced, dropped, backends };
+  }
+
+  private reportLost(reason: LostReason, error: unknown): void {
+    const what = { filter_error: 'its filter threw', handler_error: 'handling it threw', invalid: 'it was unusable' };
+    const lost = new LogticketsError(
+      'INVALID_ARGUMENT',
+      `a record was lost (${what[reason]}): ${describeThrown(error)}`,
+    );
+    for (const backend of this.backends) {
+      try {
+        this.onError(lost, { backend: backend.name, attempt: 0, willRetry: false });
+      } catch {
+        // A throwing onError hook must not reach the logging call.
+      }
+    }
   }
 
   /** Before a process ends on its own, give queued occurrences a bounded chance to be written. */
