@@ -14,8 +14,9 @@ import { FINGERPRINT_MODES } from '../fingerprint/fingerprint.js';
 import { parseLevel } from '../logging/level.js';
 import { compileValuePattern } from '../ticketing/redaction.js';
 import { SUPPORTED_URIS } from '../backends/open-backend.js';
-import { isMongoUri } from '../backends/mongodb/mongodb-uri.js';
-import { isSqlUri } from '../backends/sql/sql-uri.js';
+import { isMongoUri, parseMongoUri } from '../backends/mongodb/mongodb-uri.js';
+import { isSqlUri, parseSqlUri } from '../backends/sql/sql-uri.js';
+import { LogticketsError } from '../errors.js';
 
 const comment = { $comment: z.string().optional() };
 
@@ -29,7 +30,7 @@ const text = z.string().min(1, 'must not be empty');
 const names = z.array(text);
 
 const level = z
-  .union([z.string(), z.number().int()])
+  .union([z.string(), z.number().int()], { error: 'expected a level name or number' })
   .refine(
     (value) => parseLevel(value) !== undefined,
     'expected a level: TRACE, DEBUG, INFO, NOTICE, WARNING, ERROR, CRITICAL or a number',
@@ -70,10 +71,10 @@ export const handlerSchema = block({
 export const storeSchema = z.preprocess(
   (value) => (typeof value === 'string' ? { uri: value } : value),
   block({
-    uri: text.refine(
-      (uri) => isSqlUri(uri) || isMongoUri(uri) || uri === 'memory:',
-      `expected a store URI: ${SUPPORTED_URIS.join(', ')}`,
-    ),
+    uri: text.superRefine((uri, ctx) => {
+      const problem = storeUriProblem(uri);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    }),
     prefix: z
       .string()
       .regex(/^[A-Za-z0-9_]*$/, 'expected letters, digits and _ only')
@@ -86,6 +87,19 @@ export const storeSchema = z.preprocess(
     serverSelectionTimeoutMs: count.optional(),
   }),
 );
+
+/** Why a store URI cannot be used, read without connecting (the message masks any password). */
+function storeUriProblem(uri: string): string | undefined {
+  if (uri === 'memory:') return undefined;
+  try {
+    if (isSqlUri(uri)) parseSqlUri(uri);
+    else if (isMongoUri(uri)) parseMongoUri(uri);
+    else return `expected a store URI: ${SUPPORTED_URIS.join(', ')}`;
+    return undefined;
+  } catch (error) {
+    return error instanceof LogticketsError ? error.message : 'not a usable store URI';
+  }
+}
 
 const trackerCommon = {
   /** How this tracker is named in `check-config` and `sync` output (default: its URL or owner/repo). */
@@ -118,7 +132,7 @@ export const tracSchema = block({
   }).optional(),
   mutedResolutions: names.optional(),
   tls: block({ ca: text.optional(), rejectUnauthorized: z.boolean().optional() }).optional(),
-  proxy: z.union([z.literal(false), httpUrl]).optional(),
+  proxy: z.union([z.literal(false), httpUrl], { error: 'expected an http(s) URL or false' }).optional(),
 });
 
 export const githubSchema = block({
@@ -128,9 +142,9 @@ export const githubSchema = block({
   repo: text,
   token: text.optional(),
   app: block({
-    appId: z.union([count, text]),
+    appId: z.union([count, text], { error: 'expected a number or text' }),
     privateKey: text,
-    installationId: z.union([count, text]),
+    installationId: z.union([count, text], { error: 'expected a number or text' }),
   }).optional(),
   baseUrl: httpUrl.optional(),
   labels: names.min(1, 'needs at least one label (the first is how logtickets finds its issues)').optional(),

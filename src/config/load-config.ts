@@ -18,10 +18,12 @@
  */
 
 import { readFileSync } from 'node:fs';
+import { parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import type { z } from 'zod';
 import { LogticketsError } from '../errors.js';
 import { configSchema, type LogticketsConfig } from './config-schema.js';
+import { duplicateTrackers } from './tracker-identity.js';
+import { describe, jsonPath } from './config-problems.js';
 
 export interface LoadConfigOptions {
   /** Where `${NAME}` is looked up (default `process.env`). */
@@ -93,6 +95,7 @@ export function loadConfig(source: string | object, options: LoadConfigOptions =
       if (!failed.has(path)) problems.push(describe(issue, expanded));
     }
   }
+  problems.push(...duplicateTrackers((expanded as { trackers?: unknown }).trackers));
   if (problems.length > 0) throw new ConfigError(label, problems);
   return { config: absolutePaths(result.data!, baseDir), source: label, baseDir, inlineSecrets };
 }
@@ -108,21 +111,52 @@ function parseJsonFile(path: string): unknown {
       code === 'ENOENT' ? `no config file at ${path}` : `cannot read config file ${path} (${code ?? 'error'})`,
     );
   }
+  const json = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   try {
-    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-  } catch (error) {
-    const message = (error as Error).message;
-    const at = /at position (\d+)/.exec(message);
-    let where = '';
-    if (at !== null) {
-      const before = text.slice(0, Number(at[1]));
-      const line = before.split('\n').length;
-      where = `:${line}:${Number(at[1]) - before.lastIndexOf('\n')}`;
-    }
-    // The parser's message quotes a snippet of the file, which may hold a secret: keep only its kind.
-    const kind = message.replace(/\s*(?:in JSON )?at position \d+.*$/s, '').replace(/"[^"]*"/g, '…');
-    throw new LogticketsError('INVALID_CONFIG', `config file ${path}${where} is not valid JSON: ${kind}`);
+    return JSON.parse(json);
+  } catch {
+    throw new LogticketsError('INVALID_CONFIG', `config file ${path}${syntaxError(json)}`);
   }
+}
+
+/** Words for the parse errors a config file can have (what was wrong, never the text that was there). */
+const SYNTAX: Record<string, string> = {
+  InvalidSymbol: 'unexpected character (text values need double quotes)',
+  InvalidNumberFormat: 'invalid number',
+  PropertyNameExpected: 'expected a key in double quotes (no trailing commas)',
+  ValueExpected: 'expected a value (no trailing commas)',
+  ColonExpected: 'expected a colon after the key',
+  CommaExpected: 'expected a comma',
+  CloseBraceExpected: 'expected a closing }',
+  CloseBracketExpected: 'expected a closing ]',
+  EndOfFileExpected: 'unexpected text after the end of the JSON value',
+  InvalidCommentToken: 'comments are not allowed in JSON (use a "$comment" key)',
+  UnexpectedEndOfComment: 'comments are not allowed in JSON (use a "$comment" key)',
+  UnexpectedEndOfString: 'a text value is not closed with a double quote',
+  UnexpectedEndOfNumber: 'a number is cut short',
+  InvalidUnicode: 'invalid \\u escape in a text value',
+  InvalidEscapeCharacter: 'invalid escape in a text value',
+  InvalidCharacter: 'a control character (such as a line break) inside a text value',
+};
+
+/**
+ * Where and why a config file is not JSON: `:LINE:COLUMN is not valid JSON:
+ * reason`. JSON.parse's own message quotes the file around the error, and a
+ * secret may sit right there, so the position comes from a second parser
+ * (jsonc-parser, strict settings) and the reason from a fixed list.
+ */
+function syntaxError(text: string): string {
+  if (text.trim() === '') return ' is empty: expected a JSON object';
+  const errors: ParseError[] = [];
+  const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (first === undefined) return ' is not valid JSON';
+  const before = text.slice(0, first.offset);
+  const line = before.split('\n').length;
+  const column = first.offset - before.lastIndexOf('\n');
+  const after = root !== undefined && first.offset >= root.offset + root.length;
+  const reason = after ? SYNTAX.EndOfFileExpected : (SYNTAX[printParseErrorCode(first.error)] ?? 'syntax error');
+  return `:${line}:${column} is not valid JSON: ${reason}`;
 }
 
 interface ExpandContext {
@@ -210,129 +244,6 @@ function readSecretFile(file: string, path: Path, ctx: ExpandContext): string | 
     ctx.problems.push(`${jsonPath(path)}: cannot read ${full} (${why})`);
     return undefined;
   }
-}
-
-/** `trackers[1].token`, `handler.level`; `(top level)` for the root. */
-export function jsonPath(path: Path): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else if (/^[A-Za-z_$][\w$]*$/.test(part)) out += out === '' ? part : `.${part}`;
-    else out += `[${JSON.stringify(part)}]`;
-  }
-  return out === '' ? '(top level)' : out;
-}
-
-function describe(issue: z.core.$ZodIssue, input: unknown): string {
-  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-  if (issue.code === 'unrecognized_keys') {
-    return issue.keys
-      .map((key) => {
-        const guess = closest(key, knownKeysAt(input, path));
-        return `${jsonPath([...path, key])}: unknown key${guess === undefined ? '' : ` (did you mean "${guess}"?)`}`;
-      })
-      .join('\n  - ');
-  }
-  if (issue.code === 'invalid_type' && valueAt(input, path) === undefined) {
-    return `${jsonPath(path)}: required (expected ${issue.expected})`;
-  }
-  if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {
-    return `${jsonPath(path[path.length - 1] === 'type' ? path : [...path, 'type'])}: expected "trac" or "github"`;
-  }
-  const message = issue.message.replace(/^Invalid input: /, '');
-  return `${jsonPath(path)}: ${message.charAt(0).toLowerCase()}${message.slice(1)}`;
-}
-
-function valueAt(input: unknown, path: ReadonlyArray<string | number>): unknown {
-  let here = input;
-  for (const part of path) {
-    if (here === null || typeof here !== 'object') return undefined;
-    here = (here as Record<string | number, unknown>)[part];
-  }
-  return here;
-}
-
-/** The keys the schema allows in the object at `path` (for "did you mean"). */
-function knownKeysAt(input: unknown, path: ReadonlyArray<string | number>): string[] {
-  let schema: z.core.$ZodType | undefined = configSchema;
-  const walked: Array<string | number> = [];
-  for (const part of path) {
-    schema = child(schema, part, valueAt(input, walked));
-    walked.push(part);
-    if (schema === undefined) return [];
-  }
-  return Object.keys(shapeOf(schema, valueAt(input, path)) ?? {});
-}
-
-function unwrap(schema: z.core.$ZodType | undefined): z.core.$ZodType | undefined {
-  let s = schema;
-  for (let i = 0; i < 10 && s !== undefined; i++) {
-    const def = s._zod.def as {
-      type: string;
-      innerType?: z.core.$ZodType;
-      out?: z.core.$ZodType;
-      schema?: z.core.$ZodType;
-    };
-    if (def.type === 'optional' || def.type === 'nullable' || def.type === 'default') s = def.innerType;
-    else if (def.type === 'pipe') s = def.out;
-    else return s;
-  }
-  return s;
-}
-
-function shapeOf(schema: z.core.$ZodType | undefined, value: unknown): Record<string, z.core.$ZodType> | undefined {
-  const s = unwrap(schema);
-  if (s === undefined) return undefined;
-  const def = s._zod.def as { type: string; shape?: Record<string, z.core.$ZodType>; options?: z.core.$ZodType[] };
-  if (def.type === 'object') return def.shape;
-  if (def.type === 'union' && def.options !== undefined) {
-    const type = (value as { type?: unknown } | null)?.type;
-    for (const option of def.options) {
-      const shape = shapeOf(option, value);
-      const literal = shape?.type?._zod.def as { values?: unknown[] } | undefined;
-      if (shape !== undefined && (literal?.values === undefined || literal.values.includes(type))) return shape;
-    }
-  }
-  return undefined;
-}
-
-function child(
-  schema: z.core.$ZodType | undefined,
-  part: string | number,
-  value: unknown,
-): z.core.$ZodType | undefined {
-  const s = unwrap(schema);
-  if (s === undefined) return undefined;
-  const def = s._zod.def as { type: string; element?: z.core.$ZodType };
-  if (def.type === 'array') return def.element;
-  return shapeOf(s, value)?.[String(part)];
-}
-
-function closest(key: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of known) {
-    if (candidate.startsWith('$')) continue;
-    const d = distance(key.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
-}
-
-/** Levenshtein distance (keys are short). */
-function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }
 
 /** Relative paths in the config, made absolute against its folder. */

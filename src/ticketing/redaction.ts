@@ -82,9 +82,26 @@ function escapeRegExp(text: string): string {
 export function compileValuePattern(source: string): RegExp {
   const insensitive = source.startsWith('(?i)');
   const body = insensitive ? source.slice(4) : source;
-  const re = new RegExp(body, insensitive ? 'gi' : 'g');
+  let re: RegExp;
+  try {
+    re = new RegExp(body, insensitive ? 'gi' : 'g');
+  } catch (error) {
+    throw new SyntaxError(regExpProblem(error));
+  }
   if (re.test('')) throw new SyntaxError('it matches empty text');
   return re;
+}
+
+/**
+ * Why a pattern does not compile, without the pattern: the engine's message
+ * quotes it, and a redaction pattern often contains the very secret it hides.
+ */
+function regExpProblem(error: unknown): string {
+  const message = error instanceof Error ? error.message : '';
+  if (!message.startsWith('Invalid regular expression:')) return 'invalid syntax';
+  // The engine writes "Invalid regular expression: /SOURCE/FLAGS: REASON"; the reason is a fixed phrase.
+  const reason = message.slice(message.lastIndexOf(': ') + 2);
+  return /^[\w\s'(){}[\].,-]{1,80}$/.test(reason) ? reason.charAt(0).toLowerCase() + reason.slice(1) : 'invalid syntax';
 }
 
 export class Redactor {

@@ -77,9 +77,9 @@ test('every problem of a broken file is listed at once, each by its JSON path', 
     /^trackers\[1\]\.token: required: give token \(or token_file\), or app/,
     /^trackers\[2\]\.type: expected "trac" or "github"$/,
     /^trackers\[3\]\.token: give token or app, not both$/,
-    /^trackers\[4\]: expected object/,
+    /^trackers\[4\]: expected an object, got text$/,
     /^redaction\.values\[0\]: not a usable regular expression/,
-    /^redaction\.keys: expected array/,
+    /^redaction\.keys: expected a list, got text$/,
     /^extra: unknown key$/,
   ];
   for (const pattern of expect)
