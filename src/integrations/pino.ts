@@ -37,17 +37,38 @@
  * records; end the stream to flush and release the handler, or rely on the
  * handler's own bounded flush when the event loop empties (`process.exit()`
  * skips that one).
+ *
+ * Failing safe: logging must never be what stops an application. A bad
+ * option (unknown key, wrong kind or value), a config file that is missing
+ * or invalid, or anything else that stops the transport from starting is
+ * reported as one line on stderr (`logtickets: logtickets/pino is off, its
+ * records are dropped: …`, naming the option, the file or the JSON path,
+ * never a value from the config) and the factory still resolves: the
+ * transport is then off for the life of the stream. It reads and drops
+ * every line (so pino never waits on it), counts them in `dropped`, and
+ * keeps the reason in `failure`. Throwing instead would reject pino's worker
+ * start-up, which ends every target of the transport and crashes the
+ * application with an unhandled 'error' event. A store that cannot be
+ * reached is not a start-up failure: the handler keeps retrying and reports
+ * it as one line per 30 s, and what it cannot write is counted as dropped.
+ * In the worker thread these lines are written straight to the stderr file
+ * descriptor: pino blocks the main thread at exit, and a line forwarded
+ * through it would be lost.
  */
 
+import { writeSync } from 'node:fs';
 import type { Transform } from 'node:stream';
+import { isMainThread } from 'node:worker_threads';
 import build from 'pino-abstract-transport';
+import { createHandlerFromConfig } from '../config/create-handler.js';
 import { LogticketsError } from '../errors.js';
-import { reportInternalError } from '../logging/internal-error.js';
+import { rateLimitedStderr, type RateLimitedReporter } from '../logging/internal-error.js';
 import { Level, parseLevel } from '../logging/level.js';
 import { checkOptions } from '../options.js';
+import { TicketingHandler, type ErrorHook } from '../ticketing/ticketing-handler.js';
 import { callerSite, groupingKey } from './record-hints.js';
 import { handleForeign, type ForeignRecord } from './foreign-record.js';
-import { integrationHandler, type IntegrationHandlerOptions } from './integration-handler.js';
+import { integrationHandler, type IntegrationHandler, type IntegrationHandlerOptions } from './integration-handler.js';
 
 export interface PinoTransportOptions extends IntegrationHandlerOptions {
   /** The channel of every record (default: the record's `name` binding, else `pino`). */
@@ -71,7 +92,13 @@ export interface PinoTransportOptions extends IntegrationHandlerOptions {
 }
 
 /** The stream pino writes to; `flush(cb)` (pino's `logger.flush(cb)`) waits until handed records are written. */
-export type LogticketsPinoStream = Transform & { flush(cb?: (error?: Error | null) => void): void };
+export type LogticketsPinoStream = Transform & {
+  flush(cb?: (error?: Error | null) => void): void;
+  /** Why the transport is off (a bad option or config), or undefined when it started. */
+  readonly failure: Error | undefined;
+  /** Lines received while the transport is off: dropped, not written. */
+  readonly dropped: number;
+};
 
 const WHERE = 'logtickets/pino options';
 
@@ -106,13 +133,70 @@ interface Settings {
   readonly fingerprintKey: string | undefined;
 }
 
+interface Started {
+  readonly target: IntegrationHandler;
+  readonly settings: Settings;
+  readonly closeTimeoutMs: number;
+}
+
 /**
  * The transport factory: `target: 'logtickets/pino'` loads it in pino's
  * worker thread; in the same thread, pass its stream to `pino()` or to a
- * `pino.multistream`. Throws INVALID_ARGUMENT for a bad option and
- * INVALID_CONFIG for a bad config.
+ * `pino.multistream`. Never rejects: with a bad option or config it reports
+ * one line on stderr and resolves to a stream that drops what it receives
+ * (see `failure` and `dropped`).
  */
 export default async function logticketsTransport(options: PinoTransportOptions = {}): Promise<LogticketsPinoStream> {
+  const report = stderrReporter();
+  let started: Started | undefined;
+  let failure: Error | undefined;
+  try {
+    started = start(options, report);
+  } catch (error) {
+    failure = error instanceof Error ? error : new LogticketsError('INVALID_ARGUMENT', String(error));
+    report('start', `logtickets/pino is off, its records are dropped: ${describeFailure(failure)}`);
+  }
+  let dropped = 0;
+  const stream = build(
+    (source) => {
+      source.on('data', (line: unknown) => {
+        if (started === undefined) {
+          dropped++;
+          return;
+        }
+        // In the same thread this runs inside pino's write: nothing may be thrown from here.
+        try {
+          const record = toForeign(line, started.settings);
+          if (record !== null) handleForeign(started.target.handler, record);
+        } catch (error) {
+          report('record', `logtickets/pino record failed: ${describeFailure(error)}`);
+        }
+      });
+    },
+    {
+      close(error: Error, done: Function) {
+        if (started === undefined) done(error);
+        else void started.target.release(started.closeTimeoutMs).then(() => done(error));
+      },
+    },
+  );
+  return Object.defineProperties(stream, {
+    flush: {
+      value(cb?: (error?: Error | null) => void): void {
+        if (started === undefined) cb?.(null);
+        else void started.target.flush(started.closeTimeoutMs).then(() => cb?.(null));
+      },
+    },
+    failure: { value: failure, enumerable: true },
+    dropped: { get: () => dropped, enumerable: true },
+  }) as LogticketsPinoStream;
+}
+
+/** Check the options and make the handler; throws INVALID_ARGUMENT or a config error. */
+function start(options: PinoTransportOptions, report: RateLimitedReporter): Started {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new LogticketsError('INVALID_ARGUMENT', `${WHERE} must be an object`);
+  }
   // pino and its thread-stream add these to a single target's options: not ours to check.
   const {
     pinoWillSendConfig: _flag,
@@ -130,45 +214,85 @@ export default async function logticketsTransport(options: PinoTransportOptions 
     fingerprintKey: 'string',
     closeTimeoutMs: { integer: { min: 0 } },
   });
+  for (const key of ['channel', 'messageKey', 'errorKey', 'fingerprintKey'] as const) {
+    if (own[key] === '') throw new LogticketsError('INVALID_ARGUMENT', `${WHERE}.${key} must not be empty`);
+  }
+  for (const [name, value] of Object.entries(own.customLevels ?? {})) {
+    if (!Number.isFinite(value)) {
+      throw new LogticketsError('INVALID_ARGUMENT', `${WHERE}.customLevels.${name} must be a level number`);
+    }
+  }
   const labels = { ...PINO_LEVELS, ...own.customLevels };
   const minLevel = own.level === undefined ? Level.TRACE : levelOf(own.level, labels);
   if (minLevel === undefined) {
     throw new LogticketsError('INVALID_ARGUMENT', `${WHERE}.level: unknown level ${JSON.stringify(own.level)}`);
   }
-  const target = integrationHandler(WHERE, own);
-  const settings: Settings = {
-    channel: own.channel,
-    // Below the handler's own level a line is not worth reading further.
-    minLevel: Math.max(minLevel, target.handler.level),
-    messageKey: own.messageKey ?? 'msg',
-    errorKeys: [...new Set([own.errorKey ?? 'err', 'err', 'error'])],
-    labels,
-    fingerprintKey: own.fingerprintKey,
+  const target = handlerFor(own, report);
+  return {
+    target,
+    settings: {
+      channel: own.channel,
+      // Below the handler's own level a line is not worth reading further.
+      minLevel: Math.max(minLevel, target.handler.level),
+      messageKey: own.messageKey ?? 'msg',
+      errorKeys: [...new Set([own.errorKey ?? 'err', 'err', 'error'])],
+      labels,
+      fingerprintKey: own.fingerprintKey,
+    },
+    closeTimeoutMs: own.closeTimeoutMs ?? 5_000,
   };
-  const closeTimeoutMs = own.closeTimeoutMs ?? 5_000;
-  const stream = build(
-    (source) => {
-      source.on('data', (line: unknown) => {
-        // In the same thread this runs inside pino's write: nothing may be thrown from here.
-        try {
-          const record = toForeign(line, settings);
-          if (record !== null) handleForeign(target.handler, record);
-        } catch (error) {
-          reportInternalError('logtickets/pino record', error);
-        }
+}
+
+/**
+ * The handler for the options. One this transport makes (from `config`, or
+ * on the default store) reports store errors through `report`, which in the
+ * worker thread writes to the stderr descriptor directly; otherwise it is
+ * the same as integrationHandler's, and closed when the stream ends.
+ */
+function handlerFor(own: IntegrationHandlerOptions, report: RateLimitedReporter): IntegrationHandler {
+  const { config } = own;
+  if (own.handler !== undefined) return integrationHandler(WHERE, own);
+  if (config !== undefined && (config === null || (typeof config !== 'string' && typeof config !== 'object'))) {
+    throw new LogticketsError('INVALID_ARGUMENT', `${WHERE}.config must be a config file path or a config object`);
+  }
+  // The same line as the handler's default hook, through this transport's writer.
+  const onError: ErrorHook = (error, info) => {
+    const next = info.willRetry ? 'will retry' : 'records dropped';
+    report(`${info.backend}|${error.code}`, `${info.backend}: ${error.code}: ${describeFailure(error)} (${next})`);
+  };
+  const handler =
+    config === undefined ? new TicketingHandler(undefined, { onError }) : createHandlerFromConfig(config, { onError });
+  return {
+    handler,
+    owned: true,
+    flush: (timeoutMs) => handler.flush({ timeoutMs }).catch(() => false),
+    release: (timeoutMs) => handler.close({ timeoutMs }).catch(() => false),
+  };
+}
+
+/** stderr lines, rate-limited per key; in a worker thread written synchronously to descriptor 2. */
+function stderrReporter(): RateLimitedReporter {
+  return isMainThread
+    ? rateLimitedStderr()
+    : rateLimitedStderr(30_000, (line) => {
+        writeSync(2, line);
+        return true;
       });
-    },
-    {
-      close(error: Error, done: Function) {
-        void target.release(closeTimeoutMs).then(() => done(error));
-      },
-    },
-  );
-  return Object.assign(stream, {
-    flush(cb?: (error?: Error | null) => void): void {
-      void target.flush(closeTimeoutMs).then(() => cb?.(null));
-    },
-  });
+}
+
+/** An error as one line: a config error's list of problems joined with `;`. */
+function describeFailure(error: unknown): string {
+  const text =
+    error instanceof LogticketsError
+      ? error.message
+      : error instanceof Error
+        ? `${error.name}: ${error.message}`
+        : String(error);
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.trim().replace(/^- /, ''))
+    .filter((line) => line !== '')
+    .join('; ');
 }
 
 export { logticketsTransport };

@@ -26,11 +26,27 @@
  * is closed then; one passed in is only flushed. A process whose event loop
  * empties gets the handler's own bounded flush on `beforeExit`;
  * `process.exit()` skips that, so await `transport.close()` before it.
+ *
+ * Failing safe: the constructor never throws. A bad option (unknown key,
+ * wrong kind or value, a `level` the logger does not have), or a config file
+ * that is missing or invalid, is reported as one line on stderr
+ * (`logtickets: LogticketsTransport is off, its records are dropped: …`,
+ * naming the option, the file or the JSON path, never a config value). The
+ * transport then stays off: it drops what winston gives it (counted in
+ * `dropped`, the reason in `failure`), never emits 'error' (winston would
+ * re-emit it on the logger, where applications rarely listen), resolves
+ * `close()`/`flush()` false once something was dropped, and does not claim
+ * winston's exception handling, so a crash is still reported elsewhere. A
+ * store that cannot be reached is not such a failure: the handler retries,
+ * reports it as one line per 30 s, and counts what it cannot write.
  */
 
+import { writeSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 import TransportStream from 'winston-transport';
 import { LogticketsError } from '../errors.js';
-import { reportInternalError } from '../logging/internal-error.js';
+import { Handler } from '../logging/handler.js';
+import { rateLimitedStderr, reportInternalError, type RateLimitedReporter } from '../logging/internal-error.js';
 import { Level, parseLevel } from '../logging/level.js';
 import { checkOptions } from '../options.js';
 import { callerSite, groupingKey } from './record-hints.js';
@@ -76,66 +92,70 @@ export const WINSTON_LEVELS: Readonly<Record<string, number>> = {
 type Info = Record<string | symbol, unknown>;
 
 export class LogticketsTransport extends TransportStream {
-  private readonly target: IntegrationHandler;
+  private target: IntegrationHandler;
   private readonly channel: string | undefined;
   private readonly levelNames: Readonly<Record<string, number>>;
   private readonly fingerprintKey: string | undefined;
   private readonly closeTimeoutMs: number;
   private closing: Promise<boolean> | undefined;
+  private failed: Error | undefined;
+  private readonly report: RateLimitedReporter = stderrReporter();
 
-  /** Throws INVALID_ARGUMENT for a bad option and INVALID_CONFIG for a bad config. */
+  /** Never throws: a bad option or config is reported on stderr and leaves the transport off (see `failure`). */
   constructor(options: LogticketsTransportOptions = {}) {
-    checkOptions(WHERE, options, {
-      config: 'any',
-      handler: 'object',
-      channel: 'string',
-      levelMap: 'object',
-      fingerprintKey: 'string',
-      closeTimeoutMs: { integer: { min: 0 } },
-      // winston's own transport options
-      format: 'object',
-      level: 'string',
-      silent: 'boolean',
-      handleExceptions: 'boolean',
-      handleRejections: 'boolean',
-      highWaterMark: { integer: { min: 1 } },
-      log: 'function',
-      logv: 'function',
-      close: 'function',
-    });
-    const { config, handler, channel, levelMap, fingerprintKey, closeTimeoutMs, ...transportOptions } = options;
-    const levels: Record<string, number> = { ...WINSTON_LEVELS };
-    for (const [name, value] of Object.entries(levelMap ?? {})) {
-      const level = parseLevel(value);
-      if (level === undefined) {
-        throw new LogticketsError(
-          'INVALID_ARGUMENT',
-          `${WHERE}.levelMap.${name}: unknown level ${JSON.stringify(value)}`,
-        );
-      }
-      levels[name] = level;
-    }
-    super(transportOptions);
-    this.levelNames = levels;
-    this.channel = channel;
-    this.fingerprintKey = fingerprintKey;
-    this.closeTimeoutMs = closeTimeoutMs ?? 5_000;
-    this.target = integrationHandler(WHERE, {
-      ...(config === undefined ? {} : { config }),
-      ...(handler === undefined ? {} : { handler }),
+    const setup = setUp(options);
+    super(setup.transportOptions);
+    this.levelNames = setup.levels;
+    this.channel = setup.channel;
+    this.fingerprintKey = setup.fingerprintKey;
+    this.closeTimeoutMs = setup.closeTimeoutMs;
+    this.target = setup.target ?? droppingTarget();
+    if (setup.failure !== undefined) this.fail(setup.failure);
+    // A level the logger does not have lets no record through: winston compares it as undefined.
+    this.once('pipe', (logger: { levels?: Readonly<Record<string, number>> }) => {
+      const level: unknown = this.level;
+      const levels = logger?.levels;
+      if (this.failed !== undefined || typeof level !== 'string' || levels === undefined) return;
+      if (Object.hasOwn(levels, level)) return;
+      const known = Object.keys(levels).join(', ');
+      const error = new LogticketsError(
+        'INVALID_ARGUMENT',
+        `${WHERE}.level: ${JSON.stringify(level)} is not a level of the logger (its levels: ${known})`,
+      );
+      const previous = this.target;
+      this.target = droppingTarget();
+      this.fail(error);
+      void previous.release(this.closeTimeoutMs);
     });
   }
 
-  /** The handler records go to (made from `config`, or the one passed in). */
+  /** Why the transport is off (a bad option or config), or undefined when it works. */
+  get failure(): Error | undefined {
+    return this.failed;
+  }
+
+  /** Records received while the transport is off: dropped, not written. */
+  get dropped(): number {
+    const handler = this.target.handler;
+    return handler instanceof DroppedRecords ? handler.count : 0;
+  }
+
+  /** The handler records go to (made from `config`, or the one passed in; while off, one that only counts). */
   get handler(): IntegrationHandler['handler'] {
     return this.target.handler;
   }
 
   override log(info: Info, next: () => void): void {
+    const handler = this.target.handler;
+    if (handler instanceof DroppedRecords) {
+      handler.count++;
+      next();
+      return;
+    }
     // This runs inside the application's logging call: nothing may be thrown from here.
     try {
       const record = this.toForeign(info);
-      if (record !== null) handleForeign(this.target.handler, record);
+      if (record !== null) handleForeign(handler, record);
     } catch (error) {
       reportInternalError('LogticketsTransport record', error);
     }
@@ -160,6 +180,11 @@ export class LogticketsTransport extends TransportStream {
   /** `logger.end()`: its `finish` event comes after the handler is flushed (and closed, if ours). */
   override _final(callback: (error?: Error | null) => void): void {
     void this.close().then(() => callback());
+  }
+
+  private fail(error: Error): void {
+    this.failed = error;
+    this.report('start', `LogticketsTransport is off, its records are dropped: ${describeFailure(error)}`);
   }
 
   private toForeign(info: Info): ForeignRecord | null {
@@ -197,6 +222,129 @@ export class LogticketsTransport extends TransportStream {
 }
 
 export default LogticketsTransport;
+
+interface Setup {
+  /** What winston's TransportStream gets: none of it when the transport is off. */
+  readonly transportOptions: TransportStream.TransportStreamOptions;
+  readonly target: IntegrationHandler | undefined;
+  readonly levels: Readonly<Record<string, number>>;
+  readonly channel: string | undefined;
+  readonly fingerprintKey: string | undefined;
+  readonly closeTimeoutMs: number;
+  readonly failure: Error | undefined;
+}
+
+/** Check the options and make the handler; a failure is returned, never thrown. */
+function setUp(options: LogticketsTransportOptions): Setup {
+  try {
+    checkOptions(WHERE, options, {
+      config: 'any',
+      handler: 'object',
+      channel: 'string',
+      levelMap: 'object',
+      fingerprintKey: 'string',
+      closeTimeoutMs: { integer: { min: 0 } },
+      // winston's own transport options
+      format: 'object',
+      level: 'string',
+      silent: 'boolean',
+      handleExceptions: 'boolean',
+      handleRejections: 'boolean',
+      highWaterMark: { integer: { min: 1 } },
+      log: 'function',
+      logv: 'function',
+      close: 'function',
+    });
+    const { config, handler, channel, levelMap, fingerprintKey, closeTimeoutMs, ...transportOptions } = options;
+    // An empty winston `level` is left alone: winston reads it as the logger's level.
+    for (const [key, value] of Object.entries({ channel, fingerprintKey })) {
+      if (value === '') throw new LogticketsError('INVALID_ARGUMENT', `${WHERE}.${key} must not be empty`);
+    }
+    const format = transportOptions.format as { transform?: unknown } | undefined;
+    if (format !== undefined && typeof format.transform !== 'function') {
+      throw new LogticketsError('INVALID_ARGUMENT', `${WHERE}.format must be a winston format (with a transform)`);
+    }
+    const levels: Record<string, number> = { ...WINSTON_LEVELS };
+    for (const [name, value] of Object.entries(levelMap ?? {})) {
+      const level = parseLevel(value);
+      if (level === undefined) {
+        throw new LogticketsError(
+          'INVALID_ARGUMENT',
+          `${WHERE}.levelMap.${name}: unknown level ${JSON.stringify(value)}`,
+        );
+      }
+      levels[name] = level;
+    }
+    const target = integrationHandler(WHERE, {
+      ...(config === undefined ? {} : { config }),
+      ...(handler === undefined ? {} : { handler }),
+    });
+    return {
+      transportOptions,
+      target,
+      levels,
+      channel,
+      fingerprintKey,
+      closeTimeoutMs: closeTimeoutMs ?? 5_000,
+      failure: undefined,
+    };
+  } catch (error) {
+    return {
+      // Off, the transport must not claim winston's exception handling: a crash would be logged only here.
+      transportOptions: {},
+      target: undefined,
+      levels: WINSTON_LEVELS,
+      channel: undefined,
+      fingerprintKey: undefined,
+      closeTimeoutMs: 0,
+      failure: error instanceof Error ? error : new LogticketsError('INVALID_ARGUMENT', String(error)),
+    };
+  }
+}
+
+/** The handler of a transport that is off: counts what it is given. */
+class DroppedRecords extends Handler {
+  count = 0;
+
+  constructor() {
+    super({}, Level.TRACE);
+  }
+
+  handle(): void {
+    this.count++;
+  }
+}
+
+function droppingTarget(): IntegrationHandler {
+  const handler = new DroppedRecords();
+  const nothingLost = async () => handler.count === 0;
+  return { handler, owned: true, flush: nothingLost, release: nothingLost };
+}
+
+/** stderr lines, rate-limited per key; in a worker thread written synchronously to descriptor 2. */
+function stderrReporter(): RateLimitedReporter {
+  return isMainThread
+    ? rateLimitedStderr()
+    : rateLimitedStderr(30_000, (line) => {
+        writeSync(2, line);
+        return true;
+      });
+}
+
+/** An error as one line: a config error's list of problems joined with `;`. */
+function describeFailure(error: unknown): string {
+  const text =
+    error instanceof LogticketsError
+      ? error.message
+      : error instanceof Error
+        ? `${error.name}: ${error.message}`
+        : String(error);
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.trim().replace(/^- /, ''))
+    .filter((line) => line !== '')
+    .join('; ');
+}
 
 function messageOf(message: unknown): string {
   if (typeof message === 'string') return message;
