@@ -3,10 +3,35 @@
  *
  * Every failure carries a stable `code` that programs can switch on, the
  * backend it came from, whether trying again may help (`retryable`) and the
- * underlying `cause`. Messages never contain credentials: anything that looks
- * like a password inside a URI, a bearer token or a GitHub token is masked
- * before the message is stored.
+ * underlying `cause`. No credential can be reached through it:
+ * - its message is masked (passwords in URIs and connection strings,
+ *   Authorization headers, bearer tokens, GitHub tokens, JSON Web Tokens, PEM
+ *   private keys; see error-sanitizer.ts), and the backend that knows its own
+ *   password or token passes it as `secrets`, which are then replaced by value
+ *   as well;
+ * - its cause is never a foreign error object (which may hold a request
+ *   config, headers or a connection string) but a SanitizedError copy, made
+ *   the same way, all along the cause chain.
  */
+
+import {
+  errorJson,
+  markSanitized,
+  redactSecrets,
+  sanitizeCause,
+  secretMatchers,
+  type SecretMatchers,
+} from './error-sanitizer.js';
+
+export {
+  maskSecrets,
+  readField,
+  redactSecrets,
+  SanitizedError,
+  secretMatchers,
+  uriSecrets,
+  type SecretMatchers,
+} from './error-sanitizer.js';
 
 export type ErrorCode =
   | 'INVALID_ARGUMENT'
@@ -18,6 +43,9 @@ export type ErrorCode =
   | 'BACKEND_BUSY'
   | 'BACKEND_REJECTED'
   | 'SCHEMA_TOO_NEW'
+  | 'SCHEMA_MISMATCH'
+  | 'STORE_NOT_FOUND'
+  | 'READ_ONLY'
   | 'NOT_SUPPORTED'
   | 'CLOSED'
   | 'TIMEOUT'
@@ -34,21 +62,21 @@ export interface LogticketsErrorOptions {
   status?: number;
   /** The fault code of an XML-RPC fault. */
   faultCode?: number;
+  /**
+   * Credentials the caller knows (a password, a token, a private key): they
+   * are replaced by `***` in the message and all along the cause chain. Not
+   * kept on the error.
+   */
+  secrets?: SecretMatchers | readonly (string | undefined)[];
 }
 
-const SECRET_PATTERNS: ReadonlyArray<[RegExp, string]> = [
-  // user:password@ inside any URL-like string (empty user, '/' or '@' in the password included)
-  [/([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):\S*@/gi, '$1:***@'],
-  [/\b(bearer|token|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, '$1 ***'],
-  [/\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\b/g, '***'],
-  [/([?&](?:password|pass|pwd|token|secret|key)=)[^&\s]+/gi, '$1***'],
-];
-
-/** Replace credentials that may appear in URIs or error texts by `***`. */
-export function maskSecrets(text: string): string {
-  let out = text;
-  for (const [pattern, replacement] of SECRET_PATTERNS) out = out.replace(pattern, replacement);
-  return out;
+/** Known secrets, ready for matching (a backend builds them once: `secretMatchers`). */
+function matchersOf(secrets: LogticketsErrorOptions['secrets']): SecretMatchers {
+  if (!Array.isArray(secrets)) return typeof secrets === 'string' ? secretMatchers([secrets]) : [];
+  const list = secrets as ReadonlyArray<RegExp | string | undefined>;
+  return list.every((s) => s instanceof RegExp)
+    ? (list as SecretMatchers)
+    : secretMatchers(list.filter((s): s is string => typeof s === 'string'));
 }
 
 export class LogticketsError extends Error {
@@ -59,26 +87,46 @@ export class LogticketsError extends Error {
   readonly faultCode: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: LogticketsErrorOptions = {}) {
-    super(maskSecrets(message), options.cause === undefined ? undefined : { cause: options.cause });
+    const secrets = matchersOf(options.secrets);
+    super(
+      redactSecrets(String(message), secrets),
+      options.cause === undefined ? undefined : { cause: sanitizeCause(options.cause, secrets) },
+    );
+    markSanitized(this);
     this.name = 'LogticketsError';
     this.code = code;
-    this.backend = options.backend === undefined ? undefined : maskSecrets(options.backend);
+    this.backend = options.backend === undefined ? undefined : redactSecrets(options.backend, secrets);
     this.retryable = options.retryable ?? false;
     this.status = options.status;
     this.faultCode = options.faultCode;
   }
+
+  /** Name, message, stack, code and the other fields, and the (sanitized) cause chain; cycles become "[Circular]". */
+  toJSON(): Record<string, unknown> {
+    return errorJson(this, new Set());
+  }
 }
 
-/** Coerce anything thrown into a LogticketsError, keeping the original as `cause`. */
+/** Coerce anything thrown into a LogticketsError, keeping a sanitized copy of the original as `cause`. */
 export function asLogticketsError(
   error: unknown,
-  fallback: { code: ErrorCode; backend?: string; retryable?: boolean },
+  fallback: { code: ErrorCode; backend?: string; retryable?: boolean; secrets?: LogticketsErrorOptions['secrets'] },
 ): LogticketsError {
   if (error instanceof LogticketsError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new LogticketsError(fallback.code, message, {
+  return new LogticketsError(fallback.code, messageOf(error), {
     cause: error,
     backend: fallback.backend,
     retryable: fallback.retryable,
+    secrets: fallback.secrets,
   });
+}
+
+/** The message of anything thrown, without calling into objects that may throw themselves. */
+function messageOf(error: unknown): string {
+  try {
+    if (error instanceof Error) return error.message;
+    return String(error);
+  } catch {
+    return 'unknown error';
+  }
 }

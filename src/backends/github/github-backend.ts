@@ -23,7 +23,7 @@
 import { createAppAuth } from '@octokit/auth-app';
 import Bottleneck from 'bottleneck';
 import { Octokit } from 'octokit';
-import { LogticketsError } from '../../errors.js';
+import { LogticketsError, redactSecrets, secretMatchers, type SecretMatchers } from '../../errors.js';
 import { checkOptions } from '../../options.js';
 import type {
   GetOccurrencesOptions,
@@ -38,6 +38,7 @@ import type { OccurrenceSummary } from '../tracker/occurrence-summary.js';
 import { TrackerBackend, type AddResult, type TrackerOptions } from '../tracker/tracker-backend.js';
 import type { SetupCheck } from '../tracker/setup-check.js';
 import { issueBody, issueTitle, marker, occurrenceComment } from './github-markdown.js';
+import { githubSecrets } from './github-secrets.js';
 import { checkGitHubSetup, githubIssueUrl } from './github-setup-check.js';
 import { WriteBudget, type BudgetWindow } from './write-budget.js';
 
@@ -98,6 +99,8 @@ export class GitHubBackend extends TrackerBackend {
   private readonly mutedLabels: ReadonlySet<string>;
   private readonly budget: WriteBudget;
   private readonly timeoutMs: number;
+  /** The token or the App's key, as matchers: replaced wherever they show up in an error (out of util.inspect's reach). */
+  readonly #secrets: SecretMatchers;
   private pausedUntil = 0;
   /** The search and regression labels: being made sure of, or done (see ensureLabels). */
   private labelsReady: Promise<void> | undefined;
@@ -150,6 +153,7 @@ export class GitHubBackend extends TrackerBackend {
       );
     }
     super('GitHubBackend', options);
+    this.#secrets = secretMatchers(githubSecrets(auth));
     this.owner = options.owner;
     this.repo = options.repo;
     this.baseUrl = options.baseUrl;
@@ -182,7 +186,7 @@ export class GitHubBackend extends TrackerBackend {
       log: {
         debug: silent,
         info: silent,
-        warn: (m: string) => this.warn('octokit', `${this.name}: ${m}`),
+        warn: (m: string) => this.warn('octokit', `${this.name}: ${redactSecrets(String(m), this.#secrets)}`),
         error: silent,
       },
     });
@@ -201,6 +205,7 @@ export class GitHubBackend extends TrackerBackend {
       searchLabel: this.labels[0]!,
       regressionLabel: this.regressionLabel,
       timeoutMs: this.timeoutMs,
+      secrets: this.#secrets,
     });
   }
 
@@ -392,7 +397,14 @@ export class GitHubBackend extends TrackerBackend {
     const headers = e.response?.headers ?? {};
     const repo = `${this.owner}/${this.repo}`;
     const fail = (code: ConstructorParameters<typeof LogticketsError>[0], message: string, retryable: boolean) =>
-      new LogticketsError(code, `${action}: ${message}`, { backend: this.name, status, retryable, cause: error });
+      new LogticketsError(code, `${action}: ${message}`, {
+        backend: this.name,
+        status,
+        retryable,
+        // Octokit's RequestError keeps the request and response: only a sanitized copy is kept.
+        cause: error,
+        secrets: this.#secrets,
+      });
     const rateLimited =
       status === 429 ||
       (status === 403 &&

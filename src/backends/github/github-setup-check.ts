@@ -15,7 +15,7 @@
  */
 
 import type { Octokit } from 'octokit';
-import { maskSecrets } from '../../errors.js';
+import { maskSecrets, redactSecrets, type SecretMatchers } from '../../errors.js';
 import type { SetupCheck } from '../tracker/setup-check.js';
 
 export interface GitHubCheckTarget {
@@ -30,6 +30,8 @@ export interface GitHubCheckTarget {
   readonly searchLabel: string;
   readonly regressionLabel: string;
   readonly timeoutMs: number;
+  /** The backend's token or key: replaced by value in every detail. */
+  readonly secrets?: SecretMatchers;
 }
 
 interface Answer<T> {
@@ -104,7 +106,7 @@ export async function checkGitHubSetup(target: GitHubCheckTarget): Promise<Setup
   ];
   const checks: SetupCheck[] = [];
   const add = (ok: boolean, detail: string): void => {
-    checks.push({ name: names[checks.length]!, ok, detail: maskSecrets(detail) });
+    checks.push({ name: names[checks.length]!, ok, detail: redactSecrets(detail, target.secrets) });
   };
   const stop = (why: string): SetupCheck[] => [
     ...checks,

@@ -3,7 +3,7 @@
  * trouble, primary stepping down, write concern not yet met) and the rest.
  */
 
-import { LogticketsError } from '../../errors.js';
+import { LogticketsError, readField, type LogticketsErrorOptions } from '../../errors.js';
 
 const RETRYABLE_NAMES = new Set([
   'MongoServerSelectionError',
@@ -28,21 +28,53 @@ export function isDuplicateKey(error: unknown): boolean {
   );
 }
 
-export function classifyMongoError(error: unknown, backend: string, action: string): LogticketsError {
+/**
+ * The driver's error becomes the cause only as a sanitized copy (LogticketsError
+ * does that): drivers may keep connection details, hosts and passwords on their
+ * errors. `secrets`: the store's own credentials (e.g. `uriSecrets(uri)`), to be
+ * replaced by value in the message and the cause chain as well.
+ */
+export function classifyMongoError(
+  error: unknown,
+  backend: string,
+  action: string,
+  secrets?: LogticketsErrorOptions['secrets'],
+): LogticketsError {
   if (error instanceof LogticketsError) return error;
-  const e = error as { name?: unknown; code?: unknown; message?: unknown; hasErrorLabel?: (label: string) => boolean };
-  const name = typeof e?.name === 'string' ? e.name : '';
-  const message = typeof e?.message === 'string' ? e.message : String(error);
+  const name = readField(error, 'name');
+  const code = readField(error, 'code');
+  const rawMessage = readField(error, 'message');
+  const message = typeof rawMessage === 'string' ? rawMessage : describe(error);
   const retryable =
-    RETRYABLE_NAMES.has(name) ||
-    (typeof e?.code === 'number' && RETRYABLE_CODES.has(e.code)) ||
-    (typeof e?.hasErrorLabel === 'function' &&
-      (e.hasErrorLabel('RetryableWriteError') ||
-        e.hasErrorLabel('ResetPool') ||
-        e.hasErrorLabel('TransientTransactionError')));
+    (typeof name === 'string' && RETRYABLE_NAMES.has(name)) ||
+    (typeof code === 'number' && RETRYABLE_CODES.has(code)) ||
+    hasLabel(error, 'RetryableWriteError') ||
+    hasLabel(error, 'ResetPool') ||
+    hasLabel(error, 'TransientTransactionError');
   return new LogticketsError(retryable ? 'BACKEND_UNAVAILABLE' : 'BACKEND_REJECTED', `${action}: ${message}`, {
     cause: error,
     backend,
     retryable,
+    secrets,
   });
+}
+
+/** The driver's error labels, read without trusting the object not to throw. */
+function hasLabel(error: unknown, label: string): boolean {
+  const has = readField(error, 'hasErrorLabel');
+  if (typeof has !== 'function') return false;
+  try {
+    return (has as (this: unknown, l: string) => unknown).call(error, label) === true;
+  } catch {
+    return false;
+  }
+}
+
+/** Anything thrown as text, even when its toString throws. */
+function describe(error: unknown): string {
+  try {
+    return String(error);
+  } catch {
+    return 'unknown error';
+  }
 }

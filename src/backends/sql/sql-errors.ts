@@ -3,7 +3,7 @@
  * busy or restarting) and the ones that are not.
  */
 
-import { LogticketsError } from '../../errors.js';
+import { LogticketsError, readField, type LogticketsErrorOptions } from '../../errors.js';
 
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -19,14 +19,27 @@ const NETWORK_CODES = new Set([
 // PostgreSQL SQLSTATE classes that mean "try again later".
 const RETRYABLE_SQLSTATE = /^(08|53|57P0[1-3]|40001|40P01|55P03|58)/;
 
-export function classifySqlError(error: unknown, backend: string, action: string): LogticketsError {
+/**
+ * The driver's error becomes the cause only as a sanitized copy (LogticketsError
+ * does that): drivers may keep connection details, hosts and passwords on their
+ * errors. `secrets`: the store's own credentials (e.g. `uriSecrets(uri)`), to be
+ * replaced by value in the message and the cause chain as well.
+ */
+export function classifySqlError(
+  error: unknown,
+  backend: string,
+  action: string,
+  secrets?: LogticketsErrorOptions['secrets'],
+): LogticketsError {
   if (error instanceof LogticketsError) return error;
-  const e = error as { code?: unknown; message?: unknown };
-  const code = typeof e?.code === 'string' ? e.code : '';
-  const message = typeof e?.message === 'string' ? e.message : String(error);
+  const rawCode = readField(error, 'code');
+  const rawMessage = readField(error, 'message');
+  const code = typeof rawCode === 'string' ? rawCode : '';
+  const message = typeof rawMessage === 'string' ? rawMessage : describe(error);
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code.startsWith('SQLITE_BUSY')) {
     return new LogticketsError('BACKEND_BUSY', `${action}: database is busy (${message})`, {
       cause: error,
+      secrets,
       backend,
       retryable: true,
     });
@@ -42,9 +55,19 @@ export function classifySqlError(error: unknown, backend: string, action: string
   ) {
     return new LogticketsError('BACKEND_UNAVAILABLE', `${action}: ${message || code}`, {
       cause: error,
+      secrets,
       backend,
       retryable: true,
     });
   }
-  return new LogticketsError('BACKEND_REJECTED', `${action}: ${message}`, { cause: error, backend });
+  return new LogticketsError('BACKEND_REJECTED', `${action}: ${message}`, { cause: error, backend, secrets });
+}
+
+/** Anything thrown as text, even when its toString throws. */
+function describe(error: unknown): string {
+  try {
+    return String(error);
+  } catch {
+    return 'unknown error';
+  }
 }

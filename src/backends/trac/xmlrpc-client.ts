@@ -13,7 +13,13 @@
  * - `dateTime.iso8601` values, which Trac sends in UTC without a zone, are read
  *   as UTC whatever the process's time zone;
  * - no keep-alive: tracd leaves an unread request body on the connection after
- *   a 401, which would corrupt the next request.
+ *   a 401, which would corrupt the next request;
+ * - the password cannot leak through an error: axios errors (which keep the
+ *   request config with `auth`, and the request with its Authorization header)
+ *   are never kept as they are, only as sanitized copies, and the password,
+ *   `user:password` and its base64 form are replaced by value in every message
+ *   and stack. The client keeps the credentials in private fields, out of
+ *   reach of util.inspect.
  */
 
 import axios, { type AxiosInstance, type AxiosProxyConfig } from 'axios';
@@ -22,7 +28,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { PassThrough } from 'node:stream';
 import Deserializer from 'xmlrpc/lib/deserializer.js';
 import serializer from 'xmlrpc/lib/serializer.js';
-import { LogticketsError } from '../../errors.js';
+import { LogticketsError, secretMatchers, uriSecrets, type SecretMatchers } from '../../errors.js';
 
 export interface XmlRpcClientOptions {
   /** The RPC endpoint, e.g. `https://trac.example.org/login/rpc`. */
@@ -81,21 +87,42 @@ function deserialize(body: string): Promise<unknown> {
   });
 }
 
-export class XmlRpcClient {
-  private readonly http: AxiosInstance;
+/** Every form in which the client's credentials could show up in an error's text. */
+export function tracSecrets(options: Pick<XmlRpcClientOptions, 'url' | 'username' | 'password' | 'proxy'>): string[] {
+  const { username, password } = options;
+  const found = [...uriSecrets(options.url)];
+  if (password !== undefined && password !== '') {
+    found.push(password);
+    if (username !== undefined) {
+      found.push(`${username}:${password}`, Buffer.from(`${username}:${password}`).toString('base64'));
+    }
+  }
+  const proxy = options.proxy === false ? undefined : options.proxy?.auth;
+  if (proxy !== undefined && proxy.password !== '') {
+    found.push(proxy.password, Buffer.from(`${proxy.username}:${proxy.password}`).toString('base64'));
+  }
+  return found;
+}
 
-  constructor(private readonly options: XmlRpcClientOptions) {
+export class XmlRpcClient {
+  readonly #http: AxiosInstance;
+  readonly #secrets: SecretMatchers;
+  private readonly options: { readonly name: string; readonly username: string | undefined };
+
+  constructor(options: XmlRpcClientOptions) {
+    this.#secrets = secretMatchers(tracSecrets(options));
+    this.options = { name: options.name, username: options.username };
     let url: URL;
     try {
       url = new URL(options.url);
     } catch {
-      throw new LogticketsError('INVALID_ARGUMENT', `url: not a valid URL: ${options.url}`);
+      throw new LogticketsError('INVALID_ARGUMENT', `url: not a valid URL: ${options.url}`, { secrets: this.#secrets });
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new LogticketsError('INVALID_ARGUMENT', `url: must be http:// or https://, got ${url.protocol}`);
     }
     const tls = options.tls ?? {};
-    this.http = axios.create({
+    this.#http = axios.create({
       baseURL: options.url,
       timeout: options.timeoutMs ?? 15_000,
       auth:
@@ -116,7 +143,7 @@ export class XmlRpcClient {
     const body = serializer.serializeMethodCall(method, xmlSafe(params) as unknown[], 'UTF-8');
     let response;
     try {
-      response = await this.http.post<string>('', body);
+      response = await this.#http.post<string>('', body);
     } catch (error) {
       const e = error as { code?: string; message?: string };
       const timedOut = e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT';
@@ -127,6 +154,7 @@ export class XmlRpcClient {
           cause: error,
           backend: this.options.name,
           retryable: true,
+          secrets: this.#secrets,
         },
       );
     }
@@ -171,7 +199,7 @@ export class XmlRpcClient {
         throw new LogticketsError(
           code === 403 ? 'PERMISSION_DENIED' : 'TRACKER_FAULT',
           `${method}: Trac fault ${code}: ${String(fault.faultString ?? '')}`,
-          { backend: this.options.name, faultCode: code, cause: error },
+          { backend: this.options.name, faultCode: code, cause: error, secrets: this.#secrets },
         );
       }
       throw new LogticketsError(
@@ -181,6 +209,7 @@ export class XmlRpcClient {
           backend: this.options.name,
           cause: error,
           status,
+          secrets: this.#secrets,
         },
       );
     }
