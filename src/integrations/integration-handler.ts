@@ -66,3 +66,18 @@ export function integrationHandler(where: string, options: IntegrationHandlerOpt
       owned && handler instanceof TicketingHandler ? handler.close({ timeoutMs }).catch(() => false) : flush(timeoutMs),
   };
 }
+
+/** An integration's problem as one stderr line: a config error's list of problems joined with `;`. */
+export function describeFailure(error: unknown): string {
+  const text =
+    error instanceof LogticketsError
+      ? error.message
+      : error instanceof Error
+        ? `${error.name}: ${error.message}`
+        : String(error);
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.trim().replace(/^- /, ''))
+    .filter((line) => line !== '')
+    .join('; ');
+}

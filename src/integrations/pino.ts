@@ -56,9 +56,7 @@
  * through it would be lost.
  */
 
-import { writeSync } from 'node:fs';
 import type { Transform } from 'node:stream';
-import { isMainThread } from 'node:worker_threads';
 import build from 'pino-abstract-transport';
 import { createHandlerFromConfig } from '../config/create-handler.js';
 import { LogticketsError } from '../errors.js';
@@ -68,7 +66,12 @@ import { checkOptions } from '../options.js';
 import { TicketingHandler, type ErrorHook } from '../ticketing/ticketing-handler.js';
 import { callerSite, groupingKey } from './record-hints.js';
 import { handleForeign, type ForeignRecord } from './foreign-record.js';
-import { integrationHandler, type IntegrationHandler, type IntegrationHandlerOptions } from './integration-handler.js';
+import {
+  describeFailure,
+  integrationHandler,
+  type IntegrationHandler,
+  type IntegrationHandlerOptions,
+} from './integration-handler.js';
 
 export interface PinoTransportOptions extends IntegrationHandlerOptions {
   /** The channel of every record (default: the record's `name` binding, else `pino`). */
@@ -147,7 +150,7 @@ interface Started {
  * (see `failure` and `dropped`).
  */
 export default async function logticketsTransport(options: PinoTransportOptions = {}): Promise<LogticketsPinoStream> {
-  const report = stderrReporter();
+  const report = rateLimitedStderr();
   let started: Started | undefined;
   let failure: Error | undefined;
   try {
@@ -268,31 +271,6 @@ function handlerFor(own: IntegrationHandlerOptions, report: RateLimitedReporter)
     flush: (timeoutMs) => handler.flush({ timeoutMs }).catch(() => false),
     release: (timeoutMs) => handler.close({ timeoutMs }).catch(() => false),
   };
-}
-
-/** stderr lines, rate-limited per key; in a worker thread written synchronously to descriptor 2. */
-function stderrReporter(): RateLimitedReporter {
-  return isMainThread
-    ? rateLimitedStderr()
-    : rateLimitedStderr(30_000, (line) => {
-        writeSync(2, line);
-        return true;
-      });
-}
-
-/** An error as one line: a config error's list of problems joined with `;`. */
-function describeFailure(error: unknown): string {
-  const text =
-    error instanceof LogticketsError
-      ? error.message
-      : error instanceof Error
-        ? `${error.name}: ${error.message}`
-        : String(error);
-  return text
-    .split(/\r?\n/)
-    .map((line) => line.trim().replace(/^- /, ''))
-    .filter((line) => line !== '')
-    .join('; ');
 }
 
 export { logticketsTransport };

@@ -41,8 +41,6 @@
  * reports it as one line per 30 s, and counts what it cannot write.
  */
 
-import { writeSync } from 'node:fs';
-import { isMainThread } from 'node:worker_threads';
 import TransportStream from 'winston-transport';
 import { LogticketsError } from '../errors.js';
 import { Handler } from '../logging/handler.js';
@@ -51,7 +49,12 @@ import { Level, parseLevel } from '../logging/level.js';
 import { checkOptions } from '../options.js';
 import { callerSite, groupingKey } from './record-hints.js';
 import { handleForeign, type ForeignRecord } from './foreign-record.js';
-import { integrationHandler, type IntegrationHandler, type IntegrationHandlerOptions } from './integration-handler.js';
+import {
+  describeFailure,
+  integrationHandler,
+  type IntegrationHandler,
+  type IntegrationHandlerOptions,
+} from './integration-handler.js';
 
 export interface LogticketsTransportOptions extends TransportStream.TransportStreamOptions, IntegrationHandlerOptions {
   /** The channel of every record (default: `info.label`, else `info.service`, else `winston`). */
@@ -99,7 +102,7 @@ export class LogticketsTransport extends TransportStream {
   private readonly closeTimeoutMs: number;
   private closing: Promise<boolean> | undefined;
   private failed: Error | undefined;
-  private readonly report: RateLimitedReporter = stderrReporter();
+  private readonly report: RateLimitedReporter = rateLimitedStderr();
 
   /** Never throws: a bad option or config is reported on stderr and leaves the transport off (see `failure`). */
   constructor(options: LogticketsTransportOptions = {}) {
@@ -319,31 +322,6 @@ function droppingTarget(): IntegrationHandler {
   const handler = new DroppedRecords();
   const nothingLost = async () => handler.count === 0;
   return { handler, owned: true, flush: nothingLost, release: nothingLost };
-}
-
-/** stderr lines, rate-limited per key; in a worker thread written synchronously to descriptor 2. */
-function stderrReporter(): RateLimitedReporter {
-  return isMainThread
-    ? rateLimitedStderr()
-    : rateLimitedStderr(30_000, (line) => {
-        writeSync(2, line);
-        return true;
-      });
-}
-
-/** An error as one line: a config error's list of problems joined with `;`. */
-function describeFailure(error: unknown): string {
-  const text =
-    error instanceof LogticketsError
-      ? error.message
-      : error instanceof Error
-        ? `${error.name}: ${error.message}`
-        : String(error);
-  return text
-    .split(/\r?\n/)
-    .map((line) => line.trim().replace(/^- /, ''))
-    .filter((line) => line !== '')
-    .join('; ');
 }
 
 function messageOf(message: unknown): string {

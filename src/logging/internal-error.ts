@@ -4,15 +4,28 @@
  * a count of what was held back.
  */
 
+import { writeSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 import { maskSecrets } from '../errors.js';
 
 export interface RateLimitedReporter {
   (key: string, message: string): void;
 }
 
+/**
+ * stderr as logtickets writes it: through the stream on the main thread; in a
+ * worker thread (a pino transport runs in one) straight to descriptor 2,
+ * because a worker's stream goes through the main thread and a line written
+ * just before the process exits would be lost.
+ */
+function writeStderr(line: string): void {
+  if (isMainThread) process.stderr.write(line);
+  else writeSync(2, line);
+}
+
 export function rateLimitedStderr(
   intervalMs = 30_000,
-  write = (line: string) => process.stderr.write(line),
+  write: (line: string) => unknown = writeStderr,
 ): RateLimitedReporter {
   const last = new Map<string, { at: number; suppressed: number }>();
   return (key, message) => {
