@@ -20,6 +20,7 @@
  *   should keep the batch and try again.
  */
 
+import { LogticketsError } from '../errors.js';
 import type { JsonValue } from '../logging/json-safe.js';
 
 /** One occurrence as the pipeline hands it to a backend. */
@@ -72,11 +73,46 @@ export interface StoredOccurrence {
   readonly data: JsonValue;
 }
 
+/**
+ * How long a store remembers the id of a batch it applied: a retry of that
+ * batch within this time changes nothing. A writer retries a failed batch
+ * after at most its backoff ceiling (`retry.maxMs`, 30 s by default) once the
+ * store answers again, so this is far longer than any retry horizon; only a
+ * batch whose first attempt is more than a day old when its retry arrives
+ * could be counted twice.
+ */
+export const BATCH_ID_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * How a store is opened. The defaults suit a writer: create what is missing.
+ * The CLI reads with `readOnly` and changes tickets with `createIfMissing: false`.
+ */
+export interface StoreAccessOptions {
+  /**
+   * Read only: nothing is created or changed — no file, table, collection or
+   * index, no journal mode; the store must exist and is only verified. Every
+   * write fails with READ_ONLY.
+   */
+  readonly readOnly?: boolean;
+  /**
+   * Create the store (a SQLite file, tables, collections, indexes) when it is
+   * missing (default true). With false the store must exist already: a
+   * missing one is STORE_NOT_FOUND, one of another program or version is
+   * SCHEMA_MISMATCH.
+   */
+  readonly createIfMissing?: boolean;
+}
+
+/** A store opened read-only refuses writes with this error. */
+export function readOnlyError(backend: string, action: string): LogticketsError {
+  return new LogticketsError('READ_ONLY', `${action}: the store is open read-only`, { backend });
+}
+
 export interface RecordOptions {
   /**
    * Stable across retries of the same batch. A store that sees a batch id it
    * has applied already changes nothing (the first attempt's write may have
-   * succeeded with its answer lost).
+   * succeeded with its answer lost), for at least BATCH_ID_RETENTION_MS.
    */
   readonly batchId?: string;
   /**
@@ -145,9 +181,11 @@ export interface TicketBackend {
   readonly name: string;
 
   /**
-   * Connect and create what is missing (tables, indexes). Idempotent; the
-   * pipeline calls it before the first write and again after a retryable
-   * failure. An unreachable server is a retryable error.
+   * Connect and create what is missing (tables, indexes), or, for a store
+   * opened with `readOnly` or `createIfMissing: false`, verify that it is
+   * there (STORE_NOT_FOUND, SCHEMA_MISMATCH). Idempotent; the pipeline calls
+   * it before the first write and again after a retryable failure. An
+   * unreachable server is a retryable error.
    */
   open(): Promise<void>;
 
@@ -179,6 +217,14 @@ export interface TicketBackend {
 
   /** Release connections. Safe to call twice. */
   close(): Promise<void>;
+
+  /**
+   * Optional: let go of idle connections now (the next call connects again).
+   * A store whose idle connections would keep the process alive releases them
+   * by itself after a short idle time; this does it without waiting, e.g.
+   * after a process's exit flush.
+   */
+  release?(): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------

@@ -35,9 +35,9 @@ export const SUPPORTED_URIS = [
 
 export function openBackend(uri: string, options: OpenBackendOptions = {}): TicketBackend {
   if (typeof uri !== 'string') throw new LogticketsError('INVALID_URI', 'a store URI must be a string');
-  // Each backend checks the options it reads; shared ones (prefix, now) pass to each.
-  const { prefix, now, ...rest } = options;
-  const common = { ...(prefix === undefined ? {} : { prefix }), ...(now === undefined ? {} : { now }) };
+  // Each backend checks the options it reads; shared ones (prefix, now, access) pass to each.
+  const { prefix, now, readOnly, createIfMissing, ...rest } = options;
+  const common = pick({ prefix, now, readOnly, createIfMissing }, ['prefix', 'now', 'readOnly', 'createIfMissing']);
   if (isSqlUri(uri))
     return new SqlBackend(uri, {
       ...common,
@@ -46,10 +46,17 @@ export function openBackend(uri: string, options: OpenBackendOptions = {}): Tick
   if (isMongoUri(uri)) {
     return new MongoDBBackend(uri, {
       ...common,
-      ...pick(rest, ['database', 'writeConcern', 'retention', 'serverSelectionTimeoutMs', 'clientOptions']),
+      ...pick(rest, [
+        'database',
+        'writeConcern',
+        'retention',
+        'serverSelectionTimeoutMs',
+        'idleCloseMs',
+        'clientOptions',
+      ]),
     });
   }
-  if (uri === 'memory:') return new MemoryBackend(now === undefined ? {} : { now });
+  if (uri === 'memory:') return new MemoryBackend(pick({ now, readOnly }, ['now', 'readOnly']));
   throw new LogticketsError(
     'UNSUPPORTED_URI',
     `no backend for ${maskSecrets(uri)}: supported are ${SUPPORTED_URIS.join(', ')}`,

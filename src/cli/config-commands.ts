@@ -8,7 +8,7 @@
  * - `sync`: deliver what waits in the outbox, then exit.
  */
 
-import { isTicketStore, type TicketStore } from '../backends/contract.js';
+import { isTicketStore, type TicketBackend, type TicketStore } from '../backends/contract.js';
 import { openConfigured, handlerOptions, type Configured } from '../config/create-handler.js';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load-config.js';
 import { LogticketsError, maskSecrets } from '../errors.js';
@@ -17,6 +17,7 @@ import { Level } from '../logging/level.js';
 import { TicketingHandler } from '../ticketing/ticketing-handler.js';
 import { intFlag, type Flags } from './ticket-commands.js';
 import { progress } from './progress.js';
+import { chooseStore, missingSqliteFile, openStore, type StoreChoice } from './store-access.js';
 import { UsageError } from './usage-error.js';
 
 export interface CommandResult {
@@ -58,8 +59,9 @@ export async function checkConfig(setup: CliSetup): Promise<CommandResult> {
     loaded = loadConfig(path);
   } catch (error) {
     if (error instanceof ConfigError) {
+      // A mistake in the file is exit 2, like in every other command; 1 is for live checks that fail.
       for (const problem of error.problems) lines.push(line(false, 'config', problem, ''));
-      return { output: lines.join('\n'), code: 1 };
+      return { output: lines.join('\n'), code: 2 };
     }
     throw error;
   }
@@ -83,27 +85,15 @@ export async function checkConfig(setup: CliSetup): Promise<CommandResult> {
     setupObjects = configured(loaded, setup);
   } catch (error) {
     lines.push(line(false, 'config', 'usable', errorText(error)));
-    return { output: lines.join('\n'), code: 1 };
+    return { output: lines.join('\n'), code: isConfigMistake(error) ? 2 : 1 };
   }
   let failed = false;
-  const { store, trackers, target } = setupObjects;
+  const { trackers, target } = setupObjects;
   try {
-    try {
-      await store.open();
-      const tickets = await store.countTickets();
-      const waiting = isTicketStore(store) ? await store.countOutbox() : null;
-      lines.push(
-        line(
-          true,
-          store.name,
-          'store reachable',
-          `${tickets} tickets${waiting === null ? '' : `, ${waiting} deliveries waiting in the outbox`}`,
-        ),
-      );
-    } catch (error) {
-      failed = true;
-      lines.push(line(false, store.name, 'store reachable', errorText(error)));
-    }
+    const storeCheck = await checkStore(chooseStore(setup, loaded.config));
+    if (storeCheck.mistake) return { output: [...lines, storeCheck.line].join('\n'), code: 2 };
+    failed ||= !storeCheck.ok;
+    lines.push(storeCheck.line);
     for (const { label, backend } of trackers) {
       let checks;
       try {
@@ -122,6 +112,46 @@ export async function checkConfig(setup: CliSetup): Promise<CommandResult> {
     await target.close().catch(() => undefined);
   }
   return { output: lines.join('\n'), code: failed ? 1 : 0 };
+}
+
+/**
+ * The store check of check-config, on a store opened read-only: it creates
+ * nothing and changes nothing. A SQLite file that is not there, or a store of
+ * another program or version, fails; a database server that answers but
+ * holds no logtickets store yet is a warning (a writer creates it).
+ */
+async function checkStore(choice: StoreChoice): Promise<{ ok: boolean; line: string; mistake?: boolean }> {
+  const fail = (target: string, check: string, detail: string) => ({
+    ok: false,
+    line: line(false, target, check, detail),
+  });
+  let reader: TicketBackend;
+  try {
+    reader = openStore(choice, 'read');
+  } catch (error) {
+    // A store URI that cannot work (from --db or the environment) is a mistake in the command, not a live failure.
+    return { ...fail('store', 'usable', errorText(error)), mistake: isConfigMistake(error) };
+  }
+  try {
+    const missing = missingSqliteFile(choice.uri);
+    if (missing !== undefined) {
+      return fail(reader.name, 'store reachable', `no store at ${missing} (check the config's store or --db)`);
+    }
+    await reader.open();
+    const tickets = await reader.countTickets();
+    const waiting = isTicketStore(reader) ? await reader.countOutbox() : null;
+    const outbox = waiting === null ? '' : `, ${waiting} deliveries waiting in the outbox`;
+    return { ok: true, line: line(true, reader.name, 'store reachable', `${tickets} tickets${outbox}`) };
+  } catch (error) {
+    const server = !/^sqlite:/i.test(choice.uri);
+    if (error instanceof LogticketsError && error.code === 'STORE_NOT_FOUND' && server) {
+      const detail = `${error.message}; the first process that logs creates it`;
+      return { ok: true, line: line('warn', reader.name, 'store reachable', detail) };
+    }
+    return fail(reader.name, 'store reachable', errorText(error));
+  } finally {
+    await reader.close().catch(() => undefined);
+  }
 }
 
 export async function testTicket(setup: CliSetup, flags: Flags): Promise<CommandResult> {
@@ -261,4 +291,15 @@ export async function sync(setup: CliSetup, flags: Flags): Promise<CommandResult
 function errorText(error: unknown): string {
   if (error instanceof LogticketsError) return `${error.code}: ${error.message}`;
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Errors that are a mistake in the command line or the config file (exit 2), not a failure of a live check. */
+function isConfigMistake(error: unknown): boolean {
+  return (
+    error instanceof LogticketsError &&
+    (error.code === 'INVALID_CONFIG' ||
+      error.code === 'INVALID_ARGUMENT' ||
+      error.code === 'INVALID_URI' ||
+      error.code === 'UNSUPPORTED_URI')
+  );
 }

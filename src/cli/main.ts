@@ -7,20 +7,21 @@
  * for a failure of the store or a tracker.
  *
  * The store is, first match wins: --db, the store of --config, LOGTICKETS_DB,
- * the store of LOGTICKETS_CONFIG, sqlite:./logtickets.db.
+ * the store of LOGTICKETS_CONFIG, sqlite:./logtickets.db. list, show,
+ * occurrences and stats open it read-only (they create and change nothing),
+ * solve, reopen and delete write only into a store that exists, and a SQLite
+ * store file that is not there is an error in every command but the demo.
  */
 
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { isSqlUri, parseSqlUri } from '../backends/sql/sql-uri.js';
 import type { TicketBackend } from '../backends/contract.js';
-import { defaultStoreUri, openBackend } from '../backends/open-backend.js';
 import { LogticketsError, maskSecrets } from '../errors.js';
 import { runDemo } from '../demo/run-demo.js';
 import { list, occurrences, remove, reopen, show, solve, stats, type Flags } from './ticket-commands.js';
 import { UsageError } from './usage-error.js';
 import { checkConfig, sync, testTicket, type CliSetup, type CommandResult } from './config-commands.js';
 import { loadConfig } from '../config/load-config.js';
+import { chooseStore, mustExist, openStore, whereNamed } from './store-access.js';
 
 const USAGE = `Usage: logtickets <command> [options]
 
@@ -75,6 +76,7 @@ const OPTIONS = {
 } as const;
 
 const NEEDS_ID = new Set(['show', 'occurrences', 'solve', 'reopen', 'delete']);
+const READS = new Set(['list', 'show', 'occurrences', 'stats']);
 const CONFIG_COMMANDS = new Set(['check-config', 'test-ticket', 'sync']);
 const COMMANDS = new Set([...NEEDS_ID, ...CONFIG_COMMANDS, 'list', 'stats', 'demo']);
 
@@ -101,6 +103,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
     const setup = cliSetup(values);
     if (CONFIG_COMMANDS.has(command)) {
+      // check-config reports a missing store as one of its checks.
+      if (command !== 'check-config') configStoreMustExist(setup);
       const result = await runConfigCommand(command, setup, flags);
       if (result.output !== '') process.stdout.write(`${result.output}\n`);
       return result.code;
@@ -108,19 +112,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     // Store commands read only the config's store: listing tickets needs no tracker credentials.
     const loaded =
       setup.configPath === undefined ? undefined : loadConfig(setup.configPath, { storeOnly: command !== 'demo' });
-    const uri = setup.storeUri ?? loaded?.config.store?.uri ?? defaultStoreUri();
+    const store = chooseStore(setup, loaded?.config);
     if (command === 'demo') {
-      process.stdout.write(`${await runDemo(uri, flags, setup.configPath)}\n`);
+      process.stdout.write(`${await runDemo(store.uri, flags, setup.configPath)}\n`);
       return 0;
     }
-    mustExist(uri);
-    const storeOptions =
-      setup.prefix !== undefined
-        ? { prefix: setup.prefix }
-        : loaded?.config.store?.prefix !== undefined
-          ? { prefix: loaded.config.store.prefix }
-          : {};
-    backend = openBackend(uri, storeOptions);
+    mustExist(store.uri, whereNamed(setup));
+    backend = openStore(store, READS.has(command) ? 'read' : 'change');
     await backend.open();
     const output = await run(command, backend, id, flags);
     process.stdout.write(`${output}\n`);
@@ -175,13 +173,20 @@ function run(command: string, backend: TicketBackend, id: number, flags: Flags):
   }
 }
 
-/** Reading a SQLite store that is not there would create an empty one and hide a typo. */
-function mustExist(uri: string): void {
-  if (!isSqlUri(uri)) return;
-  const target = parseSqlUri(uri);
-  if (target.dialect === 'sqlite' && target.path !== ':memory:' && !existsSync(target.path)) {
-    throw new UsageError(`no store at ${target.path} (check --db, or log something into it first)`);
+/**
+ * sync and test-ticket write through the config's store: a SQLite file that
+ * is not there is a mistake in the config or --db, not a store to create.
+ * An unreadable config is left to the command, which reports every problem.
+ */
+function configStoreMustExist(setup: CliSetup): void {
+  if (setup.configPath === undefined) return;
+  let config;
+  try {
+    config = loadConfig(setup.configPath, { storeOnly: true }).config;
+  } catch {
+    return;
   }
+  mustExist(chooseStore(setup, config).uri, whereNamed(setup));
 }
 
 function ticketId(value: string | undefined): number {
@@ -199,11 +204,13 @@ function fail(error: unknown): number {
   if (error instanceof LogticketsError) {
     const where = error.backend ? ` [${error.backend}]` : '';
     process.stderr.write(`logtickets: ${error.message}${where}\n`);
+    // A store that is not there (or not a logtickets store) was named by mistake.
     return error.code === 'INVALID_ARGUMENT' ||
       error.code === 'INVALID_CONFIG' ||
       error.code === 'INVALID_URI' ||
       error.code === 'UNSUPPORTED_URI' ||
-      error.code === 'TICKET_NOT_FOUND'
+      error.code === 'TICKET_NOT_FOUND' ||
+      error.code === 'STORE_NOT_FOUND'
       ? 2
       : 1;
   }

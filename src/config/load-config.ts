@@ -31,8 +31,10 @@ export interface LoadConfigOptions {
   /** The folder relative paths are read from (default: the config file's, or the working directory for an object). */
   readonly baseDir?: string;
   /**
-   * Read only the `store` block (the CLI's store commands: listing tickets
-   * needs no tracker credentials, so a missing token must not stop it).
+   * Keep only the `store` block (the CLI's store commands). The whole file is
+   * still checked, but variables and `_file` secrets outside the store block
+   * are not read: listing tickets needs no tracker credentials, so a token
+   * missing from this shell must not stop it.
    */
   readonly storeOnly?: boolean;
 }
@@ -82,11 +84,15 @@ export function loadConfig(source: string | object, options: LoadConfigOptions =
   const problems: string[] = [];
   const inlineSecrets: string[] = [];
   const failed = new Set<string>();
-  if (options.storeOnly === true) {
-    const { store } = raw as { store?: unknown };
-    raw = store === undefined ? {} : { store };
-  }
-  const expanded = expand(raw, [], { env: options.env ?? process.env, baseDir, problems, inlineSecrets, failed });
+  const storeOnly = options.storeOnly === true;
+  const expanded = expand(raw, [], {
+    env: options.env ?? process.env,
+    baseDir,
+    problems,
+    inlineSecrets,
+    failed,
+    storeOnly,
+  });
   const result = configSchema.safeParse(expanded);
   if (!result.success) {
     for (const issue of result.error.issues) {
@@ -97,7 +103,10 @@ export function loadConfig(source: string | object, options: LoadConfigOptions =
   }
   problems.push(...duplicateTrackers((expanded as { trackers?: unknown }).trackers));
   if (problems.length > 0) throw new ConfigError(label, problems);
-  return { config: absolutePaths(result.data!, baseDir), source: label, baseDir, inlineSecrets };
+  const config = storeOnly
+    ? { ...(result.data!.store === undefined ? {} : { store: result.data!.store }) }
+    : result.data!;
+  return { config: absolutePaths(config, baseDir), source: label, baseDir, inlineSecrets };
 }
 
 function parseJsonFile(path: string): unknown {
@@ -166,6 +175,15 @@ interface ExpandContext {
   readonly inlineSecrets: string[];
   /** Paths whose variable or file could not be read. */
   readonly failed: Set<string>;
+  /** Read secrets only inside the `store` block (see LoadConfigOptions.storeOnly). */
+  readonly storeOnly: boolean;
+}
+
+/** What stands for a secret that was not read (storeOnly): any non-empty text passes the schema. */
+const NOT_READ = '(not read)';
+
+function unread(path: Path, ctx: ExpandContext): boolean {
+  return ctx.storeOnly && path[0] !== 'store';
 }
 
 type Path = ReadonlyArray<string | number>;
@@ -196,7 +214,7 @@ function expand(value: unknown, path: Path, ctx: ExpandContext): unknown {
         ctx.failed.add(jsonPath([...path, target]));
         continue;
       }
-      const content = readSecretFile(file, here, ctx);
+      const content = unread(here, ctx) ? NOT_READ : readSecretFile(file, here, ctx);
       if (content !== undefined) define(out, target, content);
       else ctx.failed.add(jsonPath([...path, target]));
       continue;
@@ -225,6 +243,7 @@ function interpolate(text: string, path: Path, ctx: ExpandContext): string {
       return '';
     }
     const value = ctx.env[name];
+    if (unread(path, ctx)) return value || NOT_READ;
     if (value === undefined || value === '') {
       ctx.problems.push(`${jsonPath(path)}: environment variable ${name} is not set`);
       ctx.failed.add(jsonPath(path));

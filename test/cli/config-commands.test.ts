@@ -2,6 +2,7 @@ import test from 'ava';
 import { cli, workdir } from './run-cli.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SqlBackend } from '../../src/index.js';
 
 function writeConfig(dir: string, config: unknown): string {
   const path = join(dir, 'logtickets.json');
@@ -9,8 +10,16 @@ function writeConfig(dir: string, config: unknown): string {
   return path;
 }
 
+/** A store as a process that logs leaves it (the CLI creates none). */
+async function createStore(path: string): Promise<void> {
+  const writer = new SqlBackend(`sqlite:${path}`);
+  await writer.open();
+  await writer.close();
+}
+
 test('check-config on a valid file: one ok line per check, exit 0', async (t) => {
   const dir = workdir(t);
+  await createStore(join(dir, 'tickets.db'));
   const config = writeConfig(dir, { store: 'sqlite:./tickets.db', handler: { appId: 'shop' } });
   const r = await cli(['check-config', '--config', config]);
   t.is(r.code, 0, r.stderr);
@@ -20,14 +29,14 @@ test('check-config on a valid file: one ok line per check, exit 0', async (t) =>
   t.is(lines.length, 2);
 });
 
-test('check-config on a broken file: one FAIL line per problem, naming its path; exit 1', async (t) => {
+test('check-config on a broken file: one FAIL line per problem, naming its path; exit 2', async (t) => {
   const dir = workdir(t);
   const config = writeConfig(dir, {
     handler: { levle: 'ERROR' },
     trackers: [{ type: 'github', owner: 'o', repo: 'r', token: '${CHECK_CONFIG_TEST_TOKEN}' }],
   });
   const r = await cli(['check-config', '--config', config]);
-  t.is(r.code, 1);
+  t.is(r.code, 2);
   t.deepEqual(r.stdout.trim().split('\n'), [
     'FAIL  config: trackers[0].token: environment variable CHECK_CONFIG_TEST_TOKEN is not set',
     'FAIL  config: handler.levle: unknown key (did you mean "level"?)',
@@ -52,6 +61,7 @@ test('an inline secret is a warning in check-config, and its value is never prin
 test('every command reads the store from --config or LOGTICKETS_CONFIG; --db wins over both', async (t) => {
   const dir = workdir(t);
   const config = writeConfig(dir, { store: 'sqlite:./from-config.db', handler: { appId: 'cfg' } });
+  await createStore(join(dir, 'from-config.db'));
   const sent = await cli(['test-ticket', '--config', config]);
   t.is(sent.code, 0, sent.stderr);
   t.regex(sent.stdout, /^ok\s+sqlite:.*from-config\.db: stored — ticket #1 \(1 occurrence\)$/m);
@@ -81,12 +91,13 @@ test('config commands without a config say how to give one; a bad config is exit
   t.is(list.code, 2);
   t.regex(
     list.stderr,
-    /^logtickets: invalid config .*logtickets\.json: 1 problem\n {2}- store: expected object, received number\n$/,
+    /^logtickets: invalid config .*logtickets\.json: 1 problem\n {2}- store: expected an object, got a whole number\n$/,
   );
 });
 
 test('sync with no trackers has nothing to do', async (t) => {
   const dir = workdir(t);
+  await createStore(join(dir, 's.db'));
   const config = writeConfig(dir, { store: 'sqlite:./s.db' });
   const r = await cli(['sync', '--config', config]);
   t.is(r.code, 0);

@@ -2,6 +2,7 @@ import test from 'ava';
 import { cli, workdir } from './run-cli.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SqlBackend } from '../../src/index.js';
 import { serverAvailable } from '../services/availability.js';
 import { startGitHub } from '../services/github/github-server.js';
 import { startFaultProxy } from '../services/trac/fault-proxy.js';
@@ -100,6 +101,10 @@ if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
       }),
     );
     const env = { CLI_TEST_TRAC_PASSWORD: server.password, CLI_TEST_GITHUB_TOKEN: github.token };
+    // The store, as the service's first write leaves it: the CLI creates none.
+    const service = new SqlBackend(`sqlite:${join(dir, 'store.db')}`);
+    await service.open();
+    await service.close();
     const checked = await cli(['check-config', '--config', config], { env, timeoutMs: 120_000 });
     t.is(checked.code, 0, checked.stdout + checked.stderr);
     t.false(/^FAIL/m.test(checked.stdout), checked.stdout);

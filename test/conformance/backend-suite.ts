@@ -15,9 +15,12 @@ import {
   isTicketStore,
   LogticketsError,
   type OccurrenceInput,
+  type StoreAccessOptions,
   type TicketBackend,
   type TicketStore,
 } from '../../src/index.js';
+import { accessSuite } from './access-suite.js';
+import { processSuite } from './process-suite.js';
 
 const exec = promisify(execFile);
 
@@ -25,14 +28,24 @@ export interface Subject {
   readonly backend: TicketBackend;
   /** Another instance on the same store (another connection), for concurrency tests. */
   sibling(): TicketBackend;
+  /** Another instance on the same store opened read-only (memory: a read-only store of its own). */
+  reader(): TicketBackend;
   /** How a child process reaches the same store, when it can. */
   readonly child?: { readonly uri: string; readonly prefix?: string };
+  /** A store of this kind that does not exist yet: how to open it, and what is left of it afterwards. */
+  readonly absent?: {
+    open(options: StoreAccessOptions): TicketBackend;
+    /** Files, tables or collections of the absent store that exist now. */
+    leftovers(): Promise<string[]>;
+  };
   cleanup?(): Promise<void>;
 }
 
 export interface Quirks {
   /** How NUL characters in text come back: kept, or replaced by U+FFFD (PostgreSQL text cannot hold NUL). */
   readonly nul: 'kept' | 'replaced';
+  /** A batch is written all or nothing (a transaction), or ticket by ticket (a writer can die midway). */
+  readonly batches: 'atomic' | 'per-ticket';
 }
 
 export const hash = (): string => randomBytes(20).toString('hex');
@@ -53,18 +66,22 @@ export function occurrence(over: Partial<OccurrenceInput> & { hash: string }): O
 
 const at = (seconds: number): string => new Date(Date.UTC(2025, 2, 1, 10, 0, seconds)).toISOString();
 
+export type WithSubject = (
+  fn: (s: Subject, b: TicketBackend) => Promise<void>,
+) => (t: { teardown(fn: () => Promise<void> | void): void }) => Promise<void>;
+
 export function backendSuite(test: TestFn, factory: () => Promise<Subject>, quirks: Quirks): void {
-  const withSubject =
-    (fn: (s: Subject, b: TicketBackend) => Promise<void>) =>
-    async (t: { teardown(fn: () => Promise<void> | void): void }) => {
-      const subject = await factory();
-      t.teardown(async () => {
-        await subject.backend.close();
-        await subject.cleanup?.();
-      });
-      await subject.backend.open();
-      await fn(subject, subject.backend);
-    };
+  const withSubject: WithSubject = (fn) => async (t) => {
+    const subject = await factory();
+    t.teardown(async () => {
+      await subject.backend.close();
+      await subject.cleanup?.();
+    });
+    await subject.backend.open();
+    await fn(subject, subject.backend);
+  };
+  accessSuite(test, withSubject);
+  processSuite(test, withSubject, quirks);
 
   test('the first occurrence creates a ticket with every field', async (t) => {
     await withSubject(async (_s, b) => {

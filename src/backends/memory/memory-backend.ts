@@ -3,31 +3,36 @@
  *
  * It states the contract in the plainest code: the conformance suite runs
  * against it first, and users can pass it to a TicketingHandler in their own
- * tests. Nothing survives the process.
+ * tests. Nothing survives the process. The ids of applied batches are kept
+ * for a day and at most the last 10 000 of them (applied-batches.ts).
  */
 
-import type {
-  GetOccurrencesOptions,
-  GetTicketsOptions,
-  Link,
-  LinkClaim,
-  LinkKey,
-  OccurrenceInput,
-  OutboxEntry,
-  OutboxEntryInput,
-  RecordOptions,
-  RecordOutcome,
-  StoredOccurrence,
-  Ticket,
-  TicketFilter,
-  TicketStore,
+import {
+  readOnlyError,
+  type GetOccurrencesOptions,
+  type GetTicketsOptions,
+  type Link,
+  type LinkClaim,
+  type LinkKey,
+  type OccurrenceInput,
+  type OutboxEntry,
+  type OutboxEntryInput,
+  type RecordOptions,
+  type RecordOutcome,
+  type StoredOccurrence,
+  type Ticket,
+  type TicketFilter,
+  type TicketStore,
+  type StoreAccessOptions,
 } from '../contract.js';
+import { AppliedBatches } from '../applied-batches.js';
 import { groupByTicket, isoTime, ticketKey } from '../batch.js';
 import { checkFilter, checkTicketId, occurrenceQuery, ticketNotFound, ticketQuery } from '../query-options.js';
 import type { JsonValue } from '../../logging/json-safe.js';
+import { checkOptions } from '../../options.js';
 
-export interface MemoryBackendOptions {
-  /** The clock used for solvedAt, claims and leases (tests pass their own). */
+export interface MemoryBackendOptions extends Pick<StoreAccessOptions, 'readOnly'> {
+  /** The clock used for solvedAt, claims, leases and batch ids (tests pass their own). */
   readonly now?: () => Date;
 }
 
@@ -46,23 +51,29 @@ export class MemoryBackend implements TicketStore {
   private readonly byKey = new Map<string, number>();
   private readonly occurrences = new Map<number, StoredOccurrence[]>();
   private readonly links = new Map<string, { -readonly [K in keyof Link]: Link[K] } & { lastCommentAt?: number }>();
-  private readonly appliedBatches = new Set<string>();
+  private readonly appliedBatches: AppliedBatches;
+  private readonly readOnly: boolean;
   private readonly outbox = new Map<number, MutableOutbox>();
   private nextTicketId = 1;
   private nextOccurrenceId = 1;
   private nextOutboxId = 1;
 
   constructor(options: MemoryBackendOptions = {}) {
+    checkOptions('MemoryBackend options', options, { now: 'function', readOnly: 'boolean' });
     this.now = options.now ?? (() => new Date());
+    this.readOnly = options.readOnly === true;
+    this.appliedBatches = new AppliedBatches(() => this.now().getTime());
   }
 
   async open(): Promise<void> {}
   async close(): Promise<void> {}
 
   async recordBatch(batch: readonly OccurrenceInput[], options: RecordOptions = {}): Promise<RecordOutcome[]> {
+    this.writable('record occurrences');
     const deltas = groupByTicket(batch);
     if (options.batchId !== undefined) {
       if (this.appliedBatches.has(options.batchId)) return deltas.map((d) => this.currentOutcome(d.appId, d.hash));
+      // Nothing below can fail, so the batch is applied whole once it is marked.
       this.appliedBatches.add(options.batchId);
     }
     if (options.outbox !== undefined) await this.enqueueOutbox(options.outbox);
@@ -173,6 +184,7 @@ export class MemoryBackend implements TicketStore {
   }
 
   async solveTicket(id: number): Promise<Ticket> {
+    this.writable('solve a ticket');
     const ticket = this.mustGet(id);
     if (!ticket.solved) {
       ticket.solved = true;
@@ -182,6 +194,7 @@ export class MemoryBackend implements TicketStore {
   }
 
   async reopenTicket(id: number): Promise<Ticket> {
+    this.writable('reopen a ticket');
     const ticket = this.mustGet(id);
     ticket.solved = false;
     ticket.solvedAt = null;
@@ -189,6 +202,7 @@ export class MemoryBackend implements TicketStore {
   }
 
   async deleteTicket(id: number): Promise<void> {
+    this.writable('delete a ticket');
     const ticket = this.mustGet(id);
     this.tickets.delete(ticket.id);
     this.occurrences.delete(ticket.id);
@@ -203,6 +217,7 @@ export class MemoryBackend implements TicketStore {
   }
 
   async claimLink(key: LinkKey, owner: string, leaseMs: number): Promise<LinkClaim> {
+    this.writable('claim a link');
     const now = this.now().getTime();
     const k = linkKey(key);
     const link = this.links.get(k);
@@ -221,6 +236,7 @@ export class MemoryBackend implements TicketStore {
   }
 
   async completeLink(key: LinkKey, owner: string, externalId: string): Promise<boolean> {
+    this.writable('complete a link');
     const link = this.links.get(linkKey(key));
     if (link === undefined || link.owner !== owner || link.externalId !== null) return false;
     link.externalId = externalId;
@@ -230,12 +246,14 @@ export class MemoryBackend implements TicketStore {
   }
 
   async releaseLink(key: LinkKey, owner: string): Promise<void> {
+    this.writable('release a link');
     const k = linkKey(key);
     const link = this.links.get(k);
     if (link !== undefined && link.owner === owner && link.externalId === null) this.links.delete(k);
   }
 
   async setLink(key: LinkKey, externalId: string): Promise<void> {
+    this.writable('set a link');
     this.links.set(linkKey(key), { ...key, externalId, owner: null, claimedUntil: null });
   }
 
@@ -243,6 +261,7 @@ export class MemoryBackend implements TicketStore {
     key: LinkKey,
     intervalMs: number,
   ): Promise<{ granted: true } | { granted: false; nextAt: string }> {
+    this.writable('claim a comment slot');
     const link = this.links.get(linkKey(key));
     const now = this.now().getTime();
     if (link === undefined) return { granted: true };
@@ -254,12 +273,14 @@ export class MemoryBackend implements TicketStore {
   }
 
   async deleteLink(key: LinkKey): Promise<void> {
+    this.writable('delete a link');
     this.links.delete(linkKey(key));
   }
 
   // -- outbox ----------------------------------------------------------------
 
   async enqueueOutbox(entries: readonly OutboxEntryInput[]): Promise<void> {
+    this.writable('enqueue deliveries');
     const availableAt = this.now().toISOString();
     for (const input of entries) {
       const id = this.nextOutboxId++;
@@ -272,6 +293,7 @@ export class MemoryBackend implements TicketStore {
   }
 
   async leaseOutbox(tracker: string, owner: string, limit: number, leaseMs: number): Promise<OutboxEntry[]> {
+    this.writable('lease deliveries');
     const now = this.now();
     const due = now.toISOString();
     const leased: OutboxEntry[] = [];
@@ -287,10 +309,12 @@ export class MemoryBackend implements TicketStore {
   }
 
   async completeOutbox(ids: readonly number[], owner: string): Promise<void> {
+    this.writable('complete deliveries');
     for (const id of ids) if (this.outbox.get(id)?.owner === owner) this.outbox.delete(id);
   }
 
   async retryOutbox(id: number, owner: string, availableAt: string, error: string): Promise<void> {
+    this.writable('postpone a delivery');
     const item = this.outbox.get(id);
     if (item === undefined || item.owner !== owner) return;
     item.owner = null;
@@ -301,6 +325,7 @@ export class MemoryBackend implements TicketStore {
   }
 
   async postponeOutbox(ids: readonly number[], owner: string, availableAt: string): Promise<void> {
+    this.writable('postpone deliveries');
     for (const id of ids) {
       const item = this.outbox.get(id);
       if (item === undefined || item.owner !== owner) continue;
@@ -314,6 +339,10 @@ export class MemoryBackend implements TicketStore {
     let n = 0;
     for (const item of this.outbox.values()) if (tracker === undefined || item.entry.tracker === tracker) n++;
     return n;
+  }
+
+  private writable(action: string): void {
+    if (this.readOnly) throw readOnlyError(this.name, action);
   }
 
   private mustGet(id: number): MutableTicket {

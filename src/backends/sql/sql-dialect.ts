@@ -5,8 +5,16 @@
  * PostgreSQL user never loads the SQLite native module and vice versa.
  */
 
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type RawBuilder } from 'kysely';
+import { LogticketsError, secretMatchers, uriSecrets } from '../../errors.js';
 import type { SqlTarget } from './sql-uri.js';
+
+/**
+ * How the store is opened: `create` makes what is missing (a writer);
+ * `existing` writes only into a store that is there; `read-only` never writes.
+ */
+export type SqlAccess = 'create' | 'existing' | 'read-only';
 
 export interface SqlDialect {
   readonly kind: 'sqlite' | 'postgres';
@@ -46,6 +54,10 @@ export interface SqlDialect {
   ): Promise<void>;
   /** An error worth running the whole transaction again for (lock held, deadlock). */
   isTransient(error: unknown): boolean;
+  /** The column names of a table (in lower case), or [] when there is no such table. */
+  columns(conn: Kysely<unknown>, table: string): Promise<string[]>;
+  /** The names of all tables. */
+  tables(conn: Kysely<unknown>): Promise<string[]>;
 }
 
 // Rows per INSERT with many VALUES tuples: under every driver's bind limit.
@@ -61,9 +73,13 @@ export interface SqlConnectOptions {
   readonly onIdleError?: (error: Error) => void;
 }
 
-export function createDialect(target: SqlTarget, options: SqlConnectOptions = {}): SqlDialect {
+export function createDialect(
+  target: SqlTarget,
+  options: SqlConnectOptions = {},
+  access: SqlAccess = 'create',
+): SqlDialect {
   return target.dialect === 'sqlite'
-    ? sqliteDialect(target.path, options)
+    ? sqliteDialect(target.path, target.name, options, access)
     : postgresDialect(target.connectionString, options);
 }
 
@@ -72,7 +88,7 @@ interface SqliteHandle {
   prepare(source: string): { run(...params: unknown[]): unknown };
 }
 
-function sqliteDialect(path: string, options: SqlConnectOptions): SqlDialect {
+function sqliteDialect(path: string, name: string, options: SqlConnectOptions, access: SqlAccess): SqlDialect {
   // The one connection kysely drives; kept here so bulk inserts can reuse prepared statements on it.
   let raw: SqliteHandle | undefined;
   const statements = new Map<string, { run(...params: unknown[]): unknown }>();
@@ -80,10 +96,24 @@ function sqliteDialect(path: string, options: SqlConnectOptions): SqlDialect {
     dialect: new SqliteDialect({
       database: async () => {
         const { default: Database } = await import('better-sqlite3');
+        const file = path !== ':memory:';
+        if (access !== 'create' && file) checkSqliteFile(path, name);
         // No busy wait inside SQLite: it would sleep on the application's
         // thread. The backend retries SQLITE_BUSY asynchronously instead.
-        const handle = new Database(path, { timeout: 0 });
-        if (path !== ':memory:') await switchToWal(handle, options.busyTimeoutMs ?? 10_000);
+        if (access === 'read-only') {
+          const handle = new Database(path, {
+            timeout: 0,
+            readonly: file && !readerCleansUp(path),
+            fileMustExist: file,
+          });
+          // Refused by SQLite itself, whichever way the file was opened.
+          handle.pragma('query_only = ON');
+          raw = handle;
+          return handle;
+        }
+        const handle = new Database(path, { timeout: 0, fileMustExist: access === 'existing' && file });
+        // An existing store already is in WAL mode; only a new one is switched.
+        if (access === 'create' && file) await switchToWal(handle, options.busyTimeoutMs ?? 10_000);
         // WAL with NORMAL is durable across application crashes.
         handle.pragma('synchronous = NORMAL');
         handle.pragma('foreign_keys = ON');
@@ -123,7 +153,56 @@ function sqliteDialect(path: string, options: SqlConnectOptions): SqlDialect {
       }
     },
     isTransient: isBusy,
+    columns: async (conn, table) => {
+      const result = await sql<{ name: string }>`select name from pragma_table_info(${table})`.execute(conn);
+      return result.rows.map((r) => String(r.name).toLowerCase());
+    },
+    tables: async (conn) => {
+      const result = await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(conn);
+      return result.rows.map((r) => String(r.name));
+    },
   };
+}
+
+const SQLITE_MAGIC = 'SQLite format 3\u0000';
+
+/** A store that must exist: the file is there and is an SQLite database (or empty). */
+function checkSqliteFile(path: string, name: string): void {
+  if (!existsSync(path)) throw new LogticketsError('STORE_NOT_FOUND', `no store at ${path}`, { backend: name });
+  const header = readHeader(path);
+  if (header.length > 0 && (header.length < 100 || header.toString('latin1', 0, 16) !== SQLITE_MAGIC)) {
+    throw new LogticketsError('STORE_NOT_FOUND', `${path} is not an SQLite database, so not a logtickets store`, {
+      backend: name,
+    });
+  }
+}
+
+function readHeader(path: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(100);
+    return buffer.subarray(0, readSync(fd, buffer, 0, 100, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Whether a reader must open a WAL database read-write (with query_only) to
+ * leave no files behind. Reading a WAL database needs its -wal and -shm
+ * files; when no connection has them open they do not exist, a read-only
+ * connection creates them and cannot remove them, while a read-write one
+ * removes them as the last connection to close (SQLite itself refuses its
+ * writes: query_only). When a writer has them open, a read-only connection
+ * creates nothing. One case remains: a writer that commits and closes while
+ * such a reader is open leaves the reader as the last connection, and its
+ * close copies that writer's commits into the database file, as the writer's
+ * own close would have.
+ */
+function readerCleansUp(path: string): boolean {
+  const header = readHeader(path);
+  const wal = header.length >= 20 && header[18] === 2 && header[19] === 2;
+  return wal && !existsSync(`${path}-wal`);
 }
 
 /**
@@ -162,6 +241,8 @@ const NUL = /\u0000/g;
 // A JSON escape of NUL that is not itself an escaped backslash followed by "u0000".
 const JSON_NUL = /(?<=(?:^|[^\\])(?:\\\\)*)\\u0000/g;
 
+// A reader needs nothing of its own here: SqlCore refuses its writes before they are sent (a session option
+// such as default_transaction_read_only would be refused by connection poolers like PgBouncer).
 function postgresDialect(connectionString: string, options: SqlConnectOptions): SqlDialect {
   const db = new Kysely<unknown>({
     dialect: new PostgresDialect({
@@ -182,7 +263,16 @@ function postgresDialect(connectionString: string, options: SqlConnectOptions): 
         // A connection that breaks emits 'error' on its client, idle or not; an
         // unheard 'error' event would crash the application. The query that
         // was running fails on its own, and is retried by the pipeline.
-        const report = (error: Error) => options.onIdleError?.(error);
+        // The hook gets a sanitized error: pg's own may carry connection details.
+        const secrets = secretMatchers(uriSecrets(connectionString));
+        const report = (error: Error) =>
+          options.onIdleError?.(
+            new LogticketsError('BACKEND_UNAVAILABLE', `idle connection failed: ${error.message}`, {
+              cause: error,
+              retryable: true,
+              secrets,
+            }),
+          );
         pool.on('error', report);
         pool.on('connect', (client) => client.on('error', report));
         return pool;
@@ -217,5 +307,15 @@ function postgresDialect(connectionString: string, options: SqlConnectOptions): 
     },
     // Deadlock or serialization failure: PostgreSQL rolled back, the transaction can simply run again.
     isTransient: (error) => ['40P01', '40001'].includes(String((error as { code?: unknown } | null)?.code)),
+    columns: async (conn, table) => {
+      const result = await sql<{ name: string }>`select column_name as name from information_schema.columns
+        where table_name = ${table} and table_schema = any (current_schemas(false))`.execute(conn);
+      return result.rows.map((r) => String(r.name).toLowerCase());
+    },
+    tables: async (conn) => {
+      const result = await sql<{ name: string }>`select table_name as name from information_schema.tables
+        where table_schema = any (current_schemas(false))`.execute(conn);
+      return result.rows.map((r) => String(r.name));
+    },
   };
 }

@@ -103,6 +103,116 @@ function statements(d: SqlDialect, t: TableNames): string[] {
   ];
 }
 
+/** The columns each table must have for this version to read and write it. */
+function requiredColumns(t: TableNames): ReadonlyArray<readonly [string, readonly string[]]> {
+  return [
+    [
+      t.tickets,
+      [
+        'id',
+        'hash',
+        'app_id',
+        'level',
+        'channel',
+        'location',
+        'function',
+        'title',
+        'first_seen',
+        'last_seen',
+        'occurrence_count',
+        'solved',
+        'solved_at',
+        'regression_count',
+        'last_regression_at',
+        'last_write_reopened',
+      ],
+    ],
+    [t.occurrences, ['id', 'ticket_id', 'time', 'data']],
+    [t.links, ['tracker', 'app_id', 'hash', 'external_id', 'owner', 'claimed_until', 'last_comment_at']],
+    [
+      t.outbox,
+      ['id', 'tracker', 'app_id', 'hash', 'payload', 'attempts', 'available_at', 'owner', 'leased_until', 'last_error'],
+    ],
+    [t.batches, ['batch_id', 'applied_at']],
+  ];
+}
+
+/**
+ * Check, without changing anything, that the store in `conn` is a logtickets
+ * store of this schema version: every table with every column this version
+ * uses. Nothing here fails a statement, so it may run inside an open
+ * PostgreSQL transaction.
+ */
+export async function verifySchema(
+  conn: Kysely<unknown>,
+  d: SqlDialect,
+  t: TableNames,
+  backend: string,
+): Promise<void> {
+  const fail = (code: 'STORE_NOT_FOUND' | 'SCHEMA_MISMATCH', message: string): never => {
+    throw new LogticketsError(code, message, { backend });
+  };
+  if ((await d.columns(conn, t.tickets)).length === 0) {
+    const others = await otherPrefixes(conn, d);
+    fail(
+      'STORE_NOT_FOUND',
+      `no table ${t.tickets} in ${backend}: not a logtickets store, or one written with another prefix` +
+        (others.length === 0 ? '' : ` (it has logtickets tables with prefix ${others.join(', ')})`),
+    );
+  }
+  const version = await schemaVersion(conn, d, t);
+  if (version === undefined) {
+    fail(
+      'SCHEMA_MISMATCH',
+      `table ${t.tickets} in ${backend} was not made by logtickets (no schema version in ${t.meta}): another program's table, or another prefix`,
+    );
+  }
+  if (version! > SCHEMA_VERSION) {
+    throw new LogticketsError(
+      'SCHEMA_TOO_NEW',
+      `the store's schema version is ${version} but this logtickets knows version ${SCHEMA_VERSION}: upgrade logtickets`,
+      { backend },
+    );
+  }
+  if (version! < SCHEMA_VERSION) {
+    fail(
+      'SCHEMA_MISMATCH',
+      `the store's schema version is ${version}, older than this logtickets' ${SCHEMA_VERSION}: open it once with a writer to upgrade it`,
+    );
+  }
+  for (const [table, columns] of requiredColumns(t)) {
+    const present = await d.columns(conn, table);
+    if (present.length === 0) fail('SCHEMA_MISMATCH', `no table ${table} in ${backend}: the store is incomplete`);
+    const missing = columns.filter((c) => !present.includes(c));
+    if (missing.length > 0) {
+      fail(
+        'SCHEMA_MISMATCH',
+        `table ${table} in ${backend} has no column ${missing.join(', ')}: written by another program or version`,
+      );
+    }
+  }
+}
+
+async function schemaVersion(conn: Kysely<unknown>, d: SqlDialect, t: TableNames): Promise<number | undefined> {
+  const columns = await d.columns(conn, t.meta);
+  if (!columns.includes('key') || !columns.includes('value')) return undefined;
+  const found = await sql<{
+    value: string;
+  }>`select value from ${sql.table(t.meta)} where key = 'schema_version'`.execute(conn);
+  const version = Number(found.rows[0]?.value);
+  return Number.isInteger(version) ? version : undefined;
+}
+
+/** Prefixes of other logtickets stores in the same database, for a hint. */
+async function otherPrefixes(conn: Kysely<unknown>, d: SqlDialect): Promise<string[]> {
+  const tables = await d.tables(conn);
+  const set = new Set(tables);
+  return tables
+    .filter((name) => name.endsWith('meta') && set.has(`${name.slice(0, -'meta'.length)}tickets`))
+    .map((name) => name.slice(0, -'meta'.length) || '""')
+    .sort();
+}
+
 /** Create missing tables inside `conn`'s open transaction; refuse a newer schema. */
 export async function ensureSchema(
   conn: Kysely<unknown>,

@@ -1,0 +1,308 @@
+/**
+ * Recording a batch into the MongoDB store without multi-document
+ * transactions, so that a batch the pipeline retries under the same id counts
+ * nothing twice, however many batches came in between:
+ *
+ * 1. Applied batches are kept in a ledger collection (`…batches`, one
+ *    document per batch id with the time it was applied). A batch found there
+ *    changes nothing. Ids are deleted after BATCH_ID_RETENTION_MS, by age,
+ *    now and then (FerretDB has no TTL indexes).
+ * 2. A batch not yet in the ledger may have been applied in part (its writer
+ *    failed or was killed midway). Each ticket's count is changed by one
+ *    atomic update that also pushes the batch id onto the ticket's `batches`
+ *    (pending) list and only matches a ticket without it, so a ticket the
+ *    first attempt counted is not counted again. Occurrences and deliveries
+ *    are unique per (batch, index), so those the first attempt stored are
+ *    skipped.
+ * 3. Once everything is written the batch goes into the ledger, and only
+ *    then is its id pulled from its tickets' pending lists: a ticket's list
+ *    holds only batches still being written, never the ids of all the
+ *    batches a busy ticket has seen.
+ */
+
+import type { Collection, Document } from 'mongodb';
+import { LogticketsError } from '../../errors.js';
+import type { TicketDelta } from '../batch.js';
+import { BATCH_ID_RETENTION_MS, type OutboxEntryInput, type RecordOutcome } from '../contract.js';
+import { toBsonKeys } from './bson-keys.js';
+import type { Collections } from './mongodb-connection.js';
+import { isDuplicateKey } from './mongodb-errors.js';
+
+/**
+ * A safety bound on a ticket's pending list. It only holds batches whose
+ * writing has not finished (at most one per writer at a time), plus those of
+ * writers that died midway and never retried; the bound keeps the latter from
+ * piling up.
+ */
+const MAX_PENDING_MARKERS = 1_000;
+
+// How often one backend deletes expired ledger entries.
+const PRUNE_EVERY_MS = 10 * 60 * 1000;
+
+export interface RecordContext {
+  readonly name: string;
+  readonly now: () => Date;
+  /** Keep only the newest N occurrences of each ticket. */
+  readonly retention: number | undefined;
+  /** When this backend last deleted expired ledger entries (ms since the epoch). */
+  lastPrune: number;
+}
+
+/**
+ * Record a batch. `named`: the caller gave the batch id (and may retry under
+ * it); a batch without one cannot come again and skips the ledger.
+ */
+export async function recordDeltas(
+  ctx: RecordContext,
+  c: Collections,
+  deltas: readonly TicketDelta[],
+  batchId: string,
+  named: boolean,
+  outbox: readonly OutboxEntryInput[],
+): Promise<RecordOutcome[]> {
+  if (named && (await c.batches.findOne({ _id: batchId as never }, { projection: { _id: 1 } })) !== null) {
+    const outcomes = await currentOutcomes(c, deltas);
+    // A writer that died between the ledger and the clean-up left its id behind.
+    await unmark(c, outcomes, batchId);
+    return outcomes;
+  }
+  const outcomes: RecordOutcome[] = [];
+  const docs: Document[] = [];
+  let index = 0;
+  for (const delta of deltas) {
+    const outcome = await applyDelta(ctx, c, delta, batchId);
+    outcomes.push(outcome);
+    for (const item of delta.occurrences) {
+      docs.push({
+        ticketId: outcome.ticketId,
+        time: new Date(item.time),
+        data: toBsonKeys(item.data),
+        b: batchId,
+        i: index++,
+      });
+    }
+  }
+  await insertOnce(c, c.occurrences, 'occurrences', docs, batchId);
+  if (outbox.length > 0) await insertOutbox(ctx, c, outbox, batchId);
+  if (ctx.retention !== undefined) await trim(c, outcomes, ctx.retention);
+  if (named) {
+    const now = ctx.now();
+    try {
+      await c.batches.insertOne({ _id: batchId as never, at: now });
+    } catch (error) {
+      // Another attempt of the same batch got there first: nothing is lost.
+      if (!isDuplicateKey(error)) throw error;
+    }
+    await prune(ctx, c, now);
+  }
+  await unmark(c, outcomes, batchId);
+  return outcomes;
+}
+
+/** Outcomes of a batch applied before: the tickets as they stand. */
+async function currentOutcomes(c: Collections, deltas: readonly TicketDelta[]): Promise<RecordOutcome[]> {
+  const outcomes: RecordOutcome[] = [];
+  for (const delta of deltas) {
+    const doc = await c.tickets.findOne({ appId: delta.appId, hash: delta.hash });
+    outcomes.push({
+      hash: delta.hash,
+      appId: delta.appId,
+      ticketId: doc === null ? 0 : Number(doc._id),
+      created: false,
+      regressed: false,
+      occurrenceCount: doc === null ? 0 : Number(doc.occurrenceCount),
+    });
+  }
+  return outcomes;
+}
+
+/** Take a finished batch off its tickets' pending lists. */
+async function unmark(c: Collections, outcomes: readonly RecordOutcome[], batchId: string): Promise<void> {
+  const ids = outcomes.map((o) => o.ticketId).filter((id) => id > 0);
+  if (ids.length === 0) return;
+  await c.tickets.updateMany(
+    { _id: { $in: ids as never[] }, batches: batchId },
+    { $pull: { batches: batchId } as Document },
+  );
+}
+
+/** Delete ledger entries older than BATCH_ID_RETENTION_MS, at most every PRUNE_EVERY_MS per backend. */
+async function prune(ctx: RecordContext, c: Collections, now: Date): Promise<void> {
+  if (now.getTime() - ctx.lastPrune < PRUNE_EVERY_MS) return;
+  ctx.lastPrune = now.getTime();
+  await c.batches.deleteMany({ at: { $lt: new Date(now.getTime() - BATCH_ID_RETENTION_MS) } });
+}
+
+/** Count a batch's occurrences into one ticket, creating or reopening it as needed. */
+async function applyDelta(
+  ctx: RecordContext,
+  c: Collections,
+  delta: TicketDelta,
+  batchId: string,
+): Promise<RecordOutcome> {
+  const key = { appId: delta.appId, hash: delta.hash };
+  const first = new Date(delta.firstSeen);
+  const last = new Date(delta.lastSeen);
+  const notYet = { batches: { $ne: batchId } };
+  // Typed as plain documents: the driver's update typings cannot describe
+  // fields of a collection without a schema.
+  const count: Document = {
+    $inc: { occurrenceCount: delta.count },
+    $max: { lastSeen: last },
+    $min: { firstSeen: first },
+    $push: { batches: { $each: [batchId], $slice: -MAX_PENDING_MARKERS } },
+  };
+  const outcome = (doc: Document, regressed: boolean): RecordOutcome => ({
+    hash: delta.hash,
+    appId: delta.appId,
+    ticketId: Number(doc._id),
+    created: Number(doc.occurrenceCount) === delta.count,
+    regressed,
+    occurrenceCount: Number(doc.occurrenceCount),
+  });
+  for (let attempt = 0; attempt < 3; attempt++) {
+    // 1. The usual case: an open ticket, or one solved after this occurrence happened.
+    const counted = await c.tickets.findOneAndUpdate(
+      { ...key, ...notYet, $or: [{ solved: false }, { solvedAt: { $gte: last } }] },
+      count,
+      { returnDocument: 'after' },
+    );
+    if (counted !== null) return outcome(counted, false);
+    // 2. A ticket solved before this occurrence: reopen it as a regression.
+    const reopened = await c.tickets.findOneAndUpdate(
+      { ...key, ...notYet, solved: true, solvedAt: { $lt: last } },
+      {
+        ...count,
+        $inc: { occurrenceCount: delta.count, regressionCount: 1 },
+        $set: { solved: false, solvedAt: null, lastRegressionAt: last },
+      },
+      { returnDocument: 'after' },
+    );
+    if (reopened !== null) return outcome(reopened, true);
+    // 3. No ticket (or this batch was applied already): create it.
+    const id = await allocate(c, 'tickets', 1);
+    try {
+      const created = await c.tickets.findOneAndUpdate(
+        { ...key, ...notYet },
+        {
+          ...count,
+          $setOnInsert: {
+            _id: id,
+            level: delta.level,
+            channel: delta.channel,
+            location: delta.location,
+            function: delta.function,
+            title: delta.title,
+            solved: false,
+            solvedAt: null,
+            regressionCount: 0,
+            lastRegressionAt: null,
+          },
+        },
+        { upsert: true, returnDocument: 'after' },
+      );
+      if (created !== null) return outcome(created, false);
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+      // Either another writer created it a moment ago (count again), or this
+      // batch was applied by an earlier attempt (report it as it stands).
+      const existing = await c.tickets.findOne(key);
+      if (existing !== null && (existing.batches as unknown[] | undefined)?.includes(batchId)) {
+        return { ...outcome(existing, false), created: false };
+      }
+    }
+  }
+  throw new LogticketsError('BACKEND_BUSY', `ticket ${delta.hash} kept changing under this write; will retry`, {
+    backend: ctx.name,
+    retryable: true,
+  });
+}
+
+/**
+ * Insert a batch's documents (numbered by `i`) exactly once. Entries an
+ * earlier attempt stored are skipped through the unique (b, i) index; any
+ * other collision (an id range handed out twice, e.g. after a server crash)
+ * is found by checking what is stored, and the missing entries go in again
+ * under fresh ids.
+ */
+async function insertOnce(
+  c: Collections,
+  into: Collection<Document>,
+  sequence: string,
+  docs: Document[],
+  batchId: string,
+): Promise<void> {
+  let pending = docs;
+  for (let attempt = 0; pending.length > 0; attempt++) {
+    const first = await allocate(c, sequence, pending.length);
+    pending.forEach((doc, k) => (doc._id = first + k));
+    try {
+      await into.insertMany(pending, { ordered: false });
+      return;
+    } catch (error) {
+      if (!isDuplicateKey(error) || attempt >= 5) throw error;
+    }
+    const stored = await into.find({ b: batchId }, { projection: { i: 1 } }).toArray();
+    const present = new Set(stored.map((d) => Number(d.i)));
+    pending = pending.filter((doc) => !present.has(Number(doc.i)));
+  }
+}
+
+/** Reserve `n` consecutive ids of a sequence; returns the first. */
+export async function allocate(c: Collections, sequence: string, n: number): Promise<number> {
+  if (n === 0) return 0;
+  for (;;) {
+    try {
+      const doc = await c.counters.findOneAndUpdate(
+        { _id: sequence as never },
+        { $inc: { seq: n } },
+        { upsert: true, returnDocument: 'after' },
+      );
+      return Number(doc!.seq) - n + 1;
+    } catch (error) {
+      // Two first-ever allocations raced to create the counter: the loser simply asks again.
+      if (!isDuplicateKey(error)) throw error;
+    }
+  }
+}
+
+async function trim(c: Collections, outcomes: RecordOutcome[], keep: number): Promise<void> {
+  for (const { ticketId, occurrenceCount } of outcomes) {
+    if (occurrenceCount <= keep) continue;
+    const [boundary] = await c.occurrences.find({ ticketId }).sort({ time: -1, _id: -1 }).skip(keep).limit(1).toArray();
+    if (boundary === undefined) continue;
+    await c.occurrences.deleteMany({
+      ticketId,
+      $or: [{ time: { $lt: boundary.time } }, { time: boundary.time, _id: { $lte: boundary._id } }],
+    });
+  }
+}
+
+/** Insert deliveries; entries of a batch an earlier attempt stored already are skipped. */
+export async function insertOutbox(
+  ctx: RecordContext,
+  c: Collections,
+  entries: readonly OutboxEntryInput[],
+  batchId: string,
+): Promise<void> {
+  const now = ctx.now();
+  await insertOnce(
+    c,
+    c.outbox,
+    'outbox',
+    entries.map((e, i) => ({
+      tracker: e.tracker,
+      appId: e.appId,
+      hash: e.hash,
+      payload: toBsonKeys(e.payload),
+      attempts: 0,
+      availableAt: now,
+      owner: null,
+      leasedUntil: null,
+      lastError: null,
+      b: batchId,
+      i,
+    })),
+    batchId,
+  );
+}

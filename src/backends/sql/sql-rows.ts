@@ -1,0 +1,46 @@
+/** Tickets between the SQL store's rows and the contract's objects: columns, filters, row mapping. */
+
+import { sql, type RawBuilder } from 'kysely';
+import type { Ticket, TicketFilter, TicketOrderField } from '../contract.js';
+import type { SqlDialect } from './sql-dialect.js';
+
+export const ORDER_COLUMNS: Record<TicketOrderField, string> = {
+  id: 'id',
+  lastSeen: 'last_seen',
+  firstSeen: 'first_seen',
+  occurrenceCount: 'occurrence_count',
+  level: 'level',
+  regressionCount: 'regression_count',
+};
+
+export function ticketWhere(d: SqlDialect, f: TicketFilter): RawBuilder<unknown> {
+  const parts: RawBuilder<unknown>[] = [sql`1 = 1`];
+  if (f.hash !== undefined) parts.push(sql`hash = ${f.hash}`);
+  if (f.solved !== undefined) parts.push(sql`solved = ${d.bool(f.solved)}`);
+  if (f.level !== undefined) parts.push(sql`level = ${f.level}`);
+  if (f.minLevel !== undefined) parts.push(sql`level >= ${f.minLevel}`);
+  if (f.appId !== undefined) parts.push(sql`app_id = ${f.appId}`);
+  if (f.channel !== undefined) parts.push(sql`channel = ${f.channel}`);
+  return sql.join(parts, sql` and `);
+}
+
+export function toTicket(d: SqlDialect, row: Record<string, unknown>): Ticket {
+  const time = (v: unknown) => (v == null ? null : d.time(v));
+  return {
+    id: Number(row.id),
+    hash: String(row.hash),
+    appId: String(row.app_id),
+    level: Number(row.level),
+    channel: String(row.channel),
+    location: String(row.location),
+    function: row.function == null ? null : String(row.function),
+    title: String(row.title),
+    firstSeen: d.time(row.first_seen),
+    lastSeen: d.time(row.last_seen),
+    occurrenceCount: Number(row.occurrence_count),
+    solved: Boolean(row.solved),
+    solvedAt: time(row.solved_at),
+    regressionCount: Number(row.regression_count),
+    lastRegressionAt: time(row.last_regression_at),
+  };
+}
