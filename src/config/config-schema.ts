@@ -85,6 +85,7 @@ export const storeSchema = z.preprocess(
     database: text.optional(),
     retention: count.optional(),
     serverSelectionTimeoutMs: count.optional(),
+    idleCloseMs: ms.optional(),
   }),
 );
 
