@@ -22,6 +22,16 @@
 
 import { LogticketsError } from '../errors.js';
 import type { JsonValue } from '../logging/json-safe.js';
+import type { TrackerStateStore } from './tracker-state.js';
+
+export type {
+  BudgetWindow,
+  TrackerLease,
+  TrackerState,
+  TrackerStatePatch,
+  TrackerStateStore,
+  WriteGrant,
+} from './tracker-state.js';
 
 /** One occurrence as the pipeline hands it to a backend. */
 export interface OccurrenceInput {
@@ -279,7 +289,14 @@ export interface LinkStore {
   deleteLink(key: LinkKey): Promise<void>;
 }
 
-/** A delivery waiting for a tracker. */
+/**
+ * A delivery waiting for a tracker. It is `pending` until first leased:
+ * never attempted, and new deliveries of the same (tracker, app id, hash)
+ * merge into it (outbox-summary.ts), so there is at most one pending row
+ * per problem. Leasing freezes it: it gets a `deliveryId` that stays the
+ * same across retries and its content never changes again; later
+ * occurrences start a new pending row.
+ */
 export interface OutboxEntry {
   readonly id: number;
   readonly tracker: string;
@@ -289,6 +306,9 @@ export interface OutboxEntry {
   readonly attempts: number;
   readonly availableAt: string;
   readonly lastError: string | null;
+  /** Set on first lease (a uuid), then stable; null while pending. */
+  readonly deliveryId: string | null;
+  readonly state: 'pending' | 'frozen';
 }
 
 export interface OutboxEntryInput {
@@ -299,11 +319,17 @@ export interface OutboxEntryInput {
 }
 
 export interface OutboxStore {
+  /**
+   * Queue deliveries: each merges into its problem's pending row (one write,
+   * atomic against other writers), or starts one. A summary payload is
+   * digested (outbox-summary.ts); any other payload replaces the pending one.
+   */
   enqueueOutbox(entries: readonly OutboxEntryInput[]): Promise<void>;
   /**
    * Atomically lease up to `limit` entries of a tracker that are due and not
    * leased by a live owner, oldest first. A lease expires after `leaseMs`, so
-   * the deliveries of a crashed process are picked up by another.
+   * the deliveries of a crashed process are picked up by another. Leased
+   * entries are frozen (see OutboxEntry) and carry their delivery id.
    */
   leaseOutbox(tracker: string, owner: string, limit: number, leaseMs: number): Promise<OutboxEntry[]>;
   /** Delivered: remove the entries (only those this owner still leases). */
@@ -316,9 +342,14 @@ export interface OutboxStore {
 }
 
 /** A backend that can also serve as the reference store of tracker backends. */
-export interface TicketStore extends TicketBackend, LinkStore, OutboxStore {}
+export interface TicketStore extends TicketBackend, LinkStore, OutboxStore, TrackerStateStore {}
 
 export function isTicketStore(backend: TicketBackend): backend is TicketStore {
   const candidate = backend as Partial<TicketStore>;
-  return typeof candidate.claimLink === 'function' && typeof candidate.leaseOutbox === 'function';
+  return (
+    typeof candidate.claimLink === 'function' &&
+    typeof candidate.leaseOutbox === 'function' &&
+    typeof candidate.acquireTrackerLease === 'function' &&
+    typeof candidate.takeTrackerWrite === 'function'
+  );
 }

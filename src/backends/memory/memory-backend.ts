@@ -28,8 +28,10 @@ import {
 import { AppliedBatches } from '../applied-batches.js';
 import { groupByTicket, isoTime, ticketKey } from '../batch.js';
 import { checkFilter, checkTicketId, occurrenceQuery, ticketNotFound, ticketQuery } from '../query-options.js';
-import type { JsonValue } from '../../logging/json-safe.js';
 import { checkOptions } from '../../options.js';
+import type { BudgetWindow, TrackerLease, TrackerState, TrackerStatePatch, WriteGrant } from '../tracker-state.js';
+import { clone, MemoryOutbox } from './memory-outbox.js';
+import { MemoryTrackerState } from './memory-tracker-state.js';
 
 export interface MemoryBackendOptions extends Pick<StoreAccessOptions, 'readOnly'> {
   /** The clock used for solvedAt, claims, leases and batch ids (tests pass their own). */
@@ -37,12 +39,6 @@ export interface MemoryBackendOptions extends Pick<StoreAccessOptions, 'readOnly
 }
 
 type MutableTicket = { -readonly [K in keyof Ticket]: Ticket[K] };
-
-interface MutableOutbox {
-  entry: { -readonly [K in keyof OutboxEntry]: OutboxEntry[K] };
-  owner: string | null;
-  leasedUntil: number;
-}
 
 export class MemoryBackend implements TicketStore {
   readonly name = 'memory';
@@ -53,16 +49,18 @@ export class MemoryBackend implements TicketStore {
   private readonly links = new Map<string, { -readonly [K in keyof Link]: Link[K] } & { lastCommentAt?: number }>();
   private readonly appliedBatches: AppliedBatches;
   private readonly readOnly: boolean;
-  private readonly outbox = new Map<number, MutableOutbox>();
+  private readonly outbox: MemoryOutbox;
+  private readonly trackerState: MemoryTrackerState;
   private nextTicketId = 1;
   private nextOccurrenceId = 1;
-  private nextOutboxId = 1;
 
   constructor(options: MemoryBackendOptions = {}) {
     checkOptions('MemoryBackend options', options, { now: 'function', readOnly: 'boolean' });
     this.now = options.now ?? (() => new Date());
     this.readOnly = options.readOnly === true;
     this.appliedBatches = new AppliedBatches(() => this.now().getTime());
+    this.outbox = new MemoryOutbox(this.now);
+    this.trackerState = new MemoryTrackerState(this.now);
   }
 
   async open(): Promise<void> {}
@@ -76,7 +74,7 @@ export class MemoryBackend implements TicketStore {
       // Nothing below can fail, so the batch is applied whole once it is marked.
       this.appliedBatches.add(options.batchId);
     }
-    if (options.outbox !== undefined) await this.enqueueOutbox(options.outbox);
+    if (options.outbox !== undefined) this.outbox.enqueue(options.outbox);
     const outcomes: RecordOutcome[] = [];
     for (const delta of deltas) {
       const key = ticketKey(delta.appId, delta.hash);
@@ -277,68 +275,65 @@ export class MemoryBackend implements TicketStore {
     this.links.delete(linkKey(key));
   }
 
-  // -- outbox ----------------------------------------------------------------
+  // -- outbox (memory-outbox.ts) ----------------------------------------------
 
   async enqueueOutbox(entries: readonly OutboxEntryInput[]): Promise<void> {
     this.writable('enqueue deliveries');
-    const availableAt = this.now().toISOString();
-    for (const input of entries) {
-      const id = this.nextOutboxId++;
-      this.outbox.set(id, {
-        entry: { id, ...input, payload: clone(input.payload), attempts: 0, availableAt, lastError: null },
-        owner: null,
-        leasedUntil: 0,
-      });
-    }
+    this.outbox.enqueue(entries);
   }
 
   async leaseOutbox(tracker: string, owner: string, limit: number, leaseMs: number): Promise<OutboxEntry[]> {
     this.writable('lease deliveries');
-    const now = this.now();
-    const due = now.toISOString();
-    const leased: OutboxEntry[] = [];
-    for (const item of [...this.outbox.values()].sort((a, b) => a.entry.id - b.entry.id)) {
-      if (leased.length >= limit) break;
-      if (item.entry.tracker !== tracker || item.entry.availableAt > due) continue;
-      if (item.owner !== null && item.leasedUntil > now.getTime()) continue;
-      item.owner = owner;
-      item.leasedUntil = now.getTime() + leaseMs;
-      leased.push({ ...item.entry, payload: clone(item.entry.payload) });
-    }
-    return leased;
+    return this.outbox.lease(tracker, owner, limit, leaseMs);
   }
 
   async completeOutbox(ids: readonly number[], owner: string): Promise<void> {
     this.writable('complete deliveries');
-    for (const id of ids) if (this.outbox.get(id)?.owner === owner) this.outbox.delete(id);
+    this.outbox.complete(ids, owner);
   }
 
   async retryOutbox(id: number, owner: string, availableAt: string, error: string): Promise<void> {
     this.writable('postpone a delivery');
-    const item = this.outbox.get(id);
-    if (item === undefined || item.owner !== owner) return;
-    item.owner = null;
-    item.leasedUntil = 0;
-    item.entry.attempts += 1;
-    item.entry.availableAt = isoTime(availableAt);
-    item.entry.lastError = error;
+    this.outbox.retry(id, owner, availableAt, error);
   }
 
   async postponeOutbox(ids: readonly number[], owner: string, availableAt: string): Promise<void> {
     this.writable('postpone deliveries');
-    for (const id of ids) {
-      const item = this.outbox.get(id);
-      if (item === undefined || item.owner !== owner) continue;
-      item.owner = null;
-      item.leasedUntil = 0;
-      item.entry.availableAt = isoTime(availableAt);
-    }
+    this.outbox.postpone(ids, owner, availableAt);
   }
 
   async countOutbox(tracker?: string): Promise<number> {
-    let n = 0;
-    for (const item of this.outbox.values()) if (tracker === undefined || item.entry.tracker === tracker) n++;
-    return n;
+    return this.outbox.count(tracker);
+  }
+
+  // -- tracker state (memory-tracker-state.ts) -------------------------------
+
+  async acquireTrackerLease(tracker: string, owner: string, ttlMs: number): Promise<boolean> {
+    this.writable('take a tracker lease');
+    return this.trackerState.acquire(tracker, owner, ttlMs);
+  }
+
+  async releaseTrackerLease(tracker: string, owner: string): Promise<void> {
+    this.writable('release a tracker lease');
+    this.trackerState.release(tracker, owner);
+  }
+
+  async getTrackerLease(tracker: string): Promise<TrackerLease | null> {
+    return this.trackerState.lease(tracker);
+  }
+
+  async getTrackerState(tracker: string): Promise<TrackerState> {
+    return this.trackerState.state(tracker);
+  }
+
+  async updateTrackerState(tracker: string, owner: string, patch: TrackerStatePatch): Promise<boolean> {
+    this.writable('change a tracker state');
+    return this.trackerState.update(tracker, owner, patch);
+  }
+
+  async takeTrackerWrite(tracker: string, owner: string, windows: readonly BudgetWindow[]): Promise<WriteGrant> {
+    this.writable('take a tracker write');
+    return this.trackerState.takeWrite(tracker, owner, windows);
   }
 
   private writable(action: string): void {
@@ -365,8 +360,4 @@ function matches(ticket: Ticket, f: TicketFilter): boolean {
 
 function linkKey(key: LinkKey): string {
   return `${key.tracker}\u0000${key.appId}\u0000${key.hash}`;
-}
-
-function clone(value: JsonValue): JsonValue {
-  return value === null || typeof value !== 'object' ? value : (JSON.parse(JSON.stringify(value)) as JsonValue);
 }

@@ -46,8 +46,11 @@ import { fromBsonKeys } from './bson-keys.js';
 import { DEFAULT_IDLE_CLOSE_MS, MongoConnection, type Collections, type MongoAccess } from './mongodb-connection.js';
 import { linkFilter, mongoFilter, ORDER_FIELDS, toLink, toTicket } from './mongodb-documents.js';
 import { classifyMongoError } from './mongodb-errors.js';
-import { takeCommentSlot, takeLeases, takeLink } from './mongodb-claims.js';
-import { insertOutbox, recordDeltas, type RecordContext } from './mongodb-record.js';
+import { takeCommentSlot, takeLink } from './mongodb-claims.js';
+import { mergeOutbox, takeLeases } from './mongodb-outbox.js';
+import { recordDeltas, type RecordContext } from './mongodb-record.js';
+import * as ts from './mongodb-tracker-state.js';
+import type { BudgetWindow, TrackerLease, TrackerState, TrackerStatePatch, WriteGrant } from '../tracker-state.js';
 import { parseMongoUri } from './mongodb-uri.js';
 
 export interface MongoDBBackendOptions extends StoreAccessOptions {
@@ -79,7 +82,8 @@ export class MongoDBBackend implements TicketStore {
   private readonly access: MongoAccess;
   private readonly now: () => Date;
   private readonly rc: RecordContext;
-  private readonly secrets: SecretMatchers;
+  // A private field: util.inspect and snapshots of this object never show it.
+  readonly #secrets: SecretMatchers;
 
   /** `target`: a `mongodb://` / `mongodb+srv://` URI, or a MongoClient you already have (you keep closing it). */
   constructor(target: string | MongoClient, options: MongoDBBackendOptions = {}) {
@@ -115,12 +119,12 @@ export class MongoDBBackend implements TicketStore {
       database = options.database ?? parsed.database ?? 'logtickets';
       this.name = parsed.name.replace(/\/[^/]*$/, `/${database}`);
       source = { uri: target };
-      this.secrets = secretMatchers(uriSecrets(target));
+      this.#secrets = secretMatchers(uriSecrets(target));
     } else if (target !== null && typeof target === 'object' && typeof (target as MongoClient).db === 'function') {
       database = options.database ?? 'logtickets';
       this.name = `mongodb:${database}`;
       source = { client: target };
-      this.secrets = [];
+      this.#secrets = [];
     } else {
       throw new LogticketsError('INVALID_ARGUMENT', 'target must be a mongodb:// URI or a MongoClient');
     }
@@ -137,7 +141,7 @@ export class MongoDBBackend implements TicketStore {
       serverSelectionTimeoutMs: options.serverSelectionTimeoutMs,
       clientOptions: options.clientOptions,
       idleCloseMs: options.idleCloseMs ?? DEFAULT_IDLE_CLOSE_MS,
-      secrets: this.secrets,
+      secrets: this.#secrets,
     });
   }
 
@@ -299,7 +303,7 @@ export class MongoDBBackend implements TicketStore {
 
   async enqueueOutbox(entries: readonly OutboxEntryInput[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.write('enqueue deliveries', (c) => insertOutbox(this.rc, c, entries, randomUUID()));
+    await this.write('enqueue deliveries', (c) => mergeOutbox(this.name, c, entries, this.now(), undefined));
   }
 
   async postponeOutbox(ids: readonly number[], owner: string, availableAt: string): Promise<void> {
@@ -340,13 +344,39 @@ export class MongoDBBackend implements TicketStore {
     return this.run('count deliveries', (c) => c.outbox.countDocuments(tracker === undefined ? {} : { tracker }));
   }
 
+  // -- tracker state (mongodb-tracker-state.ts) -------------------------------
+
+  acquireTrackerLease(tracker: string, owner: string, ttlMs: number): Promise<boolean> {
+    return this.write('take a tracker lease', (c) => ts.acquireLease(c, tracker, owner, ttlMs, this.now()));
+  }
+
+  async releaseTrackerLease(tracker: string, owner: string): Promise<void> {
+    await this.write('release a tracker lease', (c) => ts.releaseLease(c, tracker, owner));
+  }
+
+  getTrackerLease(tracker: string): Promise<TrackerLease | null> {
+    return this.run('read a tracker lease', (c) => ts.readLease(c, tracker));
+  }
+
+  getTrackerState(tracker: string): Promise<TrackerState> {
+    return this.run('read a tracker state', (c) => ts.readState(c, tracker));
+  }
+
+  updateTrackerState(tracker: string, owner: string, patch: TrackerStatePatch): Promise<boolean> {
+    return this.write('change a tracker state', (c) => ts.updateState(c, tracker, owner, patch, this.now()));
+  }
+
+  takeTrackerWrite(tracker: string, owner: string, windows: readonly BudgetWindow[]): Promise<WriteGrant> {
+    return this.write('take a tracker write', (c) => ts.takeWrite(this.name, c, tracker, owner, windows, this.now()));
+  }
+
   // -- plumbing --------------------------------------------------------------
 
   private async run<T>(action: string, fn: (c: Collections) => Promise<T>): Promise<T> {
     try {
       return await this.connection.use(fn);
     } catch (error) {
-      throw classifyMongoError(error, this.name, action, this.secrets);
+      throw classifyMongoError(error, this.name, action, this.#secrets);
     }
   }
 

@@ -1,13 +1,13 @@
 /**
- * The MongoDB store's atomic takes: a link claim, a comment slot, outbox
- * leases. Each is one conditional update, so of many processes asking at once
+ * The MongoDB store's atomic takes: a link claim and a comment slot (outbox
+ * leases are in mongodb-outbox.ts). Each is one conditional update, so of many processes asking at once
  * exactly one wins.
  */
 
 import type { Document } from 'mongodb';
-import type { LinkClaim, LinkKey, OutboxEntry } from '../contract.js';
+import type { LinkClaim, LinkKey } from '../contract.js';
 import type { Collections } from './mongodb-connection.js';
-import { linkFilter, toLink, toOutboxEntry } from './mongodb-documents.js';
+import { linkFilter, toLink } from './mongodb-documents.js';
 import { isDuplicateKey } from './mongodb-errors.js';
 
 /** Claim the right to create a link's external ticket until `until`. */
@@ -55,27 +55,4 @@ export async function takeCommentSlot(
   const doc: Document | null = await c.links.findOne(linkFilter(key));
   if (doc === null || !(doc.lastCommentAt instanceof Date)) return { granted: true };
   return { granted: false, nextAt: new Date(doc.lastCommentAt.getTime() + intervalMs).toISOString() };
-}
-
-/** Lease up to `limit` due entries of a tracker, oldest first, one atomic take per entry. */
-export async function takeLeases(
-  c: Collections,
-  tracker: string,
-  owner: string,
-  limit: number,
-  now: Date,
-  until: Date,
-): Promise<OutboxEntry[]> {
-  const leased: OutboxEntry[] = [];
-  // Two owners can never hold the same entry.
-  while (leased.length < limit) {
-    const doc = await c.outbox.findOneAndUpdate(
-      { tracker, availableAt: { $lte: now }, $or: [{ owner: null }, { leasedUntil: { $lt: now } }] },
-      { $set: { owner, leasedUntil: until } },
-      { sort: { _id: 1 }, returnDocument: 'after' },
-    );
-    if (doc === null) break;
-    leased.push(toOutboxEntry(doc));
-  }
-  return leased;
 }

@@ -14,6 +14,7 @@
 import type { Collection, Db, Document, MongoClient, MongoClientOptions, WriteConcernSettings } from 'mongodb';
 import { LogticketsError } from '../../errors.js';
 import { classifyMongoError } from './mongodb-errors.js';
+import { prepareOutbox } from './mongodb-outbox.js';
 import type { SecretMatchers } from '../../errors.js';
 
 export interface Collections {
@@ -24,6 +25,8 @@ export interface Collections {
   counters: Collection<Document>;
   /** Ids of batches applied in full, with when: how a retried batch is recognised. */
   batches: Collection<Document>;
+  /** Per tracker: the deliverer's lease, its state and recent writes (mongodb-tracker-state.ts). */
+  trackers: Collection<Document>;
 }
 
 /** `create`: make missing indexes (a writer); `existing`: the store must be there; `read-only`: never write. */
@@ -55,7 +58,12 @@ export class MongoConnection {
   private schemaChecked = false;
   private closed = false;
 
-  constructor(private readonly s: ConnectionSettings) {}
+  // A private field: the settings hold the URI with its password, which util.inspect must never show.
+  readonly #s: ConnectionSettings;
+
+  constructor(settings: ConnectionSettings) {
+    this.#s = settings;
+  }
 
   /**
    * Run `fn` with the collections, connecting first when needed. While any
@@ -63,7 +71,7 @@ export class MongoConnection {
    * starts.
    */
   async use<T>(fn: (c: Collections) => Promise<T>): Promise<T> {
-    if (this.closed) throw new LogticketsError('CLOSED', 'backend is closed', { backend: this.s.name });
+    if (this.closed) throw new LogticketsError('CLOSED', 'backend is closed', { backend: this.#s.name });
     this.busy++;
     if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
@@ -77,7 +85,7 @@ export class MongoConnection {
 
   /** Close the client now if no call is running (the next call connects again). */
   async release(): Promise<void> {
-    if (this.busy > 0 || this.connecting === undefined || 'client' in this.s.target) return;
+    if (this.busy > 0 || this.connecting === undefined || 'client' in this.#s.target) return;
     const connecting = this.connecting;
     const client = this.client;
     this.connecting = undefined;
@@ -96,16 +104,16 @@ export class MongoConnection {
     const connecting = this.connecting;
     this.connecting = undefined;
     await connecting?.catch(() => undefined);
-    if (!('client' in this.s.target)) await this.client?.close().catch(() => undefined);
+    if (!('client' in this.#s.target)) await this.client?.close().catch(() => undefined);
     this.client = undefined;
   }
 
   private armIdle(): void {
-    if (this.closed || this.s.idleCloseMs === 0 || this.connecting === undefined || 'client' in this.s.target) return;
+    if (this.closed || this.#s.idleCloseMs === 0 || this.connecting === undefined || 'client' in this.#s.target) return;
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined;
       void this.release();
-    }, this.s.idleCloseMs);
+    }, this.#s.idleCloseMs);
     // The countdown itself must not keep the process alive either.
     this.idleTimer.unref();
   }
@@ -114,9 +122,9 @@ export class MongoConnection {
     this.connecting ??= this.connect().catch(async (error: unknown) => {
       this.connecting = undefined;
       // A client that never connected is thrown away: the next call starts afresh.
-      if (!('client' in this.s.target)) await this.client?.close().catch(() => undefined);
+      if (!('client' in this.#s.target)) await this.client?.close().catch(() => undefined);
       this.client = undefined;
-      throw classifyMongoError(error, this.s.name, 'open the store', this.s.secrets);
+      throw classifyMongoError(error, this.#s.name, 'open the store', this.#s.secrets);
     });
     return this.connecting;
   }
@@ -125,19 +133,19 @@ export class MongoConnection {
     // A client being closed for idleness finishes closing before a new one starts.
     await this.closing;
     let client: MongoClient;
-    if ('client' in this.s.target) {
-      client = this.s.target.client;
+    if ('client' in this.#s.target) {
+      client = this.#s.target.client;
     } else {
       const { MongoClient } = await import('mongodb');
-      client = new MongoClient(this.s.target.uri, {
-        serverSelectionTimeoutMS: this.s.serverSelectionTimeoutMs ?? 5_000,
-        ...this.s.clientOptions,
+      client = new MongoClient(this.#s.target.uri, {
+        serverSelectionTimeoutMS: this.#s.serverSelectionTimeoutMs ?? 5_000,
+        ...this.#s.clientOptions,
       });
       this.client = client;
       await client.connect();
     }
-    const db: Db = client.db(this.s.database, { writeConcern: this.s.writeConcern ?? { w: 'majority' } });
-    const name = (what: string) => `${this.s.prefix}${what}`;
+    const db: Db = client.db(this.#s.database, { writeConcern: this.#s.writeConcern ?? { w: 'majority' } });
+    const name = (what: string) => `${this.#s.prefix}${what}`;
     const c: Collections = {
       tickets: db.collection(name('tickets')),
       occurrences: db.collection(name('occurrences')),
@@ -145,10 +153,11 @@ export class MongoConnection {
       outbox: db.collection(name('outbox')),
       counters: db.collection(name('counters')),
       batches: db.collection(name('batches')),
+      trackers: db.collection(name('trackers')),
     };
     if (!this.schemaChecked) {
-      if (this.s.access === 'create') await createIndexes(c);
-      else await verifyStore(db, c, this.s.prefix, this.s.name);
+      if (this.#s.access === 'create') await createIndexes(c);
+      else await verifyStore(db, c, this.#s.prefix, this.#s.name);
       this.schemaChecked = true;
     }
     return c;
@@ -168,7 +177,11 @@ async function createIndexes(c: Collections): Promise<void> {
     c.outbox.createIndex({ b: 1, i: 1 }, { unique: true, name: 'batch_entry' }),
     // Old ids are deleted by age (there are no TTL indexes everywhere: FerretDB lacks them).
     c.batches.createIndex({ at: 1 }, { name: 'age' }),
+    // The trackers collection needs no index beyond its _id; creating it makes it exist.
+    c.trackers.createIndex({ until: 1 }, { name: 'lease_until' }),
   ]);
+  // After the others: the client is connected by then (a client passed in may connect only on its first command).
+  await prepareOutbox(c);
 }
 
 /**

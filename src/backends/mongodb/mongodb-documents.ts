@@ -69,9 +69,19 @@ export function toOutboxEntry(doc: Document): OutboxEntry {
     tracker: String(doc.tracker),
     hash: String(doc.hash),
     appId: String(doc.appId),
-    payload: fromBsonKeys(doc.payload as JsonValue),
+    payload: payloadOf(doc),
     attempts: Number(doc.attempts),
     availableAt: iso(doc.availableAt)!,
     lastError: doc.lastError == null ? null : String(doc.lastError),
+    deliveryId: doc.deliveryId == null ? null : String(doc.deliveryId),
+    // Rows of older versions had no state: never leased, so not yet frozen.
+    state: doc.state === 'frozen' ? 'frozen' : 'pending',
   };
+}
+
+/** A delivery's payload: JSON text in rows of this version, BSON in older ones. */
+export function payloadOf(doc: Document): JsonValue {
+  return typeof doc.payloadJson === 'string'
+    ? (JSON.parse(doc.payloadJson) as JsonValue)
+    : fromBsonKeys(doc.payload as JsonValue);
 }

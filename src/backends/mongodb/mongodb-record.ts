@@ -11,9 +11,10 @@
  *    failed or was killed midway). Each ticket's count is changed by one
  *    atomic update that also pushes the batch id onto the ticket's `batches`
  *    (pending) list and only matches a ticket without it, so a ticket the
- *    first attempt counted is not counted again. Occurrences and deliveries
- *    are unique per (batch, index), so those the first attempt stored are
- *    skipped.
+ *    first attempt counted is not counted again. Occurrences are unique per
+ *    (batch, index), so those the first attempt stored are skipped; a
+ *    delivery merged into a pending outbox row leaves the batch id on the row
+ *    the same way (mongodb-outbox.ts).
  * 3. Once everything is written the batch goes into the ledger, and only
  *    then is its id pulled from its tickets' pending lists: a ticket's list
  *    holds only batches still being written, never the ids of all the
@@ -27,6 +28,7 @@ import { BATCH_ID_RETENTION_MS, type OutboxEntryInput, type RecordOutcome } from
 import { toBsonKeys } from './bson-keys.js';
 import type { Collections } from './mongodb-connection.js';
 import { isDuplicateKey } from './mongodb-errors.js';
+import { mergeOutbox, unmarkOutbox } from './mongodb-outbox.js';
 
 /**
  * A safety bound on a ticket's pending list. It only holds batches whose
@@ -64,6 +66,7 @@ export async function recordDeltas(
     const outcomes = await currentOutcomes(c, deltas);
     // A writer that died between the ledger and the clean-up left its id behind.
     await unmark(c, outcomes, batchId);
+    if (outbox.length > 0) await unmarkOutbox(c, outbox, batchId);
     return outcomes;
   }
   const outcomes: RecordOutcome[] = [];
@@ -83,7 +86,7 @@ export async function recordDeltas(
     }
   }
   await insertOnce(c, c.occurrences, 'occurrences', docs, batchId);
-  if (outbox.length > 0) await insertOutbox(ctx, c, outbox, batchId);
+  if (outbox.length > 0) await mergeOutbox(ctx.name, c, outbox, ctx.now(), named ? batchId : undefined);
   if (ctx.retention !== undefined) await trim(c, outcomes, ctx.retention);
   if (named) {
     const now = ctx.now();
@@ -96,6 +99,7 @@ export async function recordDeltas(
     await prune(ctx, c, now);
   }
   await unmark(c, outcomes, batchId);
+  if (named && outbox.length > 0) await unmarkOutbox(c, outbox, batchId);
   return outcomes;
 }
 
@@ -276,33 +280,4 @@ async function trim(c: Collections, outcomes: RecordOutcome[], keep: number): Pr
       $or: [{ time: { $lt: boundary.time } }, { time: boundary.time, _id: { $lte: boundary._id } }],
     });
   }
-}
-
-/** Insert deliveries; entries of a batch an earlier attempt stored already are skipped. */
-export async function insertOutbox(
-  ctx: RecordContext,
-  c: Collections,
-  entries: readonly OutboxEntryInput[],
-  batchId: string,
-): Promise<void> {
-  const now = ctx.now();
-  await insertOnce(
-    c,
-    c.outbox,
-    'outbox',
-    entries.map((e, i) => ({
-      tracker: e.tracker,
-      appId: e.appId,
-      hash: e.hash,
-      payload: toBsonKeys(e.payload),
-      attempts: 0,
-      availableAt: now,
-      owner: null,
-      leasedUntil: null,
-      lastError: null,
-      b: batchId,
-      i,
-    })),
-    batchId,
-  );
 }

@@ -5,7 +5,7 @@
  */
 
 import { ConnectionString } from 'mongodb-connection-string-url';
-import { LogticketsError, maskSecrets } from '../../errors.js';
+import { LogticketsError, uriForMessage, uriSecrets } from '../../errors.js';
 
 export interface MongoTarget {
   /** Credential-free, for stats and messages. */
@@ -24,20 +24,22 @@ export function parseMongoUri(uri: string): MongoTarget {
     parsed = new ConnectionString(uri);
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
-    throw new LogticketsError('INVALID_URI', `store URI ${maskSecrets(uri)} is not a valid MongoDB URI: ${why}`);
+    throw new LogticketsError('INVALID_URI', `store URI ${uriForMessage(uri)} is not a valid MongoDB URI: ${why}`, {
+      secrets: uriSecrets(uri),
+    });
   }
   for (const host of parsed.hosts) {
     if (!/^(\[[0-9A-Fa-f:.]+\]|[^\s/?#@[\]:]+)(:\d+)?$/.test(host)) {
       throw new LogticketsError(
         'INVALID_URI',
-        `store URI ${maskSecrets(uri)} is not a valid MongoDB URI: bad host ${JSON.stringify(host)}`,
+        `store URI ${uriForMessage(uri)} is not a valid MongoDB URI: bad host ${JSON.stringify(host)}`,
       );
     }
     const port = /:(\d+)$/.exec(host)?.[1];
     if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
       throw new LogticketsError(
         'INVALID_URI',
-        `store URI ${maskSecrets(uri)} is not a valid MongoDB URI: port ${port} is out of range`,
+        `store URI ${uriForMessage(uri)} is not a valid MongoDB URI: port ${port} is out of range`,
       );
     }
   }

@@ -41,9 +41,12 @@ import { checkFilter, checkTicketId, occurrenceQuery, ticketNotFound, ticketQuer
 import { SqlCore } from './sql-core.js';
 import { createDialect, type SqlConnectOptions, type SqlDialect } from './sql-dialect.js';
 import * as lo from './sql-links-outbox.js';
+import * as ob from './sql-outbox.js';
+import * as ts from './sql-tracker-state.js';
 import { ORDER_COLUMNS, ticketWhere, toTicket } from './sql-rows.js';
 import { tableNames, type TableNames } from './sql-schema.js';
 import { parseSqlUri } from './sql-uri.js';
+import type { BudgetWindow, TrackerLease, TrackerState, TrackerStatePatch, WriteGrant } from '../tracker-state.js';
 
 export interface SqlBackendOptions extends SqlConnectOptions, StoreAccessOptions {
   /** Table name prefix (default `logtickets_`). */
@@ -130,7 +133,6 @@ export class SqlBackend implements TicketStore {
       delta.occurrences.map((o) => [isoTime(o.time), d.json(JSON.stringify(o.data))]),
     );
     const now = this.now().toISOString();
-    const outboxRows = outbox.map((e) => [e.tracker, e.appId, e.hash, d.json(JSON.stringify(e.payload)), 0, now]);
     return this.core.write('record occurrences', async (conn) => {
       if (batchId !== undefined && !(await this.firstApplication(conn, batchId, now))) {
         return this.currentOutcomes(
@@ -186,7 +188,7 @@ export class SqlBackend implements TicketStore {
         };
       });
       await d.insertRows(conn, this.t.occurrences, ['ticket_id', 'time', 'data'], occurrenceRows);
-      await d.insertRows(conn, this.t.outbox, lo.OUTBOX_COLUMNS, outboxRows);
+      await ob.mergeOutbox(this.core, conn, outbox, now);
       return outcomes;
     });
   }
@@ -300,7 +302,7 @@ export class SqlBackend implements TicketStore {
     if (deleted === 0) throw ticketNotFound(id, this.name);
   }
 
-  // -- links and outbox (sql-links-outbox.ts) ---------------------------------
+  // -- links (sql-links-outbox.ts) and outbox (sql-outbox.ts) ------------------
 
   getLink(key: LinkKey): Promise<Link | null> {
     return lo.getLink(this.ctx, key);
@@ -324,22 +326,43 @@ export class SqlBackend implements TicketStore {
     return lo.deleteLink(this.ctx, key);
   }
   enqueueOutbox(entries: readonly OutboxEntryInput[]): Promise<void> {
-    return lo.enqueueOutbox(this.ctx, entries);
+    return ob.enqueueOutbox(this.ctx, entries);
   }
   leaseOutbox(tracker: string, owner: string, limit: number, leaseMs: number): Promise<OutboxEntry[]> {
-    return lo.leaseOutbox(this.ctx, tracker, owner, limit, leaseMs);
+    return ob.leaseOutbox(this.ctx, tracker, owner, limit, leaseMs);
   }
   completeOutbox(ids: readonly number[], owner: string): Promise<void> {
-    return lo.completeOutbox(this.ctx, ids, owner);
+    return ob.completeOutbox(this.ctx, ids, owner);
   }
   retryOutbox(id: number, owner: string, availableAt: string, error: string): Promise<void> {
-    return lo.retryOutbox(this.ctx, id, owner, availableAt, error);
+    return ob.retryOutbox(this.ctx, id, owner, availableAt, error);
   }
   postponeOutbox(ids: readonly number[], owner: string, availableAt: string): Promise<void> {
-    return lo.postponeOutbox(this.ctx, ids, owner, availableAt);
+    return ob.postponeOutbox(this.ctx, ids, owner, availableAt);
   }
   countOutbox(tracker?: string): Promise<number> {
-    return lo.countOutbox(this.ctx, tracker);
+    return ob.countOutbox(this.ctx, tracker);
+  }
+
+  // -- tracker state (sql-tracker-state.ts) -----------------------------------
+
+  acquireTrackerLease(tracker: string, owner: string, ttlMs: number): Promise<boolean> {
+    return ts.acquireTrackerLease(this.ctx, tracker, owner, ttlMs);
+  }
+  releaseTrackerLease(tracker: string, owner: string): Promise<void> {
+    return ts.releaseTrackerLease(this.ctx, tracker, owner);
+  }
+  getTrackerLease(tracker: string): Promise<TrackerLease | null> {
+    return ts.getTrackerLease(this.ctx, tracker);
+  }
+  getTrackerState(tracker: string): Promise<TrackerState> {
+    return ts.getTrackerState(this.ctx, tracker);
+  }
+  updateTrackerState(tracker: string, owner: string, patch: TrackerStatePatch): Promise<boolean> {
+    return ts.updateTrackerState(this.ctx, tracker, owner, patch);
+  }
+  takeTrackerWrite(tracker: string, owner: string, windows: readonly BudgetWindow[]): Promise<WriteGrant> {
+    return ts.takeTrackerWrite(this.ctx, tracker, owner, windows);
   }
 
   // -- plumbing --------------------------------------------------------------

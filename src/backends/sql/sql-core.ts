@@ -24,8 +24,13 @@ export class SqlCore {
     readonly access: SqlAccess,
     private readonly busyTimeoutMs: number,
     /** The URI's password, replaced by value in errors (see error-sanitizer.ts). */
-    private readonly secrets: SecretMatchers = [],
-  ) {}
+    secrets: SecretMatchers = [],
+  ) {
+    this.#secrets = secrets;
+  }
+
+  // A private field: util.inspect and snapshots of this object never show it.
+  readonly #secrets: SecretMatchers;
 
   /** Create what is missing (a writer), or verify that the store is there and of this version. */
   open(): Promise<void> {
@@ -56,7 +61,7 @@ export class SqlCore {
     try {
       return await retryWhileBusy(() => run(this.d.db), this.busyTimeoutMs);
     } catch (error) {
-      throw classifySqlError(error, this.name, action, this.secrets);
+      throw classifySqlError(error, this.name, action, this.#secrets);
     }
   }
 
@@ -76,7 +81,7 @@ export class SqlCore {
     try {
       return await retryWhileBusy(() => this.transaction(fn), this.busyTimeoutMs, this.d.isTransient);
     } catch (error) {
-      throw classifySqlError(error, this.name, action, this.secrets);
+      throw classifySqlError(error, this.name, action, this.#secrets);
     }
   }
 
@@ -90,7 +95,7 @@ export class SqlCore {
     try {
       return await retryWhileBusy(() => this.d.db.connection().execute(fn), this.busyTimeoutMs);
     } catch (error) {
-      throw classifySqlError(error, this.name, action, this.secrets);
+      throw classifySqlError(error, this.name, action, this.#secrets);
     }
   }
 

@@ -1,19 +1,16 @@
 /**
- * The SQL store's links (fingerprint → external ticket) and outbox
- * (deliveries waiting for a tracker): what the tracker backends keep in their
- * reference store. Each function is one method of SqlBackend.
+ * The SQL store's links (fingerprint → external ticket): what the tracker
+ * backends keep in their reference store. Each function is one method of
+ * SqlBackend; the outbox is in sql-outbox.ts.
  */
 
 import { sql } from 'kysely';
-import { isoTime } from '../batch.js';
-import type { Link, LinkClaim, LinkKey, OutboxEntry, OutboxEntryInput } from '../contract.js';
+import type { Link, LinkClaim, LinkKey } from '../contract.js';
 import type { SqlCore } from './sql-core.js';
 
 type Row = Record<string, unknown>;
 
-export const OUTBOX_COLUMNS = ['tracker', 'app_id', 'hash', 'payload', 'attempts', 'available_at'];
-
-/** What the links and outbox need of the store: its statements and its clock. */
+/** What the links, outbox and tracker state need of the store: its statements and its clock. */
 export interface SqlContext {
   readonly core: SqlCore;
   readonly now: () => Date;
@@ -103,94 +100,6 @@ export async function deleteLink({ core }: SqlContext, key: LinkKey): Promise<vo
   await core.write('delete a link', (conn) =>
     sql`delete from ${sql.table(core.t.links)} where ${keyIs(key)}`.execute(conn),
   );
-}
-
-// -- outbox ------------------------------------------------------------------
-
-export async function enqueueOutbox(ctx: SqlContext, entries: readonly OutboxEntryInput[]): Promise<void> {
-  if (entries.length === 0) return;
-  const { core } = ctx;
-  const now = ctx.now().toISOString();
-  const rows = entries.map((e) => [e.tracker, e.appId, e.hash, core.d.json(JSON.stringify(e.payload)), 0, now]);
-  await core.write('enqueue deliveries', (conn) => core.d.insertRows(conn, core.t.outbox, OUTBOX_COLUMNS, rows));
-}
-
-export async function leaseOutbox(
-  ctx: SqlContext,
-  tracker: string,
-  owner: string,
-  limit: number,
-  leaseMs: number,
-): Promise<OutboxEntry[]> {
-  const { core } = ctx;
-  const now = ctx.now();
-  const nowIso = now.toISOString();
-  const until = new Date(now.getTime() + leaseMs).toISOString();
-  const skipLocked = sql.raw(core.d.kind === 'postgres' ? 'for update skip locked' : '');
-  const result = await core.write('lease deliveries', (conn) =>
-    sql<Row>`update ${sql.table(core.t.outbox)} set owner = ${owner}, leased_until = ${until}
-      where id in (
-        select id from ${sql.table(core.t.outbox)}
-        where tracker = ${tracker} and available_at <= ${nowIso}
-          and (owner is null or leased_until is null or leased_until < ${nowIso})
-        order by id limit ${limit} ${skipLocked})
-      returning *`.execute(conn),
-  );
-  return result.rows
-    .map((row) => ({
-      id: Number(row.id),
-      tracker: String(row.tracker),
-      hash: String(row.hash),
-      appId: String(row.app_id),
-      payload: core.jsonValue(row.payload),
-      attempts: Number(row.attempts),
-      availableAt: core.d.time(row.available_at),
-      lastError: row.last_error == null ? null : String(row.last_error),
-    }))
-    .sort((a, b) => a.id - b.id);
-}
-
-export async function completeOutbox({ core }: SqlContext, ids: readonly number[], owner: string): Promise<void> {
-  if (ids.length === 0) return;
-  await core.write('complete deliveries', (conn) =>
-    sql`delete from ${sql.table(core.t.outbox)} where owner = ${owner} and id in (${sql.join([...ids])})`.execute(conn),
-  );
-}
-
-export async function retryOutbox(
-  { core }: SqlContext,
-  id: number,
-  owner: string,
-  availableAt: string,
-  error: string,
-): Promise<void> {
-  await core.write('postpone a delivery', (conn) =>
-    sql`update ${sql.table(core.t.outbox)}
-      set owner = null, leased_until = null, attempts = attempts + 1,
-          available_at = ${isoTime(availableAt)}, last_error = ${core.d.text(error)}
-      where id = ${id} and owner = ${owner}`.execute(conn),
-  );
-}
-
-export async function postponeOutbox(
-  { core }: SqlContext,
-  ids: readonly number[],
-  owner: string,
-  availableAt: string,
-): Promise<void> {
-  if (ids.length === 0) return;
-  await core.write('postpone deliveries', (conn) =>
-    sql`update ${sql.table(core.t.outbox)} set owner = null, leased_until = null, available_at = ${isoTime(availableAt)}
-      where owner = ${owner} and id in (${sql.join([...ids])})`.execute(conn),
-  );
-}
-
-export async function countOutbox({ core }: SqlContext, tracker?: string): Promise<number> {
-  const where = tracker === undefined ? sql`1 = 1` : sql`tracker = ${tracker}`;
-  const result = await core.read('count deliveries', (db) =>
-    sql<Row>`select count(*) as n from ${sql.table(core.t.outbox)} where ${where}`.execute(db),
-  );
-  return Number(result.rows[0]?.n ?? 0);
 }
 
 function toLink(core: SqlCore, row: Row): Link {

@@ -7,13 +7,20 @@
  *   links        fingerprint → ticket in an external tracker
  *   outbox       deliveries waiting for an external tracker
  *   batches      ids of recently applied batches, so a retried batch is applied once
+ *   trackers     per tracker: the deliverer's lease, a pause, failures, a sync cursor
+ *   tracker_writes  one row per tracker write (the write budget's sliding windows)
+ *
+ * Version 2 added the last two tables and the outbox's `state` and
+ * `delivery_id` columns with a unique index on pending rows; a version 1
+ * store is migrated in place when a writer opens it (its outbox rows become
+ * frozen deliveries: there may be several per problem).
  */
 
 import { sql, type Kysely } from 'kysely';
 import { LogticketsError } from '../../errors.js';
 import type { SqlDialect } from './sql-dialect.js';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export interface TableNames {
   readonly meta: string;
@@ -22,6 +29,8 @@ export interface TableNames {
   readonly links: string;
   readonly outbox: string;
   readonly batches: string;
+  readonly trackers: string;
+  readonly trackerWrites: string;
 }
 
 export function tableNames(prefix: string): TableNames {
@@ -38,6 +47,8 @@ export function tableNames(prefix: string): TableNames {
     links: `${prefix}links`,
     outbox: `${prefix}outbox`,
     batches: `${prefix}batches`,
+    trackers: `${prefix}trackers`,
+    trackerWrites: `${prefix}tracker_writes`,
   };
 }
 
@@ -93,13 +104,49 @@ function statements(d: SqlDialect, t: TableNames): string[] {
       available_at ${time} not null,
       owner text,
       leased_until ${time},
-      last_error text
+      last_error text,
+      state varchar(8) not null default 'pending',
+      delivery_id varchar(64)
     )`,
     `create index if not exists ${t.outbox}_due on ${t.outbox} (tracker, available_at, id)`,
     `create table if not exists ${t.batches} (
       batch_id varchar(64) primary key,
       applied_at ${time} not null
     )`,
+    ...version2(d, t),
+  ];
+}
+
+/** What version 2 added besides the outbox columns: created when missing, so it also migrates a version 1 store. */
+function version2(d: SqlDialect, t: TableNames): string[] {
+  const time = d.timeType;
+  return [
+    // At most one pending (mergeable) delivery per problem.
+    `create unique index if not exists ${t.outbox}_pending on ${t.outbox} (tracker, app_id, hash) where state = 'pending'`,
+    `create table if not exists ${t.trackers} (
+      tracker text primary key,
+      lease_owner text,
+      lease_until ${time},
+      paused_until ${time},
+      failures integer not null default 0,
+      reason text,
+      cursor text
+    )`,
+    `create table if not exists ${t.trackerWrites} (
+      id ${d.rowIdColumn},
+      tracker text not null,
+      at ${time} not null
+    )`,
+    `create index if not exists ${t.trackerWrites}_at on ${t.trackerWrites} (tracker, at)`,
+  ];
+}
+
+/** Version 1 → 2, inside the opening transaction: the outbox's new columns; old rows are frozen deliveries. */
+function migrateFrom1(t: TableNames): string[] {
+  return [
+    `alter table ${t.outbox} add column state varchar(8) not null default 'pending'`,
+    `alter table ${t.outbox} add column delivery_id varchar(64)`,
+    `update ${t.outbox} set state = 'frozen'`,
   ];
 }
 
@@ -131,9 +178,24 @@ function requiredColumns(t: TableNames): ReadonlyArray<readonly [string, readonl
     [t.links, ['tracker', 'app_id', 'hash', 'external_id', 'owner', 'claimed_until', 'last_comment_at']],
     [
       t.outbox,
-      ['id', 'tracker', 'app_id', 'hash', 'payload', 'attempts', 'available_at', 'owner', 'leased_until', 'last_error'],
+      [
+        'id',
+        'tracker',
+        'app_id',
+        'hash',
+        'payload',
+        'attempts',
+        'available_at',
+        'owner',
+        'leased_until',
+        'last_error',
+        'state',
+        'delivery_id',
+      ],
     ],
     [t.batches, ['batch_id', 'applied_at']],
+    [t.trackers, ['tracker', 'lease_owner', 'lease_until', 'paused_until', 'failures', 'reason', 'cursor']],
+    [t.trackerWrites, ['id', 'tracker', 'at']],
   ];
 }
 
@@ -236,8 +298,8 @@ export async function ensureSchema(
     );
   }
   if (version === SCHEMA_VERSION) return;
+  if (version === 1) for (const statement of migrateFrom1(t)) await sql.raw(statement).execute(conn);
   for (const statement of statements(d, t)) await sql.raw(statement).execute(conn);
-  await sql`insert into ${sql.table(t.meta)} (key, value) values ('schema_version', ${String(SCHEMA_VERSION)})`.execute(
-    conn,
-  );
+  await sql`insert into ${sql.table(t.meta)} (key, value) values ('schema_version', ${String(SCHEMA_VERSION)})
+    on conflict (key) do update set value = excluded.value`.execute(conn);
 }

@@ -5,7 +5,7 @@
  */
 
 import { resolve } from 'node:path';
-import { LogticketsError, maskSecrets } from '../../errors.js';
+import { LogticketsError, uriForMessage } from '../../errors.js';
 
 export type SqlTarget =
   | { readonly dialect: 'sqlite'; readonly path: string; readonly name: string }
@@ -23,7 +23,10 @@ export function parseSqlUri(uri: string): SqlTarget {
     let path = uri.slice('sqlite:'.length);
     if (path.startsWith('//')) path = path.slice(2); // sqlite:///abs/path → /abs/path
     if (path === '') {
-      throw new LogticketsError('INVALID_URI', `store URI ${uri} names no file: use sqlite:PATH or sqlite::memory:`);
+      throw new LogticketsError(
+        'INVALID_URI',
+        `store URI ${uriForMessage(uri)} names no file: use sqlite:PATH or sqlite::memory:`,
+      );
     }
     // Named by absolute path: the same file written two ways is one store (a tracker's store listed again is refused).
     return { dialect: 'sqlite', path, name: path === ':memory:' ? 'sqlite::memory:' : `sqlite:${resolve(path)}` };
@@ -33,11 +36,11 @@ export function parseSqlUri(uri: string): SqlTarget {
     try {
       parsed = new URL(uri);
     } catch {
-      throw new LogticketsError('INVALID_URI', `store URI ${maskSecrets(uri)} is not a valid postgres:// URL`);
+      throw new LogticketsError('INVALID_URI', `store URI ${uriForMessage(uri)} is not a valid postgres:// URL`);
     }
     const db = parsed.pathname.replace(/^\//, '');
     const name = `postgres://${parsed.hostname || 'localhost'}${parsed.port ? `:${parsed.port}` : ''}/${db}`;
     return { dialect: 'postgres', connectionString: uri, name };
   }
-  throw new LogticketsError('UNSUPPORTED_URI', `not an SQL store URI: ${maskSecrets(uri)}`);
+  throw new LogticketsError('UNSUPPORTED_URI', `not an SQL store URI: ${uriForMessage(uri)}`);
 }

@@ -3,6 +3,8 @@ import { LogticketsError, MemoryBackend } from '../../../src/index.js';
 import { AppliedBatches, MAX_REMEMBERED_BATCHES } from '../../../src/backends/applied-batches.js';
 import { BATCH_ID_RETENTION_MS } from '../../../src/backends/contract.js';
 import { backendSuite, hash, occurrence } from '../../conformance/backend-suite.js';
+import { outboxMergeSuite } from '../../conformance/outbox-merge-suite.js';
+import { trackerStateSuite } from '../../conformance/tracker-state-suite.js';
 
 // The reference backend: the plainest statement of the contract.
 backendSuite(
@@ -13,6 +15,13 @@ backendSuite(
   },
   { nul: 'kept', batches: 'atomic' },
 );
+
+const memoryTrackers = async (now: () => Date) => {
+  const store = new MemoryBackend({ now });
+  return { store, another: () => store, reader: () => new MemoryBackend({ readOnly: true, now }) };
+};
+trackerStateSuite(test, memoryTrackers);
+outboxMergeSuite(test, memoryTrackers);
 
 const HOUR = 3_600_000;
 

@@ -2,6 +2,9 @@ import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { SqlBackend, type TicketBackend } from '../../../src/index.js';
 import { backendSuite } from '../../conformance/backend-suite.js';
+import { outboxMergeSuite } from '../../conformance/outbox-merge-suite.js';
+import { trackerStateSuite } from '../../conformance/tracker-state-suite.js';
+import type { TrackerFactory } from '../../conformance/tracker-subject.js';
 import { relationsWithPrefix } from '../store-inspection.js';
 import { serverAvailable } from '../../services/availability.js';
 import { postgresUnavailableReason, startPostgres, type PostgresServer } from '../../services/postgres.js';
@@ -41,4 +44,26 @@ if (serverAvailable(test, 'PostgreSQL', postgresUnavailableReason())) {
     },
     { nul: 'replaced', batches: 'atomic' },
   );
+
+  const postgresTrackers: TrackerFactory = async (now) => {
+    const { url } = await postgres();
+    const prefix = `t${randomBytes(5).toString('hex')}_`;
+    const others: SqlBackend[] = [];
+    const another = (options: { readOnly?: boolean } = {}) => {
+      const backend = new SqlBackend(url, { prefix, now, ...options });
+      others.push(backend);
+      return backend;
+    };
+    return {
+      store: new SqlBackend(url, { prefix, now }),
+      another: () => another(),
+      reader: () => another({ readOnly: true }),
+      child: { uri: url, prefix },
+      cleanup: async () => {
+        await Promise.all(others.map((o) => o.close()));
+      },
+    };
+  };
+  trackerStateSuite(test, postgresTrackers);
+  outboxMergeSuite(test, postgresTrackers);
 }

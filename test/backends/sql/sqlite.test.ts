@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqlBackend, type TicketBackend } from '../../../src/index.js';
 import { backendSuite } from '../../conformance/backend-suite.js';
+import { outboxMergeSuite } from '../../conformance/outbox-merge-suite.js';
+import { trackerStateSuite } from '../../conformance/tracker-state-suite.js';
+import type { TrackerFactory } from '../../conformance/tracker-subject.js';
 
 backendSuite(
   test,
@@ -38,3 +41,26 @@ backendSuite(
   },
   { nul: 'kept', batches: 'atomic' },
 );
+
+const sqliteTrackers: TrackerFactory = async (now) => {
+  const dir = mkdtempSync(join(tmpdir(), 'logtickets-sqlite-'));
+  const uri = `sqlite:${join(dir, 'tickets.db')}`;
+  const others: SqlBackend[] = [];
+  const another = (options: { readOnly?: boolean } = {}) => {
+    const backend = new SqlBackend(uri, { now, ...options });
+    others.push(backend);
+    return backend;
+  };
+  return {
+    store: new SqlBackend(uri, { now }),
+    another: () => another(),
+    reader: () => another({ readOnly: true }),
+    child: { uri },
+    cleanup: async () => {
+      await Promise.all(others.map((o) => o.close()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+};
+trackerStateSuite(test, sqliteTrackers);
+outboxMergeSuite(test, sqliteTrackers);

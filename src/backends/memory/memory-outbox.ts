@@ -1,0 +1,114 @@
+/**
+ * The in-memory store's outbox: at most one pending row per (tracker, app
+ * id, hash), merged into by every new delivery of that problem; a lease
+ * freezes a row and gives it its delivery id.
+ */
+
+import { randomUUID } from 'node:crypto';
+import type { JsonValue } from '../../logging/json-safe.js';
+import { isoTime } from '../batch.js';
+import type { OutboxEntry, OutboxEntryInput } from '../contract.js';
+import { mergePayloads } from '../outbox-summary.js';
+
+interface Row {
+  entry: { -readonly [K in keyof OutboxEntry]: OutboxEntry[K] };
+  owner: string | null;
+  leasedUntil: number;
+}
+
+export const pendingKey = (e: { tracker: string; appId: string; hash: string }): string =>
+  `${e.tracker}\u0000${e.appId}\u0000${e.hash}`;
+
+export class MemoryOutbox {
+  private readonly rows = new Map<number, Row>();
+  /** The pending row of each problem. */
+  private readonly pending = new Map<string, number>();
+  private nextId = 1;
+
+  constructor(private readonly now: () => Date) {}
+
+  enqueue(entries: readonly OutboxEntryInput[]): void {
+    const availableAt = this.now().toISOString();
+    for (const input of entries) {
+      const key = pendingKey(input);
+      const id = this.pending.get(key);
+      if (id !== undefined) {
+        const row = this.rows.get(id)!;
+        row.entry.payload = mergePayloads(row.entry.payload, clone(input.payload));
+        continue;
+      }
+      const newId = this.nextId++;
+      this.pending.set(key, newId);
+      this.rows.set(newId, {
+        entry: {
+          id: newId,
+          tracker: input.tracker,
+          hash: input.hash,
+          appId: input.appId,
+          payload: clone(input.payload),
+          attempts: 0,
+          availableAt,
+          lastError: null,
+          deliveryId: null,
+          state: 'pending',
+        },
+        owner: null,
+        leasedUntil: 0,
+      });
+    }
+  }
+
+  lease(tracker: string, owner: string, limit: number, leaseMs: number): OutboxEntry[] {
+    const now = this.now();
+    const due = now.toISOString();
+    const leased: OutboxEntry[] = [];
+    for (const item of [...this.rows.values()].sort((a, b) => a.entry.id - b.entry.id)) {
+      if (leased.length >= limit) break;
+      if (item.entry.tracker !== tracker || item.entry.availableAt > due) continue;
+      if (item.owner !== null && item.leasedUntil > now.getTime()) continue;
+      item.owner = owner;
+      item.leasedUntil = now.getTime() + leaseMs;
+      if (item.entry.state === 'pending') {
+        item.entry.state = 'frozen';
+        this.pending.delete(pendingKey(item.entry));
+      }
+      item.entry.deliveryId ??= randomUUID();
+      leased.push({ ...item.entry, payload: clone(item.entry.payload) });
+    }
+    return leased;
+  }
+
+  complete(ids: readonly number[], owner: string): void {
+    for (const id of ids) if (this.rows.get(id)?.owner === owner) this.rows.delete(id);
+  }
+
+  retry(id: number, owner: string, availableAt: string, error: string): void {
+    const item = this.rows.get(id);
+    if (item === undefined || item.owner !== owner) return;
+    item.owner = null;
+    item.leasedUntil = 0;
+    item.entry.attempts += 1;
+    item.entry.availableAt = isoTime(availableAt);
+    item.entry.lastError = error;
+  }
+
+  postpone(ids: readonly number[], owner: string, availableAt: string): void {
+    for (const id of ids) {
+      const item = this.rows.get(id);
+      if (item === undefined || item.owner !== owner) continue;
+      item.owner = null;
+      item.leasedUntil = 0;
+      item.entry.availableAt = isoTime(availableAt);
+    }
+  }
+
+  count(tracker?: string): number {
+    let n = 0;
+    for (const item of this.rows.values()) if (tracker === undefined || item.entry.tracker === tracker) n++;
+    return n;
+  }
+}
+
+export function clone(value: JsonValue): JsonValue {
+  return value === null || typeof value !== 'object' ? value : (JSON.parse(JSON.stringify(value)) as JsonValue);
+}

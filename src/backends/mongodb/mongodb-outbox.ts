@@ -1,0 +1,203 @@
+/**
+ * The MongoDB store's outbox without transactions or partial indexes
+ * (FerretDB has neither):
+ * - a payload is kept as JSON text (`payloadJson`): summaries hold nested
+ *   arrays, which FerretDB cannot store; rows of older versions keep their
+ *   BSON `payload`;
+ * - every row has a `pendingKey` under a unique index: `tracker␀appId␀hash`
+ *   while the row is pending (so there is at most one pending row per
+ *   problem), and a value of its own once frozen (its delivery id);
+ * - a new delivery merges into the pending row by a conditional update on
+ *   the row's version `v` (read, merge, write only if nobody wrote in
+ *   between, else again), or starts the pending row, the unique key settling
+ *   a race between two starters;
+ * - a named batch leaves its id on the rows it merged into (`batches`) until
+ *   it is in the batch ledger, so a retry after a partial write merges
+ *   nothing twice (mongodb-record.ts);
+ * - a lease bumps the version and freezes the row, so a merge that read the
+ *   row before fails its condition and starts a new pending row instead.
+ */
+
+import type { Document } from 'mongodb';
+import { randomUUID } from 'node:crypto';
+import { LogticketsError } from '../../errors.js';
+import type { OutboxEntry, OutboxEntryInput } from '../contract.js';
+import { mergePayloads } from '../outbox-summary.js';
+import type { Collections } from './mongodb-connection.js';
+import { payloadOf, toOutboxEntry } from './mongodb-documents.js';
+import { isDuplicateKey } from './mongodb-errors.js';
+import { allocate } from './mongodb-record.js';
+
+// Ids of batches still being written, per row: at most one per writer at a time (see mongodb-record.ts).
+const MAX_PENDING_MARKERS = 1_000;
+// Merges that lost to another writer before this one gives up (retryable): far more than any real contention.
+const MAX_MERGE_ATTEMPTS = 500;
+
+export const pendingKeyOf = (e: { tracker: string; appId: string; hash: string }): string =>
+  `${e.tracker}\u0000${e.appId}\u0000${e.hash}`;
+
+/** Rows written before pending keys existed become frozen deliveries, each with a key of its own; then the index. */
+export async function prepareOutbox(c: Collections): Promise<void> {
+  const legacy = await c.outbox.find({ pendingKey: { $exists: false } }, { projection: { _id: 1 } }).toArray();
+  for (const doc of legacy) {
+    await c.outbox.updateOne(
+      { _id: doc._id, pendingKey: { $exists: false } },
+      { $set: { pendingKey: `legacy:${String(doc._id)}`, state: 'frozen', deliveryId: null, v: 0 } },
+    );
+  }
+  await Promise.all([
+    c.outbox.createIndex({ pendingKey: 1 }, { unique: true, name: 'pending_key' }),
+    c.outbox.createIndex({ tracker: 1, appId: 1, hash: 1 }, { name: 'problem' }),
+  ]);
+}
+
+/** Merge deliveries into their pending rows (or start them). `batchId`: a named batch, marked on the rows. */
+export async function mergeOutbox(
+  name: string,
+  c: Collections,
+  entries: readonly OutboxEntryInput[],
+  now: Date,
+  batchId: string | undefined,
+): Promise<void> {
+  for (const e of entries) await mergeOne(name, c, e, now, batchId);
+}
+
+async function mergeOne(
+  name: string,
+  c: Collections,
+  e: OutboxEntryInput,
+  now: Date,
+  batchId: string | undefined,
+): Promise<void> {
+  const key = pendingKeyOf(e);
+  const problem = { tracker: e.tracker, appId: e.appId, hash: e.hash };
+  for (let attempt = 1; attempt <= MAX_MERGE_ATTEMPTS; attempt++) {
+    // The pending row, and any row an earlier attempt of this batch merged into (it may be frozen since).
+    const found = await c.outbox
+      .find(
+        batchId === undefined ? { pendingKey: key } : { ...problem, $or: [{ pendingKey: key }, { batches: batchId }] },
+      )
+      .toArray();
+    if (batchId !== undefined && found.some((d) => (d.batches as unknown[] | undefined)?.includes(batchId))) return;
+    const doc = found.find((d) => d.pendingKey === key) ?? null;
+    if (doc === null) {
+      const id = await allocate(c, 'outbox', 1);
+      try {
+        await c.outbox.insertOne({
+          _id: id as never,
+          ...problem,
+          payloadJson: JSON.stringify(e.payload),
+          attempts: 0,
+          availableAt: now,
+          owner: null,
+          leasedUntil: null,
+          lastError: null,
+          state: 'pending',
+          pendingKey: key,
+          deliveryId: null,
+          v: 0,
+          batches: batchId === undefined ? [] : [batchId],
+          // The unique batch-entry index of older versions needs a value of its own.
+          b: randomUUID(),
+          i: 0,
+        });
+        return;
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw error;
+        continue;
+      }
+    }
+    const merged = mergePayloads(payloadOf(doc), e.payload);
+    const update: Document = { $set: { payloadJson: JSON.stringify(merged) }, $inc: { v: 1 } };
+    if (batchId !== undefined) update.$push = { batches: { $each: [batchId], $slice: -MAX_PENDING_MARKERS } };
+    const result = await c.outbox.updateOne({ _id: doc._id, pendingKey: key, v: doc.v ?? 0 }, update);
+    if (result.matchedCount > 0) return;
+    // Another writer merged or a deliverer froze the row in between: read it again, after a short random pause.
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(20, attempt)));
+  }
+  throw new LogticketsError('BACKEND_BUSY', `the pending delivery of ${e.hash} kept changing under this write`, {
+    backend: name,
+    retryable: true,
+  });
+}
+
+/** Take a batch id off the rows it merged into, once the batch is in the ledger. */
+export async function unmarkOutbox(
+  c: Collections,
+  entries: readonly OutboxEntryInput[],
+  batchId: string,
+): Promise<void> {
+  for (const e of entries) {
+    await c.outbox.updateMany(
+      { tracker: e.tracker, appId: e.appId, hash: e.hash, batches: batchId },
+      { $pull: { batches: batchId } as Document },
+    );
+  }
+}
+
+/**
+ * Lease up to `limit` due entries of a tracker, oldest first, and freeze
+ * them. Only entries that were there when the lease started are considered
+ * (ids up to the newest due one then), so a lease never chases the rows that
+ * writers keep adding meanwhile. Each is taken by one atomic conditional
+ * update: two owners never hold the same entry, and one that another owner
+ * took in between is skipped for the next.
+ */
+export async function takeLeases(
+  c: Collections,
+  tracker: string,
+  owner: string,
+  limit: number,
+  now: Date,
+  until: Date,
+): Promise<OutboxEntry[]> {
+  const due = { tracker, availableAt: { $lte: now }, $or: [{ owner: null }, { leasedUntil: { $lt: now } }] };
+  const [newest] = await c.outbox
+    .find(due, { projection: { _id: 1 } })
+    .sort({ _id: -1 })
+    .limit(1)
+    .toArray();
+  const leased: OutboxEntry[] = [];
+  if (newest === undefined) return leased;
+  let after: unknown = null;
+  while (leased.length < limit) {
+    const ids: Document = after === null ? { $lte: newest._id } : { $gt: after, $lte: newest._id };
+    const candidates = await c.outbox
+      .find({ ...due, _id: ids }, { projection: { _id: 1 } })
+      .sort({ _id: 1 })
+      .limit(limit - leased.length)
+      .toArray();
+    if (candidates.length === 0) break;
+    for (const candidate of candidates) {
+      const doc = await takeOne(c, candidate._id, due, owner, until);
+      if (doc !== null) leased.push(toOutboxEntry(doc));
+    }
+    after = candidates[candidates.length - 1]!._id;
+  }
+  return leased;
+}
+
+/** Lease one entry if it is still due and free, and freeze it; null when another owner got it first. */
+async function takeOne(
+  c: Collections,
+  id: unknown,
+  due: Document,
+  owner: string,
+  until: Date,
+): Promise<Document | null> {
+  const taken = await c.outbox.findOneAndUpdate(
+    { _id: id as never, ...due },
+    { $set: { owner, leasedUntil: until }, $inc: { v: 1 } },
+    { returnDocument: 'after' },
+  );
+  if (taken === null || (taken.state === 'frozen' && taken.deliveryId != null)) return taken;
+  const deliveryId = taken.deliveryId == null ? randomUUID() : String(taken.deliveryId);
+  const freeze: Document = { state: 'frozen', deliveryId };
+  if (taken.state !== 'frozen') freeze.pendingKey = deliveryId;
+  // The row as frozen: a merge that got in after our lease is part of it.
+  return c.outbox.findOneAndUpdate(
+    { _id: taken._id, owner },
+    { $set: freeze, $inc: { v: 1 } },
+    { returnDocument: 'after' },
+  );
+}

@@ -1,0 +1,189 @@
+/**
+ * The conformance suite of the bounded outbox (src/backends/contract.ts,
+ * OutboxEntry): one pending row per (tracker, problem) that new deliveries
+ * merge into, frozen with a stable delivery id when leased; and under a
+ * flood from several OS processes, at most one pending row and an exact
+ * total count.
+ */
+
+import type { ExecutionContext, TestFn } from 'ava';
+import { groupByTicket } from '../../src/backends/batch.js';
+import type { OccurrenceInput, OutboxEntryInput, TicketStore } from '../../src/backends/contract.js';
+import { asSummary, MAX_MESSAGES, summarize } from '../../src/backends/outbox-summary.js';
+import type { JsonValue } from '../../src/logging/json-safe.js';
+import { hash, occurrence } from './backend-suite.js';
+import { compete, withTrackerStore, type TrackerFactory } from './tracker-subject.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function deliveries(tracker: string, batch: readonly OccurrenceInput[]): OutboxEntryInput[] {
+  return groupByTicket(batch).map((delta) => ({
+    tracker,
+    appId: delta.appId,
+    hash: delta.hash,
+    payload: summarize(delta) as unknown as JsonValue,
+  }));
+}
+
+const countOf = (payload: JsonValue): number => asSummary(payload).count;
+
+export function outboxMergeSuite(test: TestFn, factory: TrackerFactory): void {
+  const withStore = withTrackerStore(factory);
+
+  test(
+    'outbox: new deliveries of a problem merge into its one pending row',
+    withStore(async (s, clock, t) => {
+      const store = s.store;
+      const h = hash();
+      const at = (second: number) => new Date(Date.UTC(2025, 2, 1, 9, 0, second)).toISOString();
+      await store.recordBatch([occurrence({ hash: h, time: at(10), title: 'a', data: { n: 1 } })], {
+        outbox: deliveries('gh', [occurrence({ hash: h, time: at(10), title: 'a', data: { n: 1 } })]),
+      });
+      await store.enqueueOutbox(
+        deliveries('gh', [
+          occurrence({ hash: h, time: at(5), title: 'b', data: { n: 2 } }),
+          occurrence({ hash: h, time: at(20), title: 'a', data: { n: 3 }, count: 3 }),
+        ]),
+      );
+      // Another problem and another tracker have rows of their own.
+      await store.enqueueOutbox([
+        ...deliveries('gh', [occurrence({ hash: hash() })]),
+        ...deliveries('trac', [occurrence({ hash: h })]),
+      ]);
+      t.is(await store.countOutbox('gh'), 2);
+      t.is(await store.countOutbox('trac'), 1);
+      clock.ms += 1_000;
+      const leased = await store.leaseOutbox('gh', 'p1', 10, 60_000);
+      const mine = leased.find((e) => e.hash === h)!;
+      t.like(mine, { state: 'frozen', attempts: 0, appId: 'app', tracker: 'gh' });
+      const summary = asSummary(mine.payload);
+      t.like(summary, { count: 5, first: at(5), last: at(20), otherMessages: 0, latestRecord: { n: 3 } });
+      t.deepEqual([...summary.messages].sort(), [
+        ['a', 4],
+        ['b', 1],
+      ]);
+      t.regex(mine.deliveryId ?? '', UUID);
+    }),
+  );
+
+  test(
+    'outbox: a lease freezes rows; later occurrences start a new pending row; a retry keeps the delivery id',
+    withStore(async (s, clock, t) => {
+      const store = s.store;
+      const other = s.another();
+      await other.open();
+      const h = hash();
+      const one = deliveries('gh', [occurrence({ hash: h })]);
+      await store.enqueueOutbox(one);
+      await store.enqueueOutbox(one);
+      const [frozen] = await store.leaseOutbox('gh', 'p1', 10, 60_000);
+      t.like(frozen, { state: 'frozen', attempts: 0 });
+      t.is(countOf(frozen!.payload), 2);
+      const deliveryId = frozen!.deliveryId!;
+      t.regex(deliveryId, UUID);
+
+      // Written after the lease: not into the frozen row.
+      await other.recordBatch([occurrence({ hash: h })], { outbox: one });
+      await other.enqueueOutbox(one);
+      t.is(await store.countOutbox('gh'), 2, 'one frozen, one pending: at most two rows per problem');
+
+      await store.retryOutbox(frozen!.id, 'p1', clock.at(0), 'HTTP 502');
+      clock.ms += 1;
+      const again = await other.leaseOutbox('gh', 'p2', 10, 60_000);
+      t.is(again.length, 2);
+      const retried = again.find((e) => e.id === frozen!.id)!;
+      t.like(retried, { deliveryId, attempts: 1, lastError: 'HTTP 502', state: 'frozen' });
+      t.deepEqual(retried.payload, frozen!.payload, 'a frozen row never changes');
+      const fresh = again.find((e) => e.id !== frozen!.id)!;
+      t.is(countOf(fresh.payload), 2);
+      t.regex(fresh.deliveryId ?? '', UUID);
+      t.not(fresh.deliveryId, deliveryId);
+
+      // Postponed (a comment window) and leased again: still the same delivery.
+      await other.postponeOutbox([fresh.id], 'p2', clock.at(0));
+      clock.ms += 1;
+      const [postponed] = await store.leaseOutbox('gh', 'p3', 1, 60_000);
+      t.like(postponed, { id: fresh.id, deliveryId: fresh.deliveryId, attempts: 0 });
+      await store.enqueueOutbox(one);
+      t.is(await store.countOutbox('gh'), 3, 'two frozen rows of earlier leases, one pending');
+      await store.completeOutbox([postponed!.id], 'p3');
+      await other.completeOutbox([frozen!.id], 'p2');
+      t.is(await store.countOutbox('gh'), 1);
+    }),
+  );
+
+  test(
+    'outbox: messages stay capped and counted when many batches merge',
+    withStore(async (s, _clock, t) => {
+      const store = s.store;
+      const h = hash();
+      for (let i = 0; i < 3 * MAX_MESSAGES; i++) {
+        await store.enqueueOutbox(deliveries('gh', [occurrence({ hash: h, title: `message ${i}`, count: i + 1 })]));
+      }
+      const [entry] = await store.leaseOutbox('gh', 'p', 10, 60_000);
+      const summary = asSummary(entry!.payload);
+      const total = (3 * MAX_MESSAGES * (3 * MAX_MESSAGES + 1)) / 2;
+      t.is(summary.count, total);
+      t.is(summary.messages.length, MAX_MESSAGES);
+      t.is(summary.messages.reduce((n, [, c]) => n + c, 0) + summary.otherMessages, total);
+    }),
+  );
+
+  test(
+    'outbox: a payload that is not a summary is replaced by the newer one',
+    withStore(async (s, _clock, t) => {
+      const h = hash();
+      await s.store.enqueueOutbox([{ tracker: 'x', appId: 'app', hash: h, payload: { v: 1 } }]);
+      await s.store.enqueueOutbox([{ tracker: 'x', appId: 'app', hash: h, payload: { v: 2 } }]);
+      const leased = await s.store.leaseOutbox('x', 'p', 10, 60_000);
+      t.deepEqual(
+        leased.map((e) => e.payload),
+        [{ v: 2 }],
+      );
+    }),
+  );
+
+  // Serial: child processes are heavy to start; alone they do not starve the other tests' connections.
+  test.serial(
+    'outbox flood: 1 000 batches of one problem from 4 processes leave one pending row and the exact count',
+    withStore(async (s, clock, t) => {
+      clock.ms = Date.now();
+      const h = hash();
+      const tracker = 'flood';
+      const flood = compete(s, 4, { job: 'flood', tracker, hash: h, batches: 250 });
+      let done = false;
+      flood.then(
+        () => (done = true),
+        () => (done = true),
+      );
+      let delivered = 0;
+      let leases = 0;
+      const ids = new Set<string>();
+      // A deliverer at work meanwhile: everything it leased is completed before it leases again,
+      // so whatever it finds is pending, and there may only ever be one such row.
+      for (;;) {
+        const finished = done;
+        clock.ms = Date.now();
+        const leased = await s.store.leaseOutbox(tracker, 'deliverer', 10, 600_000);
+        t.true(leased.length <= 1, `at most one pending row (found ${leased.length})`);
+        for (const entry of leased) {
+          delivered += countOf(entry.payload);
+          ids.add(entry.deliveryId!);
+          leases++;
+        }
+        await s.store.completeOutbox(
+          leased.map((e) => e.id),
+          'deliverer',
+        );
+        if (finished) break;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await flood;
+      t.is(delivered, 1_000, 'every occurrence in exactly one delivery');
+      t.is(ids.size, leases, 'each delivery has an id of its own');
+      t.is(await s.store.countOutbox(tracker), 0);
+      const [ticket] = await s.store.getTickets({ filter: { hash: h } });
+      t.is(ticket?.occurrenceCount, 1_000);
+    }),
+  );
+}
