@@ -10,7 +10,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GITHUB_WRITE_BUDGET, GitHubBackend, Logger, TicketingHandler } from '../src/index.js';
+import { GITHUB_WRITE_BUDGET, GitHubTracker, Logger, TicketingHandler, TrackedStore } from '../src/index.js';
 import { startGitHub } from '../test/services/github/github-server.js';
 import type { Figure } from './measure.js';
 
@@ -22,12 +22,11 @@ export async function githubDelivery(): Promise<Figure[]> {
   const github = await startGitHub();
   const dir = mkdtempSync(join(tmpdir(), 'logtickets-bench-github-'));
   try {
-    const backend = new GitHubBackend({
-      owner: github.owner,
-      repo: github.repo,
-      auth: github.token,
-      baseUrl: github.url,
+    const backend = new TrackedStore({
       store: `sqlite:${join(dir, 'store.db')}`,
+      trackers: [
+        new GitHubTracker({ owner: github.owner, repo: github.repo, auth: github.token, baseUrl: github.url }),
+      ],
       commentIntervalMs: WINDOW_MS,
       pollIntervalMs: 200,
     });

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Logger, TicketingHandler, TracBackend } from '../src/index.js';
+import { Logger, TicketingHandler, TrackedStore, TracTracker } from '../src/index.js';
 import { startFaultProxy } from '../test/services/trac/fault-proxy.js';
 import { startTrac } from '../test/services/trac/trac-server.js';
 import type { Figure } from './measure.js';
@@ -23,11 +23,9 @@ export async function tracDelivery(): Promise<Figure[]> {
   const proxy = await startFaultProxy(server.url);
   const dir = mkdtempSync(join(tmpdir(), 'logtickets-bench-trac-'));
   try {
-    const backend = new TracBackend({
-      url: proxy.url,
-      username: server.username,
-      password: server.password,
+    const backend = new TrackedStore({
       store: `sqlite:${join(dir, 'store.db')}`,
+      trackers: [new TracTracker({ url: proxy.url, username: server.username, password: server.password })],
       commentIntervalMs: WINDOW_MS,
       pollIntervalMs: 200,
     });

@@ -23,11 +23,26 @@ export { openBackend, defaultStoreUri, type Target, type OpenBackendOptions } fr
 export { MemoryBackend, type MemoryBackendOptions } from './backends/memory/memory-backend.js';
 export { SqlBackend, type SqlBackendOptions } from './backends/sql/sql-backend.js';
 export { MongoDBBackend, type MongoDBBackendOptions } from './backends/mongodb/mongodb-backend.js';
-export { TracBackend, type TracBackendOptions, type TracTicketFields } from './backends/trac/trac-backend.js';
-export { GitHubBackend, type GitHubBackendOptions, type GitHubAppAuth } from './backends/github/github-backend.js';
+export type {
+  Tracker,
+  TrackerProblem,
+  TrackerCallOptions,
+  TrackerChange,
+  AddResult,
+  OccurrenceSummary,
+} from './backends/tracker/tracker.js';
+export {
+  TrackedStore,
+  type TrackedStoreOptions,
+  type TrackerEntry,
+  type DeliveryCounts,
+} from './backends/tracker/tracked-store.js';
+export type { DeliveryOptions } from './backends/tracker/tracker-delivery.js';
+export { ticketLinks, type TicketLink, type LinkedTracker } from './backends/tracker/ticket-links.js';
+export { MemoryTracker, type MemoryTrackerOptions, type MemoryTicket } from './backends/tracker/memory-tracker.js';
+export { TracTracker, type TracTrackerOptions, type TracTicketFields } from './backends/trac/trac-tracker.js';
+export { GitHubTracker, type GitHubTrackerOptions, type GitHubAppAuth } from './backends/github/github-tracker.js';
 export { WriteBudget, GITHUB_WRITE_BUDGET, type BudgetWindow } from './backends/github/write-budget.js';
-export { TrackerBackend, type TrackerOptions } from './backends/tracker/tracker-backend.js';
-export { TrackedStore } from './backends/tracker/tracked-store.js';
 export type { SetupCheck } from './backends/tracker/setup-check.js';
 export type { FingerprintMode } from './fingerprint/fingerprint.js';
 export { Redactor, DEFAULT_REDACTED_KEYS, type RedactionOptions } from './ticketing/redaction.js';

@@ -6,13 +6,13 @@
 
 import { resolve } from 'node:path';
 import { LogticketsError, maskSecrets } from '../errors.js';
-import type { TicketBackend, TicketStore } from './contract.js';
+import type { TicketBackend } from './contract.js';
 import { MemoryBackend } from './memory/memory-backend.js';
 import { MongoDBBackend, type MongoDBBackendOptions } from './mongodb/mongodb-backend.js';
 import { isMongoUri } from './mongodb/mongodb-uri.js';
 import { SqlBackend, type SqlBackendOptions } from './sql/sql-backend.js';
 import { isSqlUri } from './sql/sql-uri.js';
-import { TrackedStore } from './tracker/tracked-store.js';
+import { countsIn } from './counts-in.js';
 
 /** Options for whichever backend a URI names (each backend reads its own). */
 export type OpenBackendOptions = SqlBackendOptions & MongoDBBackendOptions;
@@ -92,44 +92,19 @@ export function resolveTargets(target: Target | undefined): { backends: TicketBa
       throw new LogticketsError('INVALID_ARGUMENT', `${where} must be a store URI or a backend instance`);
     }
   });
-  // A tracker counts occurrences in its reference store: that store listed again would count them twice.
-  for (const backend of backends) {
-    const countsIn = (backend as { countsIn?: unknown }).countsIn;
-    if (typeof countsIn === 'string' && backends.some((other) => other !== backend && other.name === countsIn)) {
+  // A store with its trackers counts occurrences in its store: that store listed again would count them twice.
+  backends.forEach((backend, index) => {
+    const store = countsIn(backend);
+    const twice = backends.find(
+      (other, j) =>
+        j !== index && (countsIn(other) === store || (other === countsIn(other) && other.name === store.name)),
+    );
+    if (store !== backend && twice !== undefined) {
       throw new LogticketsError(
         'INVALID_ARGUMENT',
-        `target: ${backend.name} already counts occurrences in ${countsIn}; list that store once (as the tracker's store) or give the tracker another store`,
+        `target: ${backend.name} already counts occurrences in ${store.name}; list that store once (with all its trackers) or give the trackers another store`,
       );
     }
-  }
-  return { backends: shareStores(backends), owned };
-}
-
-type SharingTracker = TicketBackend & {
-  store: TicketStore;
-  outboxFor: TrackedStore['trackers'][number]['outboxFor'];
-  notify(): void;
-};
-
-function isTracker(backend: TicketBackend): backend is SharingTracker {
-  const t = backend as Partial<SharingTracker>;
-  return typeof t.outboxFor === 'function' && typeof t.notify === 'function' && t.store !== undefined;
-}
-
-/** Trackers sharing one store instance write through one TrackedStore, so each occurrence is counted once. */
-function shareStores(backends: TicketBackend[]): TicketBackend[] {
-  const byStore = new Map<TicketStore, SharingTracker[]>();
-  for (const backend of backends) {
-    if (!isTracker(backend)) continue;
-    const group = byStore.get(backend.store) ?? [];
-    group.push(backend);
-    byStore.set(backend.store, group);
-  }
-  const out: TicketBackend[] = [];
-  for (const backend of backends) {
-    const group = isTracker(backend) ? byStore.get(backend.store) : undefined;
-    if (group === undefined || group.length < 2) out.push(backend);
-    else if (group[0] === backend) out.push(new TrackedStore(group[0].store, group as never));
-  }
-  return out;
+  });
+  return { backends, owned };
 }

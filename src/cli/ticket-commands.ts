@@ -11,14 +11,15 @@ import {
   type TicketBackend,
   type TicketFilter,
 } from '../backends/contract.js';
+import { ticketLinks, type LinkedTracker, type TicketLink } from '../backends/tracker/ticket-links.js';
 import { Level, levelName, parseLevel } from '../logging/level.js';
 import { renderTable } from './table.js';
 import { UsageError } from './usage-error.js';
 
 export type Flags = Readonly<Record<string, string | boolean | undefined>>;
 
-/** A ticket as the CLI prints it in JSON: the level by name. */
-export function ticketJson(ticket: Ticket): Record<string, unknown> {
+/** A ticket as the CLI prints it in JSON: the level by name, and its tracker links when known. */
+export function ticketJson(ticket: Ticket, links?: readonly TicketLink[]): Record<string, unknown> {
   return {
     id: ticket.id,
     hash: ticket.hash,
@@ -36,10 +37,21 @@ export function ticketJson(ticket: Ticket): Record<string, unknown> {
     regressionCount: ticket.regressionCount,
     lastRegressionAt: ticket.lastRegressionAt,
     appId: ticket.appId,
+    ...(links === undefined ? {} : { links }),
   };
 }
 
-export async function list(backend: TicketBackend, flags: Flags): Promise<string> {
+/** The ticket's links to the configured trackers, from the store (none without trackers or links). */
+function linksOf(backend: TicketBackend, trackers: readonly LinkedTracker[], ticket: Ticket): Promise<TicketLink[]> {
+  if (trackers.length === 0 || !isTicketStore(backend)) return Promise.resolve([]);
+  return ticketLinks(backend, trackers, ticket);
+}
+
+export async function list(
+  backend: TicketBackend,
+  flags: Flags,
+  trackers: readonly LinkedTracker[] = [],
+): Promise<string> {
   const filter: { -readonly [K in keyof TicketFilter]: TicketFilter[K] } = {};
   if (flags.solved === true && flags.open === true) throw new UsageError('--solved and --open exclude each other');
   if (flags.solved === true) filter.solved = true;
@@ -54,7 +66,10 @@ export async function list(backend: TicketBackend, flags: Flags): Promise<string
     limit: intFlag('--limit', flags.limit, 50),
     offset: intFlag('--offset', flags.offset, 0),
   });
-  if (flags.json === true) return JSON.stringify(tickets.map(ticketJson), null, 2);
+  if (flags.json === true) {
+    const withLinks = await Promise.all(tickets.map(async (t) => ticketJson(t, await linksOf(backend, trackers, t))));
+    return JSON.stringify(withLinks, null, 2);
+  }
   if (tickets.length === 0) return 'No tickets.';
   return renderTable(tickets, [
     { header: 'ID', value: (t) => t.id, align: 'right' },
@@ -68,14 +83,21 @@ export async function list(backend: TicketBackend, flags: Flags): Promise<string
   ]);
 }
 
-export async function show(backend: TicketBackend, id: number, flags: Flags): Promise<string> {
+export async function show(
+  backend: TicketBackend,
+  id: number,
+  flags: Flags,
+  trackers: readonly LinkedTracker[] = [],
+): Promise<string> {
   const ticket = await backend.getTicket(id);
   if (ticket === null) throw new UsageError(`no ticket with id ${id}`);
-  if (flags.json === true) return JSON.stringify(ticketJson(ticket), null, 2);
+  const links = await linksOf(backend, trackers, ticket);
+  if (flags.json === true) return JSON.stringify(ticketJson(ticket, links), null, 2);
   const rows: Array<[string, string]> = Object.entries(ticketJson(ticket)).map(([k, v]) => [
     k,
     v === null ? '-' : String(v),
   ]);
+  for (const link of links) rows.push(['link', link.url]);
   return renderTable(rows, [
     { header: 'FIELD', value: (r) => r[0] },
     { header: 'VALUE', value: (r) => r[1], max: 100 },

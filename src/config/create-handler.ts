@@ -7,20 +7,20 @@
 import type { AxiosProxyConfig } from 'axios';
 import { LogticketsError } from '../errors.js';
 import { isTicketStore, type TicketBackend, type TicketStore } from '../backends/contract.js';
-import { GitHubBackend } from '../backends/github/github-backend.js';
+import { GitHubTracker } from '../backends/github/github-tracker.js';
 import { defaultStoreUri, openBackend } from '../backends/open-backend.js';
-import { TracBackend } from '../backends/trac/trac-backend.js';
-import { TrackedStore } from '../backends/tracker/tracked-store.js';
-import type { TrackerBackend } from '../backends/tracker/tracker-backend.js';
+import { TracTracker } from '../backends/trac/trac-tracker.js';
+import { TrackedStore, type TrackerEntry } from '../backends/tracker/tracked-store.js';
+import type { Tracker } from '../backends/tracker/tracker.js';
 import type { FingerprintMode } from '../fingerprint/fingerprint.js';
 import { TicketingHandler, type TicketingHandlerOptions } from '../ticketing/ticketing-handler.js';
 import type { GitHubConfig, LogticketsConfig, TracConfig } from './config-schema.js';
 import { loadConfig, type LoadConfigOptions, type LoadedConfig } from './load-config.js';
 
 export interface ConfiguredTracker {
-  /** The tracker's name in output: the config's `name`, else the backend's. */
+  /** The tracker's name in output: the config's `name`, else the tracker's. */
   readonly label: string;
-  readonly backend: TrackerBackend;
+  readonly tracker: Tracker;
 }
 
 export interface Configured {
@@ -28,6 +28,8 @@ export interface Configured {
   readonly trackers: readonly ConfiguredTracker[];
   /** What a handler writes to: the store alone, or the store with its trackers. Closing it closes everything. */
   readonly target: TicketBackend;
+  /** The store with its trackers (delivery, links), when the config names trackers. */
+  readonly tracked: TrackedStore | undefined;
 }
 
 /** Open (without connecting) the store and trackers a config names. */
@@ -40,17 +42,19 @@ export function openConfigured(
     ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
   });
   const trackerConfigs = config.trackers ?? [];
-  if (trackerConfigs.length === 0) return { store, trackers: [], target: store };
+  if (trackerConfigs.length === 0) return { store, trackers: [], target: store, tracked: undefined };
   if (!isTicketStore(store)) {
     void store.close();
     throw new LogticketsError('INVALID_CONFIG', `store: ${store.name} cannot keep the links and outbox trackers need`);
   }
   const trackers: ConfiguredTracker[] = [];
+  const entries: TrackerEntry[] = [];
   try {
     trackerConfigs.forEach((tracker, index) => {
       try {
-        const backend = openTracker(tracker, store, config);
-        trackers.push({ label: tracker.name ?? backend.name, backend });
+        const entry = openTracker(tracker, config);
+        entries.push(entry);
+        trackers.push({ label: tracker.name ?? entry.tracker.name, tracker: entry.tracker });
       } catch (error) {
         if (error instanceof LogticketsError && error.code === 'INVALID_ARGUMENT') {
           throw new LogticketsError('INVALID_CONFIG', `trackers[${index}]: ${error.message}`);
@@ -62,12 +66,8 @@ export function openConfigured(
     void store.close();
     throw error;
   }
-  const target = new TrackedStore(
-    store,
-    trackers.map((t) => t.backend),
-    true,
-  );
-  return { store, trackers, target };
+  const tracked = new TrackedStore({ store, trackers: entries, closeStore: true });
+  return { store, trackers, target: tracked, tracked };
 }
 
 /** The TicketingHandler options a config's `handler` and `redaction` blocks give. */
@@ -130,22 +130,20 @@ function storeOptions(config: LogticketsConfig): Record<string, unknown> {
   return strip(rest) ?? {};
 }
 
-function openTracker(tracker: TracConfig | GitHubConfig, store: TicketStore, config: LogticketsConfig): TrackerBackend {
-  const commentIntervalMs = tracker.commentIntervalMs ?? config.comments?.intervalMs;
-  const common = strip({
-    store,
-    commentIntervalMs,
+/** A config's tracker entry: the Tracker, with the pacing its deliveries follow. */
+function openTracker(tracker: TracConfig | GitHubConfig, config: LogticketsConfig): TrackerEntry {
+  const pacing = strip({
+    commentIntervalMs: tracker.commentIntervalMs ?? config.comments?.intervalMs,
     pollIntervalMs: tracker.pollIntervalMs,
     retry: strip(tracker.retry),
-    timeoutMs: tracker.timeoutMs,
   })!;
   if (tracker.type === 'trac') {
-    return new TracBackend(
+    const trac = new TracTracker(
       strip({
-        ...common,
         url: tracker.url,
         username: tracker.username,
         password: tracker.password,
+        timeoutMs: tracker.timeoutMs,
         hashField: tracker.hashField,
         fields: strip(tracker.fields),
         mutedResolutions: tracker.mutedResolutions,
@@ -153,14 +151,15 @@ function openTracker(tracker: TracConfig | GitHubConfig, store: TicketStore, con
         proxy: tracker.proxy === undefined ? undefined : tracker.proxy === false ? false : proxyConfig(tracker.proxy),
       }) as never,
     );
+    return { tracker: trac, ...pacing };
   }
-  return new GitHubBackend(
+  const github = new GitHubTracker(
     strip({
-      ...common,
       owner: tracker.owner,
       repo: tracker.repo,
       auth: tracker.token ?? strip(tracker.app),
       baseUrl: tracker.baseUrl,
+      timeoutMs: tracker.timeoutMs,
       labels: tracker.labels,
       assignees: tracker.assignees,
       regressionLabel: tracker.regressionLabel,
@@ -170,6 +169,7 @@ function openTracker(tracker: TracConfig | GitHubConfig, store: TicketStore, con
       notifyIntervalMs: tracker.notifyIntervalMs,
     }) as never,
   );
+  return { tracker: github, ...pacing };
 }
 
 function proxyConfig(url: string): AxiosProxyConfig {

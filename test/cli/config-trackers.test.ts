@@ -138,5 +138,21 @@ if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
     t.regex(synced.stderr, /^trac: \d+\/\d+ delivered$/m, 'progress as plain lines when not on a terminal');
     const after = await cli(['stats', '--json', '--config', config]);
     t.is(JSON.parse(after.stdout).outboxWaiting, 0);
+
+    // The ticket read from the store carries its links; reading needs no tracker credentials.
+    const shown = await cli(['show', '1', '--config', config]);
+    t.is(shown.code, 0, shown.stderr);
+    const linkLines = shown.stdout.split('\n').filter((l) => /^link\s/.test(l));
+    const shownUrls = linkLines.map((l) => l.replace(/^link\s+/, '').trimEnd());
+    t.is(shownUrls.length, 2, shown.stdout);
+    t.is(shownUrls[0], tracLine![1]!);
+    t.regex(shownUrls[1]!, new RegExp(`^http\\S+/${github.owner}/${github.repo}/issues/1$`));
+    const json = await cli(['show', '1', '--json', '--config', config]);
+    t.is(json.code, 0, json.stderr);
+    const { links } = JSON.parse(json.stdout) as { links: Array<{ tracker: string; externalId: string; url: string }> };
+    t.is(links.length, 2);
+    t.like(links[0], { url: tracLine![1]!, externalId: /\/(\d+)$/.exec(tracLine![1]!)![1]! });
+    t.regex(links[0]!.tracker, /^trac:http/);
+    t.like(links[1], { tracker: `github:${new URL(github.url).host}/${github.owner}/${github.repo}`, externalId: '1' });
   });
 }

@@ -86,7 +86,8 @@ if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
     t.true(await handler.flush({ timeoutMs: 30_000 }));
     const tracked = handler.backends[0] as TrackedStore;
     t.true(tracked instanceof TrackedStore);
-    for (const tracker of tracked.trackers) t.true(await tracker.deliverPending({ timeoutMs: 60_000 }), tracker.name);
+    for (const tracker of tracked.trackers)
+      t.true(await tracked.deliverPending({ timeoutMs: 60_000, tracker: tracker.name }), tracker.name);
     t.true(await handler.close());
 
     // The store counted each occurrence once, although two trackers receive them.

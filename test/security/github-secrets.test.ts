@@ -11,12 +11,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  GitHubBackend,
+  GitHubTracker,
   Logger,
   LogticketsError,
   TicketingHandler,
   type GitHubAppAuth,
-  type GitHubBackendOptions,
+  TrackedStore,
+  type GitHubTrackerOptions,
+  type OccurrenceSummary,
 } from '../../src/index.js';
 import { freePort } from '../services/postgres.js';
 import { startGitHub, type GitHubFault, type GitHubStandIn } from '../services/github/github-server.js';
@@ -31,22 +33,37 @@ function tempDir(t: { teardown(fn: () => void): void }): string {
 function backendFor(
   t: { teardown(fn: () => Promise<void>): void },
   github: GitHubStandIn,
-  over: Partial<GitHubBackendOptions>,
-): GitHubBackend {
-  const backend = new GitHubBackend({
+  over: Partial<GitHubTrackerOptions>,
+): GitHubTracker {
+  const backend = new GitHubTracker({
     owner: github.owner,
     repo: github.repo,
     auth: github.token,
     baseUrl: github.url,
-    store: 'sqlite::memory:',
     writeIntervalMs: 0,
     notifyIntervalMs: 0,
-    onError: () => {},
     ...over,
   });
   t.teardown(() => backend.close());
   return backend;
 }
+
+const problem = { appId: 'shop', hash: 'a'.repeat(40) };
+const at = new Date().toISOString();
+const summary: OccurrenceSummary = {
+  level: 40,
+  channel: 'shop.checkout',
+  location: 'checkout.ts:1',
+  function: null,
+  title: 'payment failed',
+  count: 1,
+  first: at,
+  last: at,
+  messages: [['payment failed', 1]],
+  otherMessages: 0,
+  firstRecord: { message: 'payment failed' },
+  latestRecord: { message: 'payment failed' },
+};
 
 /** A private key's secret part: its base64 body lines, and the whole PEM. */
 function keySecrets(pem: string): string[] {
@@ -64,7 +81,7 @@ interface Case {
   readonly credential: (github: GitHubStandIn) => { auth: string | GitHubAppAuth; secrets: string[] };
   readonly fault?: [GitHubFault, RegExp?];
   readonly baseUrl?: 'closed';
-  readonly run: (backend: GitHubBackend) => Promise<unknown>;
+  readonly run: (tracker: GitHubTracker) => Promise<unknown>;
   readonly codes: readonly string[];
 }
 
@@ -78,73 +95,73 @@ const CASES: readonly Case[] = [
   {
     name: 'HTTP 401: an unknown token of no particular shape',
     credential: () => token(plant('planted-token')),
-    run: (b) => b.countTickets(),
+    run: (b) => b.find(problem),
     codes: ['AUTH_FAILED'],
   },
   {
     name: 'HTTP 401: an unknown classic token (ghp_)',
     credential: () => token(`ghp_${plant('').replace(/[^A-Za-z0-9]/g, 'x')}`),
-    run: (b) => b.solveTicket(1),
+    run: (b) => b.create(problem, summary),
     codes: ['AUTH_FAILED'],
   },
   {
     name: 'HTTP 401: an unknown installation token (ghs_)',
     credential: () => token(`ghs_${plant('').replace(/[^A-Za-z0-9]/g, 'x')}`),
-    run: (b) => b.getTicket(1),
+    run: (b) => b.changedSince(new Date(0)),
     codes: ['AUTH_FAILED'],
   },
   {
     name: 'HTTP 403: the primary rate limit',
     credential: (g) => token(g.token),
     fault: [{ kind: 'rate-limit', resetInSeconds: 60 }],
-    run: (b) => b.countTickets(),
+    run: (b) => b.find(problem),
     codes: ['BACKEND_BUSY'],
   },
   {
     name: 'HTTP 403: a secondary rate limit with retry-after',
     credential: (g) => token(g.token),
     fault: [{ kind: 'secondary-rate-limit', retryAfterSeconds: 60 }],
-    run: (b) => b.solveTicket(1),
+    run: (b) => b.create(problem, summary),
     codes: ['BACKEND_BUSY'],
   },
   {
     name: 'HTTP 404: a token that cannot see the repository',
     credential: (g) => token(g.accounts.none.token),
-    run: (b) => b.countTickets(),
+    run: (b) => b.find(problem),
     codes: ['TRACKER_FAULT'],
   },
   {
     name: 'HTTP 410: issues disabled',
     credential: (g) => token(g.token),
     fault: [{ kind: 'issues-disabled' }],
-    run: (b) => b.solveTicket(1),
+    run: (b) => b.create(problem, summary),
     codes: ['TRACKER_FAULT'],
   },
   {
     name: 'HTTP 502, retried by Octokit, then given up',
     credential: (g) => token(g.token),
     fault: [{ kind: 'status', status: 502 }],
-    run: (b) => b.countTickets(),
+    run: (b) => b.find(problem),
     codes: ['BACKEND_UNAVAILABLE'],
   },
   {
     name: 'connection refused',
     credential: () => token(plant('planted-token')),
     baseUrl: 'closed',
-    run: (b) => b.countTickets(),
+    run: (b) => b.find(problem),
     codes: ['BACKEND_UNAVAILABLE'],
   },
   {
     name: 'GitHub App: a private key that is not a key',
     credential: () =>
       app(`-----BEGIN RSA PRIVATE KEY-----\n${plant('MIIEplanted')}${'A'.repeat(40)}\n-----END RSA PRIVATE KEY-----\n`),
-    run: (b) => b.countTickets(),
+    run: (b) => b.find(problem),
     codes: ['BACKEND_UNAVAILABLE', 'AUTH_FAILED'],
   },
   {
     name: 'GitHub App: an EC key where RSA is needed',
     credential: () => app(ecKey()),
-    run: (b) => b.getTicket(1),
+    run: (b) => b.changedSince(new Date(0)),
     codes: ['BACKEND_UNAVAILABLE', 'AUTH_FAILED'],
   },
   {
@@ -157,7 +174,7 @@ const CASES: readonly Case[] = [
         secrets: [cut, ...keySecrets(pem.slice(0, 380))],
       };
     },
-    run: (b) => b.countTickets(),
+    run: (b) => b.find(problem),
     codes: ['BACKEND_UNAVAILABLE', 'AUTH_FAILED'],
   },
 ];
@@ -187,9 +204,9 @@ test('GitHub: failed deliveries report and store no token', async (t) => {
   const dir = tempDir(t);
   const secret = plant('planted-token');
   const errors: LogticketsError[] = [];
-  const backend = backendFor(t, github, {
-    auth: secret,
+  const backend = new TrackedStore({
     store: `sqlite:${join(dir, 'store.db')}`,
+    trackers: [backendFor(t, github, { auth: secret })],
     retry: { initialMs: 20, maxMs: 50 },
     onError: (e) => errors.push(e),
   });

@@ -9,7 +9,7 @@ import test from 'ava';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Logger, LogticketsError, TicketingHandler, TracBackend } from '../../src/index.js';
+import { Logger, LogticketsError, TicketingHandler, TrackedStore, TracTracker } from '../../src/index.js';
 import { XmlRpcClient, type XmlRpcClientOptions } from '../../src/backends/trac/xmlrpc-client.js';
 import { serverAvailable } from '../services/availability.js';
 import { freePort } from '../services/postgres.js';
@@ -161,17 +161,16 @@ if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
     ]);
   });
 
-  test.serial('Trac backend: reads, set-up checks and deliveries with a wrong password', async (t) => {
+  test.serial('Trac tracker: requests, set-up checks and deliveries with a wrong password', async (t) => {
     const { trac, proxy } = await servers();
     const secret = plant();
     const dir = mkdtempSync(join(tmpdir(), 'logtickets-security-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
     const errors: LogticketsError[] = [];
-    const backend = new TracBackend({
-      url: trac.url,
-      username: USER,
-      password: secret,
+    const tracker = new TracTracker({ url: trac.url, username: USER, password: secret });
+    const backend = new TrackedStore({
       store: `sqlite:${join(dir, 'store.db')}`,
+      trackers: [tracker],
       retry: { initialMs: 20, maxMs: 50 },
       onError: (e) => errors.push(e),
     });
@@ -182,9 +181,10 @@ if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
     });
     const secrets = forms(secret, USER);
 
-    await expectSafeFailure(t, 'getTicket', () => backend.getTicket(1), secrets, ['AUTH_FAILED']);
-    await expectSafeFailure(t, 'getTickets', () => backend.getTickets(), secrets, ['AUTH_FAILED']);
-    const checks = await backend.checkSetup();
+    const problem = { appId: 'shop', hash: 'a'.repeat(40) };
+    await expectSafeFailure(t, 'find', () => tracker.find(problem), secrets, ['AUTH_FAILED']);
+    await expectSafeFailure(t, 'changedSince', () => tracker.changedSince(new Date(0)), secrets, ['AUTH_FAILED']);
+    const checks = await tracker.checkSetup();
     t.false(checks[1]!.ok, 'not authenticated');
     assertNoSecrets(t, checks, secrets, 'set-up checks');
 
@@ -202,17 +202,13 @@ if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
     assertNoSecrets(t, storeFiles(dir), secrets, 'the store files');
 
     // The same through the proxy failing with 500: another error shape, the same rule.
-    const behind = new TracBackend({
-      url: proxy.url,
-      username: USER,
-      password: secret,
-      store: `sqlite:${join(dir, 'other.db')}`,
-      onError: () => {},
-    });
+    const behind = new TracTracker({ url: proxy.url, username: USER, password: secret });
     t.teardown(() => behind.close());
     proxy.mode = { status: 503 };
     try {
-      await expectSafeFailure(t, 'getTicket behind a 503', () => behind.getTicket(1), secrets, ['BACKEND_UNAVAILABLE']);
+      await expectSafeFailure(t, 'getTicket behind a 503', () => behind.find(problem), secrets, [
+        'BACKEND_UNAVAILABLE',
+      ]);
     } finally {
       proxy.mode = 'pass';
     }

@@ -1,5 +1,5 @@
 /**
- * What of a GitHub backend's credentials could show up in an error's text:
+ * What of a GitHub tracker's credentials could show up in an error's text:
  * the token itself, or for a GitHub App its private key, whole (with real or
  * escaped newlines, as keys taken from environment variables often come) and
  * line by line, since a library may quote a piece of a key it cannot read.
@@ -7,7 +7,12 @@
  * by their shape instead (see maskSecrets).
  */
 
-import type { GitHubAppAuth } from './github-backend.js';
+/** GitHub App credentials (the other kind of `auth` is a token). */
+export interface GitHubAppAuth {
+  readonly appId: number | string;
+  readonly privateKey: string;
+  readonly installationId: number | string;
+}
 
 // A line of a key's base64 body: long enough not to be an ordinary word.
 const KEY_LINE = /^[A-Za-z0-9+/=]{16,}$/;

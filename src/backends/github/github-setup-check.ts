@@ -15,7 +15,7 @@
  */
 
 import type { Octokit } from 'octokit';
-import { maskSecrets, redactSecrets, type SecretMatchers } from '../../errors.js';
+import { LogticketsError, maskSecrets, redactSecrets, type SecretMatchers } from '../../errors.js';
 import type { SetupCheck } from '../tracker/setup-check.js';
 
 export interface GitHubCheckTarget {
@@ -45,6 +45,8 @@ interface Failure {
   readonly message: string;
   /** The URL asked for (an app's token request is told apart by it). */
   readonly url: string;
+  /** The credentials could not be used at all, so nothing was asked (an App key that cannot sign). */
+  readonly unusable?: boolean;
 }
 
 type Outcome<T> = { value: Answer<T>; error?: undefined } | { value?: undefined; error: Failure };
@@ -59,6 +61,7 @@ async function attempt<T>(run: () => Promise<Answer<T>>): Promise<Outcome<T>> {
         status: e.response?.status,
         message: maskSecrets(e.message ?? String(error)),
         url: e.request?.url ?? '',
+        ...(error instanceof LogticketsError && error.code === 'AUTH_FAILED' ? { unusable: true } : {}),
       },
     };
   }
@@ -66,7 +69,7 @@ async function attempt<T>(run: () => Promise<Answer<T>>): Promise<Outcome<T>> {
 
 /** No answer, or one that says GitHub itself is in trouble. */
 const unreachable = (error: Failure | undefined): boolean =>
-  error !== undefined && (error.status === undefined || error.status >= 500);
+  error !== undefined && !error.unusable && (error.status === undefined || error.status >= 500);
 
 type Permissions = { admin?: boolean; maintain?: boolean; push?: boolean; triage?: boolean; pull?: boolean };
 
@@ -129,6 +132,11 @@ export async function checkGitHubSetup(target: GitHubCheckTarget): Promise<Setup
   const first = app
     ? await repoCall()
     : await attempt<{ login: string }>(() => octokit.rest.users.getAuthenticated(request()));
+  if (first.error?.unusable) {
+    add(false, 'not checked: the credentials cannot be used (see "authenticated")');
+    add(false, first.error.message);
+    return stop('the credentials cannot be used');
+  }
   if (unreachable(first.error)) {
     add(false, `no answer from ${api}: ${first.error!.message}`);
     return stop('GitHub is not reachable');

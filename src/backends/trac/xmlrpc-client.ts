@@ -28,7 +28,14 @@ import { Agent as HttpsAgent } from 'node:https';
 import { PassThrough } from 'node:stream';
 import Deserializer from 'xmlrpc/lib/deserializer.js';
 import serializer from 'xmlrpc/lib/serializer.js';
-import { LogticketsError, secretMatchers, uriSecrets, type SecretMatchers } from '../../errors.js';
+import {
+  LogticketsError,
+  maskSecrets,
+  redactSecrets,
+  secretMatchers,
+  uriSecrets,
+  type SecretMatchers,
+} from '../../errors.js';
 
 export interface XmlRpcClientOptions {
   /** The RPC endpoint, e.g. `https://trac.example.org/login/rpc`. */
@@ -138,12 +145,20 @@ export class XmlRpcClient {
     });
   }
 
-  /** Call `method` with `params`; resolves with the decoded result. */
-  async call<T = unknown>(method: string, params: readonly unknown[] = []): Promise<T> {
+  /** Call `method` with `params`; resolves with the decoded result. An aborted call fails as BACKEND_UNAVAILABLE. */
+  async call<T = unknown>(
+    method: string,
+    params: readonly unknown[] = [],
+    options: { readonly signal?: AbortSignal } = {},
+  ): Promise<T> {
     const body = serializer.serializeMethodCall(method, xmlSafe(params) as unknown[], 'UTF-8');
     let response;
     try {
-      response = await this.#http.post<string>('', body);
+      response = await this.#http.post<string>(
+        '',
+        body,
+        options.signal === undefined ? {} : { signal: options.signal },
+      );
     } catch (error) {
       const e = error as { code?: string; message?: string };
       const timedOut = e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT';
@@ -204,7 +219,7 @@ export class XmlRpcClient {
       }
       throw new LogticketsError(
         'PROTOCOL_ERROR',
-        `${method}: the answer is not XML-RPC (${fault.message ?? String(error)}): ${text.slice(0, 120)}`,
+        `${method}: the answer is not XML-RPC (${fault.message ?? String(error)}): ${snippet(text, this.#secrets)}`,
         {
           backend: this.options.name,
           cause: error,
@@ -215,4 +230,17 @@ export class XmlRpcClient {
     }
     return result as T;
   }
+}
+
+/**
+ * The start of an answer that was not XML-RPC, for the error message: masked
+ * before it is cut (a credential cut in half would no longer be recognised),
+ * with XML entities read first (a password echoed as `p&amp;ss` is still the password).
+ */
+function snippet(text: string, secrets: SecretMatchers): string {
+  const plain = text.replace(
+    /&(amp|lt|gt|quot|apos);/g,
+    (_m, name: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" })[name] ?? '',
+  );
+  return redactSecrets(maskSecrets(plain), secrets).slice(0, 120);
 }

@@ -20,7 +20,7 @@ export type DeliveryResult = 'done' | { readonly postponeUntil: string };
 
 export interface DelivererOptions {
   readonly store: TicketStore;
-  /** The tracker's name in the outbox (read when needed: subclasses set it after construction). */
+  /** The tracker's name in the outbox. */
   readonly tracker: () => string;
   readonly deliver: (key: LinkKey, entries: readonly OutboxEntry[]) => Promise<DeliveryResult>;
   readonly onError: (error: LogticketsError) => void;

@@ -6,12 +6,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
-  GitHubBackend,
+  GitHubTracker,
   Logger,
   LogticketsError,
   SqlBackend,
   TicketingHandler,
-  type GitHubBackendOptions,
+  TrackedStore,
+  type GitHubTrackerOptions,
 } from '../../../src/index.js';
 import { startGitHub, type GitHubStandIn } from '../../services/github/github-server.js';
 
@@ -24,25 +25,33 @@ function storeUri(t: { teardown(fn: () => void): void }): string {
   return `sqlite:${join(dir, 'store.db')}`;
 }
 
-/** A stand-in GitHub, a backend and a handler for one test. */
-async function setup(
-  t: { teardown(fn: () => Promise<unknown> | void): void },
-  over: Partial<GitHubBackendOptions> = {},
-) {
-  const github = await startGitHub();
-  const errors: LogticketsError[] = [];
-  const backend = new GitHubBackend({
+/** A tracker of the stand-in GitHub, with no spacing between writes. */
+function trackerOf(github: GitHubStandIn, over: Partial<GitHubTrackerOptions> = {}): GitHubTracker {
+  return new GitHubTracker({
     owner: github.owner,
     repo: github.repo,
     auth: github.token,
     baseUrl: github.url,
-    store: storeUri(t),
-    commentIntervalMs: 0,
     writeIntervalMs: 0,
     notifyIntervalMs: 0,
+    ...over,
+  });
+}
+
+/** A stand-in GitHub, a store with its tracker and a handler for one test. */
+async function setup(
+  t: { teardown(fn: () => Promise<unknown> | void): void },
+  over: Partial<GitHubTrackerOptions> = {},
+) {
+  const github = await startGitHub();
+  const errors: LogticketsError[] = [];
+  const tracker = trackerOf(github, over);
+  const backend = new TrackedStore({
+    store: storeUri(t),
+    trackers: [tracker],
+    commentIntervalMs: 0,
     retry: { initialMs: 50, maxMs: 200 },
     onError: (e) => errors.push(e),
-    ...over,
   });
   const handler = new TicketingHandler(backend, { onError: () => {} });
   t.teardown(async () => {
@@ -50,26 +59,31 @@ async function setup(
     await backend.close();
     await github.close();
   });
-  return { github, backend, handler, errors, log: new Logger('shop.checkout') };
+  return { github, backend, tracker, handler, errors, log: new Logger('shop.checkout') };
 }
 
 const ours = (github: GitHubStandIn) => github.issues().filter((i) => i.labels.includes('logtickets'));
 
 test('bad options are clear errors at construction', (t) => {
-  t.throws(() => new GitHubBackend({ repo: 'r', auth: 't' } as never), {
+  t.throws(() => new GitHubTracker({ repo: 'r', auth: 't' } as never), {
     instanceOf: LogticketsError,
     message: /options\.owner is required/,
   });
-  t.throws(() => new GitHubBackend({ owner: 'o', repo: 'r', auth: '' }), { message: /token is empty/ });
-  t.throws(() => new GitHubBackend({ owner: 'o', repo: 'r', auth: { appId: 1 } as never }), {
+  t.throws(() => new GitHubTracker({ owner: 'o', repo: 'r', auth: '' }), { message: /token is empty/ });
+  t.throws(() => new GitHubTracker({ owner: 'o', repo: 'r', auth: { appId: 1 } as never }), {
     message: /options\.auth/,
   });
-  t.throws(() => new GitHubBackend({ owner: 'o', repo: 'r', auth: 't', labels: [] }), {
+  t.throws(() => new GitHubTracker({ owner: 'o', repo: 'r', auth: 't', labels: [] }), {
     message: /at least one label/,
   });
-  t.throws(() => new GitHubBackend({ owner: 'o', repo: 'r', auth: 't', baseUrl: 'ftp://x' }), { message: /baseUrl/ });
-  t.throws(() => new GitHubBackend({ owner: 'o', repo: 'r', auth: 't', lables: ['x'] } as never), {
+  t.throws(() => new GitHubTracker({ owner: 'o', repo: 'r', auth: 't', baseUrl: 'ftp://x' }), { message: /baseUrl/ });
+  t.throws(() => new GitHubTracker({ owner: 'o', repo: 'r', auth: 't', lables: ['x'] } as never), {
     message: /options\.lables is not an option/,
+  });
+  const tracker = new GitHubTracker({ owner: 'o', repo: 'r', auth: 't' });
+  t.throws(() => new TrackedStore({ store: 'memory:', trackers: [tracker, tracker] }), { message: /listed twice/ });
+  t.throws(() => new TrackedStore({ store: 'memory:', trackers: [{ tracker, commentIntervalMs: -1 }] }), {
+    message: /commentIntervalMs/,
   });
 });
 
@@ -232,7 +246,7 @@ test('errors: a bad token, no repository, issues disabled — typed, reported, d
     [{ repo: 'no-such-repo' }, null, 'TRACKER_FAULT', /does not exist, or is not visible/],
     [{}, { kind: 'issues-disabled' } as const, 'TRACKER_FAULT', /issues are disabled/],
   ] as const) {
-    const { github, backend, handler, log, errors } = await setup(t, over as Partial<GitHubBackendOptions>);
+    const { github, backend, handler, log, errors } = await setup(t, over as Partial<GitHubTrackerOptions>);
     if (fault !== null) github.fault(fault);
     handler.run(() => log.error('cannot be delivered'));
     await handler.flush();
@@ -278,16 +292,7 @@ test('issues found again by their marker across pages when the links are lost', 
   await backend.deliverPending();
   const [stored] = await backend.store.getTickets();
   // Another process with an empty store (links lost) finds the issue through the listing.
-  const other = new GitHubBackend({
-    owner: github.owner,
-    repo: github.repo,
-    auth: github.token,
-    baseUrl: github.url,
-    store: storeUri(t),
-    commentIntervalMs: 0,
-    writeIntervalMs: 0,
-    notifyIntervalMs: 0,
-  });
+  const other = new TrackedStore({ store: storeUri(t), trackers: [trackerOf(github)], commentIntervalMs: 0 });
   const otherHandler = new TicketingHandler(other);
   otherHandler.run(call);
   await otherHandler.flush();
@@ -300,8 +305,8 @@ test('issues found again by their marker across pages when the links are lost', 
   t.deepEqual(github.violations, []);
 });
 
-test('the read side: list, count, occurrences from comments, solve closes as completed, delete is not supported', async (t) => {
-  const { github, backend, handler, log } = await setup(t);
+test('reads come from the store: a ticket carries its issue link; changedSince lists issues changed in GitHub', async (t) => {
+  const { github, backend, tracker, handler, log } = await setup(t);
   const call = () => log.critical('read side');
   for (let i = 0; i < 2; i++) {
     handler.run(call);
@@ -309,15 +314,19 @@ test('the read side: list, count, occurrences from comments, solve closes as com
     await backend.deliverPending();
   }
   const [issue] = ours(github);
-  const ticket = await backend.getTicket(issue!.number);
-  t.like(ticket, { id: issue!.number, level: 15, title: 'read side', occurrenceCount: 2, solved: false });
-  t.is(await backend.countTickets(), 1);
-  t.is((await backend.getOccurrences(issue!.number)).length, 2);
-  t.true((await backend.solveTicket(issue!.number)).solved);
-  t.like(
-    github.issues().find((i) => i.number === issue!.number),
-    { state: 'closed', state_reason: 'completed' },
+  const [stored] = await backend.getTickets();
+  t.like(await backend.getTicket(stored!.id), { level: 15, title: 'read side', occurrenceCount: 2, solved: false });
+  const id = String(issue!.number);
+  t.deepEqual(await backend.links(stored!), [{ tracker: tracker.name, externalId: id, url: tracker.ticketUrl(id) }]);
+  const before = new Date(Date.now() - 1_000);
+  github.closeIssue(issue!.number, 'not_planned');
+  const changes = await tracker.changedSince(before);
+  t.deepEqual(
+    changes.map((c) => c.externalId),
+    [id],
   );
-  t.like(await t.throwsAsync(backend.deleteTicket(issue!.number)), { code: 'NOT_SUPPORTED' });
+  t.like(changes[0], { state: 'closed', resolution: 'not_planned' });
+  t.true(changes[0]!.labels.includes('logtickets'));
+  t.deepEqual(await tracker.changedSince(new Date(Date.now() + 60_000)), []);
   t.deepEqual(github.violations, []);
 });

@@ -1,6 +1,12 @@
 import test, { type ExecutionContext } from 'ava';
 import net from 'node:net';
-import { GitHubBackend, Logger, TicketingHandler, type GitHubBackendOptions } from '../../../src/index.js';
+import {
+  GitHubTracker,
+  Logger,
+  TicketingHandler,
+  TrackedStore,
+  type GitHubTrackerOptions,
+} from '../../../src/index.js';
 import type { SetupCheck } from '../../../src/backends/tracker/setup-check.js';
 import { startGitHub, type GitHubStandIn } from '../../services/github/github-server.js';
 
@@ -21,13 +27,11 @@ async function standIn(t: ExecutionContext): Promise<GitHubStandIn> {
   return github;
 }
 
-function backendFor(t: ExecutionContext, options: Partial<GitHubBackendOptions> & { baseUrl: string }): GitHubBackend {
-  const backend = new GitHubBackend({
+function backendFor(t: ExecutionContext, options: Partial<GitHubTrackerOptions> & { baseUrl: string }): GitHubTracker {
+  const backend = new GitHubTracker({
     owner: 'acme',
     repo: 'widgets',
     auth: 'ghp_unused',
-    store: 'sqlite::memory:',
-    commentIntervalMs: 0,
     writeIntervalMs: 0,
     notifyIntervalMs: 0,
     timeoutMs: 5_000,
@@ -41,7 +45,7 @@ function backendFor(t: ExecutionContext, options: Partial<GitHubBackendOptions> 
 async function checksOf(
   t: ExecutionContext,
   github: GitHubStandIn | undefined,
-  options: Partial<GitHubBackendOptions> & { baseUrl: string },
+  options: Partial<GitHubTrackerOptions> & { baseUrl: string },
 ): Promise<Record<string, SetupCheck>> {
   const before = github?.calls.length ?? 0;
   const checks = await backendFor(t, options).checkSetup();
@@ -80,8 +84,12 @@ test('full access: every check passes; missing labels are created on first use, 
   t.regex(checks['label "logtickets"']!.detail, /missing; will be created on first use/);
 
   // The first issue creates them; after it, both are there.
-  const backend = backendFor(t, options);
-  const handler = new TicketingHandler(backend, { onError: () => {} });
+  const backend = new TrackedStore({
+    store: 'sqlite::memory:',
+    trackers: [backendFor(t, options)],
+    commentIntervalMs: 0,
+  });
+  const handler = new TicketingHandler(backend, { onError: () => {}, closeBackends: true });
   t.teardown(() => handler.close());
   handler.run(() => new Logger('shop.checkout').error('payment failed'));
   await handler.flush();
@@ -158,7 +166,7 @@ test('a closed port fails `reachable`; nothing else is checked', async (t) => {
 
 test("ticketUrl: github.com, an Enterprise host, and a stand-in's own pages", async (t) => {
   const url = (baseUrl: string | undefined) =>
-    new GitHubBackend({ owner: 'acme', repo: 'shop', auth: 'x', store: 'sqlite::memory:', baseUrl }).ticketUrl('7');
+    new GitHubTracker({ owner: 'acme', repo: 'shop', auth: 'x', baseUrl }).ticketUrl('7');
   t.is(url(undefined), 'https://github.com/acme/shop/issues/7');
   t.is(url('https://api.github.com'), 'https://github.com/acme/shop/issues/7');
   t.is(url('https://ghe.example.com/api/v3'), 'https://ghe.example.com/acme/shop/issues/7');

@@ -10,8 +10,10 @@ import {
   LogticketsError,
   SqlBackend,
   TicketingHandler,
-  TracBackend,
-  type TracBackendOptions,
+  TrackedStore,
+  TracTracker,
+  type TrackedStoreOptions,
+  type TracTrackerOptions,
 } from '../../../src/index.js';
 import { serverAvailable } from '../../services/availability.js';
 import { startFaultProxy } from '../../services/trac/fault-proxy.js';
@@ -35,22 +37,22 @@ function storeDir(t: { teardown(fn: () => void): void }): string {
   return `sqlite:${join(dir, 'store.db')}`;
 }
 
-/** A backend and a handler for one test, each with a logger of its own (so tickets do not mix). */
+/** A store with a Trac tracker and a handler for one test, each with a logger of its own (so tickets do not mix). */
 function setup(
   t: { teardown(fn: () => Promise<unknown> | void): void },
   server: TracServer,
-  over: Partial<TracBackendOptions> = {},
+  over: Partial<TracTrackerOptions> = {},
+  delivery: Partial<TrackedStoreOptions> = {},
 ) {
   const errors: LogticketsError[] = [];
-  const backend = new TracBackend({
-    url: server.url,
-    username: server.username,
-    password: server.password,
+  const tracker = new TracTracker({ url: server.url, username: server.username, password: server.password, ...over });
+  const backend = new TrackedStore({
     store: storeDir(t),
+    trackers: [tracker],
     commentIntervalMs: 0,
     onError: (e) => errors.push(e),
     retry: { initialMs: 50, maxMs: 200 },
-    ...over,
+    ...delivery,
   });
   const handler = new TicketingHandler(backend, { onError: () => {} });
   t.teardown(async () => {
@@ -58,7 +60,7 @@ function setup(
     await backend.close();
   });
   const channel = `svc.${Math.random().toString(36).slice(2, 8)}`;
-  return { backend, handler, errors, log: new Logger(channel), channel };
+  return { backend, tracker, handler, errors, log: new Logger(channel), channel };
 }
 
 async function ticketsOf(server: TracServer, hash: string): Promise<number[]> {
@@ -86,16 +88,20 @@ async function closeAs(server: TracServer, id: number, resolution: string): Prom
 }
 
 test('bad options are clear errors at construction', (t) => {
-  t.throws(() => new TracBackend({} as never), { instanceOf: LogticketsError, message: /options\.url is required/ });
-  t.throws(() => new TracBackend({ url: 'http://x/rpc', hashfield: 'h' } as never), {
+  t.throws(() => new TracTracker({} as never), { instanceOf: LogticketsError, message: /options\.url is required/ });
+  t.throws(() => new TracTracker({ url: 'http://x/rpc', hashfield: 'h' } as never), {
     message: /options\.hashfield is not an option/,
   });
-  t.throws(() => new TracBackend({ url: 'http://x/rpc', store: 'mysql://x' }), {
+  t.throws(() => new TracTracker({ url: 'http://x/rpc', store: 'sqlite::memory:' } as never), {
+    message: /options\.store is not an option/,
+  });
+  t.throws(() => new TracTracker({ url: 'http://x/rpc', hashField: 'bad field' }), { message: /hashField/ });
+  const tracker = new TracTracker({ url: 'http://x/rpc' });
+  t.throws(() => new TrackedStore({ store: 'mysql://x', trackers: [tracker] }), {
     message: /options\.store: no backend for mysql/,
   });
-  t.throws(() => new TracBackend({ url: 'http://x/rpc', hashField: 'bad field' }), { message: /hashField/ });
   const store = 'sqlite::memory:';
-  const backend = new TracBackend({ url: 'http://x/rpc', store });
+  const backend = new TrackedStore({ store, trackers: [tracker] });
   t.throws(() => new TicketingHandler([store, backend]), { message: /already counts occurrences in sqlite::memory:/ });
 });
 
@@ -140,7 +146,7 @@ if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
 
   test('a burst inside the comment window becomes one digest comment', async (t) => {
     const server = await trac();
-    const { backend, handler, log } = setup(t, server, { commentIntervalMs: 1_500 });
+    const { backend, handler, log } = setup(t, server, {}, { commentIntervalMs: 1_500 });
     const call = (i: number) => log.warn('queue %d is slow', i % 3);
     handler.run(() => call(0));
     await handler.flush();
@@ -239,11 +245,9 @@ if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
     const lines: string[] = [];
     const original = process.stderr.write.bind(process.stderr);
     process.stderr.write = ((chunk: string) => (lines.push(String(chunk)), true)) as typeof process.stderr.write;
-    const backend = new TracBackend({
-      url: server.url,
-      username: server.username,
-      password: 'wrong',
+    const backend = new TrackedStore({
       store: storeDir(t),
+      trackers: [new TracTracker({ url: server.url, username: server.username, password: 'wrong' })],
       retry: { initialMs: 10, maxMs: 20 },
     });
     const handler = new TicketingHandler(backend);
@@ -282,9 +286,9 @@ if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
     t.is(await backend.countOutbox(), 0, 'everything delivered');
   });
 
-  test('the read side: list, count, occurrences from comments, solve as fixed; delete needs TICKET_ADMIN', async (t) => {
+  test('reads come from the store: a ticket carries its Trac link; a change in Trac is listed by changedSince', async (t) => {
     const server = await trac();
-    const { backend, handler, log } = setup(t, server);
+    const { backend, tracker, handler, log } = setup(t, server);
     const call = () => log.critical('read side');
     handler.run(call);
     await handler.flush();
@@ -292,25 +296,18 @@ if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
     handler.run(call);
     await handler.flush();
     await backend.deliverPending();
-    const [stored] = await backend.store.getTickets();
+    const [stored] = await backend.getTickets({ filter: { channel: log.name } });
     const [id] = await ticketsOf(server, stored!.hash);
-    const ticket = await backend.getTicket(id!);
-    t.like(ticket, { id, hash: stored!.hash, level: 15, title: 'read side', occurrenceCount: 2, solved: false });
-    t.true((await backend.getTickets({ limit: 1000 })).some((x) => x.id === id));
-    t.is(await backend.countTickets({ hash: stored!.hash }), 1);
-    const occurrences = await backend.getOccurrences(id!);
-    t.is(occurrences.length, 2);
-    t.regex(JSON.stringify(occurrences[0]!.data), /Occurred again/);
-    const solved = await backend.solveTicket(id!);
-    t.true(solved.solved);
-    const [, , , attrs] = (await tracCall(server, 'ticket.get', [id!])) as TracGet;
-    t.like(attrs, { status: 'closed', resolution: 'fixed' });
-    t.is(await backend.countTickets({ hash: stored!.hash, solved: true }), 1);
-    const denied = await t.throwsAsync(backend.deleteTicket(id!), { instanceOf: LogticketsError });
-    t.like(denied, { code: 'PERMISSION_DENIED' });
-    t.regex(denied!.message, /needs the TICKET_ADMIN permission/);
-    const unsupported = await t.throwsAsync(backend.getTickets({ filter: { level: 14 } }));
-    t.like(unsupported, { code: 'NOT_SUPPORTED' });
+    t.like(await backend.getTicket(stored!.id), { hash: stored!.hash, level: 15, occurrenceCount: 2, solved: false });
+    t.deepEqual(await backend.links(stored!), [
+      { tracker: tracker.name, externalId: String(id), url: tracker.ticketUrl(String(id)) },
+    ]);
+    const before = new Date(Date.now() - 1_000);
+    await closeAs(server, id!, 'fixed');
+    const changes = await tracker.changedSince(before);
+    const change = changes.find((c) => c.externalId === String(id));
+    t.like(change, { state: 'closed', resolution: 'fixed' });
+    t.false(changes.some((c) => c.state === 'closed' && c.resolution === null));
   });
 
   test.serial('without the custom field, the keywords field carries the fingerprint (with one warning)', async (t) => {

@@ -1,6 +1,6 @@
 import test, { type ExecutionContext } from 'ava';
 import net from 'node:net';
-import { TracBackend, type TracBackendOptions } from '../../../src/index.js';
+import { TracTracker, type TracTrackerOptions } from '../../../src/index.js';
 import type { SetupCheck } from '../../../src/backends/tracker/setup-check.js';
 import { serverAvailable } from '../../services/availability.js';
 import { startTrac, tracCall, tracUnavailableReason, type TracServer } from '../../services/trac/trac-server.js';
@@ -33,8 +33,8 @@ test.after.always(async () => {
 });
 
 /** The checks a backend with these settings reports; no detail may show the password. */
-async function checksOf(t: ExecutionContext, options: TracBackendOptions): Promise<Record<string, SetupCheck>> {
-  const backend = new TracBackend({ store: 'sqlite::memory:', timeoutMs: 10_000, ...options });
+async function checksOf(t: ExecutionContext, options: TracTrackerOptions): Promise<Record<string, SetupCheck>> {
+  const backend = new TracTracker({ timeoutMs: 10_000, ...options });
   t.teardown(() => backend.close());
   const checks = await backend.checkSetup();
   t.deepEqual(
@@ -48,7 +48,7 @@ async function checksOf(t: ExecutionContext, options: TracBackendOptions): Promi
   return Object.fromEntries(checks.map((c) => [c.name, c]));
 }
 
-function as(server: TracServer, name: string): Pick<TracBackendOptions, 'url' | 'username' | 'password'> {
+function as(server: TracServer, name: string): Pick<TracTrackerOptions, 'url' | 'username' | 'password'> {
   const user = server.users[name];
   if (user === undefined) throw new Error(`this Trac has no user ${name} (an external server?)`);
   return { url: server.url, ...user };
@@ -66,7 +66,7 @@ function assertNotChecked(t: ExecutionContext, checks: Record<string, SetupCheck
 }
 
 test('ticketUrl is the project root without the RPC path, then /ticket/ID', (t) => {
-  const url = (rpc: string) => new TracBackend({ url: rpc, store: 'sqlite::memory:' }).ticketUrl('42');
+  const url = (rpc: string) => new TracTracker({ url: rpc }).ticketUrl('42');
   t.is(url('https://trac.example.org/login/rpc'), 'https://trac.example.org/ticket/42');
   t.is(url('https://trac.example.org/rpc'), 'https://trac.example.org/ticket/42');
   t.is(url('https://example.org/projects/shop/login/xmlrpc'), 'https://example.org/projects/shop/ticket/42');

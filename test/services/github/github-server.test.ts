@@ -4,6 +4,7 @@
 // not allow.
 
 import test, { type ExecutionContext } from 'ava';
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { Octokit, RequestError } from 'octokit';
 
 import {
@@ -12,6 +13,7 @@ import {
   startGitHub,
   validateRequest,
   validateResponse,
+  type GitHubAppRegistration,
   type GitHubStandIn,
   type StartGitHubOptions,
 } from './github-server.js';
@@ -839,5 +841,175 @@ test("paths GitHub has but the stand-in lacks are violations; unknown paths are 
   t.is(wrongMethod.status, 404);
   const otherRepoId = await fetch(`${github.url}/repositories/1/issues`, { headers: auth });
   t.is(otherRepoId.status, 404);
+  t.deepEqual(github.violations, []);
+});
+
+// -- GitHub App installations ---------------------------------------------------
+
+/** A JWT as a GitHub App makes one (RS256), with claims as given. */
+function appJwt(privateKey: KeyObject, claims: Record<string, unknown>, alg = 'RS256'): string {
+  const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const head = `${part({ alg, typ: 'JWT' })}.${part(claims)}`;
+  return `${head}.${sign('sha256', Buffer.from(head), privateKey).toString('base64url')}`;
+}
+
+async function withApp(t: ExecutionContext, over: Partial<GitHubAppRegistration> = {}) {
+  const github = await standIn(t);
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  github.registerApp({ appId: 4242, publicKey, installationId: 777, ...over });
+  const now = Math.floor(Date.now() / 1000);
+  const jwt = (claims: Record<string, unknown> = {}, key: KeyObject = privateKey) =>
+    appJwt(key, { iat: now - 30, exp: now + 570, iss: 4242, ...claims });
+  const tokenRequest = (bearer: string, installation = 777, body?: unknown) =>
+    fetch(`${github.url}/app/installations/${installation}/access_tokens`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${bearer}`,
+        accept: 'application/vnd.github+json',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  return { github, privateKey, publicKey, jwt, tokenRequest };
+}
+
+test("an App's JWT buys an installation token, which then acts for the installation", async (t) => {
+  const { github, jwt, tokenRequest } = await withApp(t);
+  const answer = await tokenRequest(jwt());
+  t.is(answer.status, 201);
+  t.is(answer.headers.get('x-oauth-scopes'), null, 'an App has no OAuth scopes');
+  const granted = (await answer.json()) as {
+    token: string;
+    expires_at: string;
+    permissions: object;
+    repository_selection: string;
+  };
+  t.regex(granted.token, /^ghs_[A-Za-z0-9]{36}$/);
+  t.true(Date.parse(granted.expires_at) > Date.now() + 3_500_000, 'an hour to live');
+  t.deepEqual(granted.permissions, { issues: 'write', metadata: 'read' });
+  t.is(granted.repository_selection, 'all');
+
+  const octokit = bareOctokit(github, granted.token);
+  const repo = await octokit.rest.repos.get(repoOf(github));
+  t.is(repo.headers['x-oauth-scopes'], undefined);
+  t.like(repo.data.permissions, { push: true, pull: true });
+  const issue = await octokit.rest.issues.create({ ...repoOf(github), title: 'made by the app', labels: ['x'] });
+  t.is(issue.data.user?.login, 'logtickets-app[bot]');
+  t.is(issue.data.user?.type, 'Bot');
+  t.deepEqual(github.issues()[0]!.labels, ['x']);
+  // An installation is not a user.
+  const me = await requestError(t, octokit.rest.users.getAuthenticated());
+  t.is(me.status, 403);
+  t.is(body(me).message, 'Resource not accessible by integration');
+  t.like(github.installationTokens(), [{ token: granted.token, installationId: 777, expired: false, used: 3 }]);
+  t.deepEqual(github.violations, []);
+});
+
+test('JWTs GitHub would refuse are refused with its messages; a token is no JWT', async (t) => {
+  const { github, jwt, tokenRequest } = await withApp(t);
+  const now = Math.floor(Date.now() / 1000);
+  const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  const cases: Array<[string, string]> = [
+    [jwt({}, other), 'A JSON web token could not be decoded'],
+    [jwt({ iss: 4243 }), 'A JSON web token could not be decoded'],
+    [jwt().slice(0, -4), 'A JSON web token could not be decoded'],
+    ['not.a.jwt', 'A JSON web token could not be decoded'],
+    [github.token, 'A JSON web token could not be decoded'],
+    [
+      jwt({ iat: now - 700, exp: now - 100 }),
+      "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires",
+    ],
+    [jwt({ exp: now + 3_600 }), "'Expiration time' claim ('exp') is too far in the future"],
+    [
+      jwt({ iat: now + 300, exp: now + 600 }),
+      "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued",
+    ],
+  ];
+  for (const [bearer, message] of cases) {
+    const answer = await tokenRequest(bearer);
+    t.is(answer.status, 401, message);
+    t.is(((await answer.json()) as { message: string }).message, message);
+  }
+  // HS256 (or any other algorithm) is not accepted either.
+  const hs = appJwt(
+    generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
+    { iat: now, exp: now + 60, iss: 4242 },
+    'HS256',
+  );
+  t.is((await tokenRequest(hs)).status, 401);
+  // A JWT is no token for the repository.
+  const asToken = await requestError(t, bareOctokit(github, jwt()).rest.repos.get(repoOf(github)));
+  t.is(asToken.status, 401);
+  t.is(github.installationTokens().length, 0);
+  t.deepEqual(github.violations, []);
+});
+
+test('the installation must exist; a token cannot have more than the installation', async (t) => {
+  const { github, jwt, tokenRequest } = await withApp(t, { issues: 'read' });
+  const missing = await tokenRequest(jwt(), 778);
+  t.is(missing.status, 404);
+  t.is(((await missing.json()) as { message: string }).message, 'Not Found');
+  t.is((await tokenRequest(jwt(), 777, { permissions: { issues: 'write' } })).status, 422);
+  t.is((await tokenRequest(jwt(), 777, { permissions: { contents: 'read' } })).status, 422);
+  t.is((await tokenRequest(jwt(), 777, { repositories: ['gadgets'] })).status, 422);
+  const narrowed = await tokenRequest(jwt(), 777, { repositories: ['widgets'], permissions: { issues: 'read' } });
+  t.is(narrowed.status, 201);
+  const granted = (await narrowed.json()) as {
+    token: string;
+    repository_selection: string;
+    repositories: Array<{ full_name: string }>;
+  };
+  t.is(granted.repository_selection, 'selected');
+  t.deepEqual(
+    granted.repositories.map((r) => r.full_name),
+    ['acme/widgets'],
+  );
+  // Issues: read may read, not write.
+  const octokit = bareOctokit(github, granted.token);
+  t.like((await octokit.rest.repos.get(repoOf(github))).data.permissions, { push: false, pull: true });
+  const write = await requestError(t, octokit.rest.issues.create({ ...repoOf(github), title: 'no' }));
+  t.is(write.status, 403);
+  t.is(body(write).message, 'Resource not accessible by integration');
+  t.deepEqual(github.violations, []);
+});
+
+test('an App not installed on the repository does not see it', async (t) => {
+  const { github, jwt, tokenRequest } = await withApp(t, { installedOnRepository: false });
+  const { token } = (await (await tokenRequest(jwt())).json()) as { token: string };
+  t.is((await requestError(t, bareOctokit(github, token).rest.repos.get(repoOf(github)))).status, 404);
+  t.deepEqual(github.violations, []);
+});
+
+test('installation tokens expire: by the clock the test gives, or all at once on demand', async (t) => {
+  let clock = Date.now();
+  const github = await standIn(t, { now: () => clock });
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  github.registerApp({ appId: 9, publicKey, installationId: 10, tokenLifetimeMs: 60_000 });
+  const buy = async () => {
+    const now = Math.floor(clock / 1000);
+    const answer = await fetch(`${github.url}/app/installations/10/access_tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${appJwt(privateKey, { iat: now - 30, exp: now + 570, iss: 9 })}` },
+    });
+    t.is(answer.status, 201);
+    return (await answer.json()) as { token: string; expires_at: string };
+  };
+  const first = await buy();
+  t.is(first.expires_at, new Date(Math.floor((clock + 60_000) / 1000) * 1000).toISOString().replace('.000Z', 'Z'));
+  const read = (token: string) => bareOctokit(github, token).rest.repos.get(repoOf(github));
+  t.is((await read(first.token)).status, 200);
+  clock += 60_000;
+  const expired = await requestError(t, read(first.token));
+  t.is(expired.status, 401);
+  t.is(body(expired).message, 'Bad credentials');
+
+  const second = await buy();
+  t.is((await read(second.token)).status, 200);
+  t.is(github.expireInstallationTokens(), 1);
+  t.is((await requestError(t, read(second.token))).status, 401);
+  t.like(github.installationTokens(), [
+    { token: first.token, expired: true, used: 1, refusedExpired: 1 },
+    { token: second.token, expired: true, used: 1, refusedExpired: 1 },
+  ]);
   t.deepEqual(github.violations, []);
 });

@@ -12,7 +12,7 @@
  * What is served, and how it behaves, is described at startGitHub().
  */
 import http from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -25,6 +25,7 @@ import {
   type GitHubIssue,
   type IssueListFilter,
   type IssueRecord,
+  timestamp,
 } from './github-state.js';
 import {
   matchOperation,
@@ -74,6 +75,40 @@ export interface GitHubAccount {
   readonly login: string;
 }
 
+/**
+ * A GitHub App known to the stand-in, installed once (on the stand-in's
+ * owner). Its JWTs must be signed RS256 with the private key of `publicKey`
+ * and say `iss` = `appId`; its installation tokens act for the installation
+ * as GitHub's do (see startGitHub()).
+ */
+export interface GitHubAppRegistration {
+  /** the App's id (the JWT's `iss`) */
+  appId: number;
+  /** the App's public key (PEM, SPKI or PKCS#1, or a KeyObject): JWTs are verified with it */
+  publicKey: string | KeyObject;
+  /** the App's slug; its installation writes as `<slug>[bot]` (default `logtickets-app`) */
+  slug?: string;
+  installationId: number;
+  /** the installation's Issues permission (default `write`); `read` may not write anything */
+  issues?: 'read' | 'write';
+  /** whether the installation covers the stand-in's repository (default true); if not, it is out of sight (404) */
+  installedOnRepository?: boolean;
+  /** how long an installation token lives, by the stand-in's clock (GitHub: one hour, the default) */
+  tokenLifetimeMs?: number;
+}
+
+/** An installation token the stand-in handed out. */
+export interface GitHubInstallationToken {
+  readonly token: string;
+  readonly installationId: number;
+  /** by the stand-in's clock (ms) */
+  readonly expiresAt: number;
+  readonly expired: boolean;
+  /** requests that came with it, and requests refused because it had expired */
+  readonly used: number;
+  readonly refusedExpired: number;
+}
+
 export interface GitHubStandIn {
   /** baseUrl for Octokit, e.g. http://127.0.0.1:PORT */
   readonly url: string;
@@ -111,6 +146,20 @@ export interface GitHubStandIn {
   editIssue(number: number, patch: IssueEdit): GitHubIssue;
   /** Adds a comment as a human would (default author: the stand-in's human user). */
   addComment(number: number, body: string, user?: string): GitHubComment;
+  /** Makes a GitHub App and its installation known (see GitHubAppRegistration). */
+  registerApp(app: GitHubAppRegistration): void;
+  /** login under which an App's installation writes: `<slug>[bot]` */
+  appLogin(appId: number): string;
+  /** Every installation token handed out, oldest first. */
+  installationTokens(): GitHubInstallationToken[];
+  /**
+   * Ends the life of every installation token handed out so far, now (as
+   * if its hour were up): using one is then answered 401 "Bad credentials".
+   * Returns how many were still alive.
+   */
+  expireInstallationTokens(): number;
+  /** The stand-in's clock (ms), as given by StartGitHubOptions.now. */
+  now(): number;
   close(): Promise<void>;
 }
 
@@ -130,6 +179,11 @@ export interface StartGitHubOptions {
   perPageMax?: number;
   /** start with GitHub's nine default labels (bug, documentation, ...); default false */
   defaultLabels?: boolean;
+  /**
+   * The stand-in's clock, in ms (default Date.now): JWTs' `iat`/`exp` and
+   * installation tokens' expiry are judged by it, so a test can move time on.
+   */
+  now?: () => number;
 }
 
 interface Reply {
@@ -140,9 +194,13 @@ interface Reply {
 
 interface Ctx {
   match: MatchedOperation;
+  /** the App whose JWT came with a request to an `/app/...` route */
+  app?: AppRecord;
   /** the account whose token came with the request */
   login: string;
   access: RepoAccess;
+  /** set when the token is an App installation's */
+  installation?: TokenHolder['installation'];
   query: URLSearchParams;
   body: any; // checked against the description before a handler sees it
   /** normalised path, `/repos/{owner}/{repo}/...` form, no query string */
@@ -150,6 +208,32 @@ interface Ctx {
 }
 
 type Handler = (ctx: Ctx) => Reply;
+
+interface AppRecord {
+  id: number;
+  publicKey: KeyObject;
+  slug: string;
+  installationId: number;
+  issues: 'read' | 'write';
+  installedOnRepository: boolean;
+  tokenLifetimeMs: number;
+}
+
+/** Who a token acts for. */
+interface TokenHolder {
+  login: string;
+  access: RepoAccess;
+  /** an installation's token: expires, has no OAuth scopes, may not use user endpoints */
+  installation?: { id: number; issues: 'read' | 'write'; expiresAt: number; used: number; refusedExpired: number };
+}
+
+/** GitHub's answers to a JWT it does not accept (all 401). */
+const JWT_UNDECODABLE = 'A JSON web token could not be decoded';
+const JWT_EXPIRED =
+  "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires";
+const JWT_TOO_LONG = "'Expiration time' claim ('exp') is too far in the future";
+const JWT_BAD_IAT = "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued";
+const NOT_BY_INTEGRATION = 'Resource not accessible by integration';
 
 const DOCS_ROOT = 'https://docs.github.com/rest';
 const SECONDARY_LIMIT_DOCS =
@@ -189,9 +273,46 @@ function requestId(): string {
   return `${hex(4)}:${hex(5)}:${hex(6)}:${hex(7)}:${hex(8)}`;
 }
 
-function classicToken(): string {
+function classicToken(prefix = 'ghp_'): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  return 'ghp_' + [...randomBytes(36)].map((b) => alphabet[b % alphabet.length]).join('');
+  return prefix + [...randomBytes(36)].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+/**
+ * Checks a GitHub App JWT as GitHub does: three base64url parts, header
+ * `alg: RS256`, signature by a registered App's key (the App named by `iss`),
+ * `iat` not in the future (60 s of clock drift allowed), `exp` in the future
+ * and at most 10 minutes after `iat`. Returns the App, or GitHub's message.
+ */
+function checkJwt(jwt: string, apps: ReadonlyMap<number, AppRecord>, nowMs: number): AppRecord | string {
+  const parts = jwt.split('.');
+  if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]*$/.test(p))) return JWT_UNDECODABLE;
+  let header: Record<string, unknown>;
+  let claims: Record<string, unknown>;
+  try {
+    header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8'));
+    claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
+  } catch {
+    return JWT_UNDECODABLE;
+  }
+  if (header?.['alg'] !== 'RS256' || typeof claims !== 'object' || claims === null) return JWT_UNDECODABLE;
+  const iss = typeof claims['iss'] === 'string' && /^\d+$/.test(claims['iss']) ? Number(claims['iss']) : claims['iss'];
+  const app = typeof iss === 'number' ? apps.get(iss) : undefined;
+  if (app === undefined) return JWT_UNDECODABLE;
+  const signed = verify(
+    'sha256',
+    Buffer.from(`${parts[0]}.${parts[1]}`),
+    app.publicKey,
+    Buffer.from(parts[2]!, 'base64url'),
+  );
+  // A JWT signed by another key reads, to GitHub, as one it cannot decode.
+  if (!signed) return JWT_UNDECODABLE;
+  const now = Math.floor(nowMs / 1000);
+  const { iat, exp } = claims;
+  if (typeof iat !== 'number' || !Number.isInteger(iat) || iat > now + 60) return JWT_BAD_IAT;
+  if (typeof exp !== 'number' || exp <= now) return JWT_EXPIRED;
+  if (exp - iat > 600) return JWT_TOO_LONG;
+  return app;
 }
 
 /** The core rate limit of an authenticated user: 5000 an hour. */
@@ -249,6 +370,22 @@ class RateLimit {
  * word, and creating labels or adding them to issues is refused (403), as
  * GitHub does without push access; `none` gets 404 for the repository and
  * everything in it.
+ *
+ * GitHub Apps (registerApp): POST /app/installations/{id}/access_tokens
+ * takes the App's JWT (`Authorization: Bearer`), checked as GitHub does —
+ * RS256, signed by the key registered for the App its `iss` names, `iat` not
+ * in the future, `exp` in the future and at most 10 minutes after `iat` —
+ * and refused 401 with GitHub's messages ("A JSON web token could not be
+ * decoded", ...); an unknown installation gets 404. It answers an
+ * installation token (`ghs_…`) living `tokenLifetimeMs` (an hour) by the
+ * stand-in's clock (`now`), with the installation's permissions (or fewer,
+ * as asked; more is 422). The token then acts as `<slug>[bot]`: Issues:
+ * write is the `write` access above, Issues: read is `read` but every write
+ * is refused (403 "Resource not accessible by integration"), an
+ * installation without the repository is `none`; GET /user is refused 403;
+ * answers carry no `x-oauth-scopes`. Once expired (its time is up, or
+ * expireInstallationTokens()) it gets 401 "Bad credentials". A JWT is no
+ * token for other routes (401), and a token no JWT for `/app` ones.
  */
 export async function startGitHub(options: StartGitHubOptions = {}): Promise<GitHubStandIn> {
   const owner = options.owner ?? 'acme';
@@ -259,12 +396,15 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
     read: { token: classicToken(), login: READER_LOGIN },
     none: { token: classicToken(), login: OUTSIDER_LOGIN },
   };
-  const byToken = new Map(
+  const byToken = new Map<string, TokenHolder>(
     (Object.entries(accounts) as Array<[RepoAccess, GitHubAccount]>).map(([access, a]) => [
       a.token,
       { login: a.login, access },
     ]),
   );
+  const now = options.now ?? Date.now;
+  const apps = new Map<number, AppRecord>();
+  const installationTokens: Array<{ token: string; holder: TokenHolder }> = [];
   const calls: GitHubCall[] = [];
   const violations: string[] = [];
   const rate = new RateLimit();
@@ -477,7 +617,73 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
         },
       };
     },
-    'GET /user': (ctx) => ({ status: 200, body: state.authenticatedUserJson(ctx.login) }),
+    'GET /user': (ctx) => {
+      // An installation is not a user.
+      if (ctx.installation) throw new GitHubApiError(403, NOT_BY_INTEGRATION);
+      return { status: 200, body: state.authenticatedUserJson(ctx.login) };
+    },
+    'POST /app/installations/{installation_id}/access_tokens': (ctx) => {
+      const app = ctx.app!;
+      if (Number(ctx.match.pathParams['installation_id']) !== app.installationId)
+        throw new GitHubApiError(404, 'Not Found');
+      const granted: Record<string, 'read' | 'write'> = { issues: app.issues, metadata: 'read' };
+      const b = (ctx.body ?? {}) as {
+        repositories?: string[];
+        repository_ids?: number[];
+        permissions?: Record<string, string>;
+      };
+      // The token cannot have more than the installation: other permissions, or more than granted, are refused.
+      let permissions = granted;
+      if (b.permissions !== undefined) {
+        permissions = {};
+        for (const [name, level] of Object.entries(b.permissions)) {
+          const have = granted[name];
+          if (have === undefined || (level === 'write' && have !== 'write'))
+            throw new GitHubApiError(422, `The permissions requested are not granted to this installation.`);
+          permissions[name] = level as 'read' | 'write';
+        }
+      }
+      const names = b.repositories ?? [];
+      const ids = b.repository_ids ?? [];
+      const narrowed = names.length > 0 || ids.length > 0;
+      for (const name of names)
+        if (!app.installedOnRepository || name.toLowerCase() !== repo.toLowerCase())
+          throw new GitHubApiError(
+            422,
+            `There is at least one repository that does not exist or is not accessible to the parent installation.`,
+          );
+      for (const id of ids)
+        if (!app.installedOnRepository || id !== state.repoId)
+          throw new GitHubApiError(
+            422,
+            `There is at least one repository that does not exist or is not accessible to the parent installation.`,
+          );
+      const token = classicToken('ghs_');
+      const expiresAt = now() + app.tokenLifetimeMs;
+      const holder: TokenHolder = {
+        login: `${app.slug}[bot]`,
+        access: !app.installedOnRepository ? 'none' : permissions['issues'] === 'write' ? 'write' : 'read',
+        installation: {
+          id: app.installationId,
+          issues: permissions['issues'] === 'write' ? 'write' : 'read',
+          expiresAt,
+          used: 0,
+          refusedExpired: 0,
+        },
+      };
+      byToken.set(token, holder);
+      installationTokens.push({ token, holder });
+      return {
+        status: 201,
+        body: {
+          token,
+          expires_at: timestamp(expiresAt),
+          permissions,
+          repository_selection: narrowed ? 'selected' : 'all',
+          ...(narrowed ? { repositories: [state.repoJson(READ_PERMISSIONS)] } : {}),
+        },
+      };
+    },
   };
 
   // Load the description and compile these operations' schemas now (about a
@@ -593,9 +799,41 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
       ]);
     }
 
-    // 2. Credentials.
+    // 2. Credentials. `/app/...` routes take the App's JWT; every other one a
+    // user's or an installation's token (an expired installation token is
+    // refused as GitHub does, "Bad credentials").
     const auth = /^(?:token|bearer)\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    const account = auth ? byToken.get(auth[1]!) : undefined;
+    if (match.template.startsWith('/app/') || match.template === '/app') {
+      const app = auth ? checkJwt(auth[1]!, apps, now()) : 'Requires authentication';
+      delete headers['x-oauth-scopes'];
+      delete headers['x-accepted-oauth-scopes'];
+      if (typeof app === 'string') return send({ status: 401, body: errorBody(401, app, DOCS_ROOT) });
+      let reply: Reply;
+      try {
+        reply = handler({
+          match,
+          query: parsed.searchParams,
+          body,
+          path,
+          app,
+          login: `${app.slug}[bot]`,
+          access: 'none',
+        });
+      } catch (e) {
+        if (!(e instanceof GitHubApiError)) throw e;
+        reply = { status: e.status, body: errorBody(e.status, e.message, match.docsUrl, e.errors) };
+      }
+      return send(reply);
+    }
+    let account = auth ? byToken.get(auth[1]!) : undefined;
+    if (account?.installation) {
+      delete headers['x-oauth-scopes'];
+      delete headers['x-accepted-oauth-scopes'];
+      if (account.installation.expiresAt <= now()) {
+        account.installation.refusedExpired++;
+        account = undefined;
+      } else account.installation.used++;
+    }
     if (!account) {
       rateHeaders = {
         'x-ratelimit-limit': '60',
@@ -609,6 +847,9 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
     }
     if (match.template !== '/rate_limit') rate.consume();
     rateHeaders = rate.headers();
+    // An installation with Issues: read may read, not write.
+    if (account.installation?.issues === 'read' && method !== 'GET' && account.access !== 'none')
+      return send({ status: 403, body: errorBody(403, NOT_BY_INTEGRATION, match.docsUrl) });
 
     // 3. Faults.
     const fault = faultFor(method, path, match);
@@ -667,7 +908,15 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
     // 4. The operation itself.
     let reply: Reply;
     try {
-      reply = handler({ match, query: parsed.searchParams, body, path, ...account });
+      reply = handler({
+        match,
+        query: parsed.searchParams,
+        body,
+        path,
+        login: account.login,
+        access: account.access,
+        ...(account.installation ? { installation: account.installation } : {}),
+      });
     } catch (e) {
       if (!(e instanceof GitHubApiError)) throw e;
       reply = { status: e.status, body: errorBody(e.status, e.message, docs, e.errors) };
@@ -723,6 +972,46 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
       const c = state.addComment(number, text, user);
       return { id: c.id, body: c.body, created_at: c.createdAt, user: c.user };
     },
+    registerApp(app) {
+      if (apps.has(app.appId)) throw new Error(`app ${app.appId} is registered already`);
+      const publicKey = typeof app.publicKey === 'string' ? createPublicKey(app.publicKey) : app.publicKey;
+      if (publicKey.asymmetricKeyType !== 'rsa') throw new Error('a GitHub App key is an RSA key');
+      apps.set(app.appId, {
+        id: app.appId,
+        publicKey,
+        slug: app.slug ?? 'logtickets-app',
+        installationId: app.installationId,
+        issues: app.issues ?? 'write',
+        installedOnRepository: app.installedOnRepository ?? true,
+        tokenLifetimeMs: app.tokenLifetimeMs ?? 3_600_000,
+      });
+    },
+    appLogin(appId) {
+      const app = apps.get(appId);
+      if (!app) throw new Error(`no app ${appId}`);
+      return `${app.slug}[bot]`;
+    },
+    installationTokens: () =>
+      installationTokens.map(({ token, holder }) => ({
+        token,
+        installationId: holder.installation!.id,
+        expiresAt: holder.installation!.expiresAt,
+        expired: holder.installation!.expiresAt <= now(),
+        used: holder.installation!.used,
+        refusedExpired: holder.installation!.refusedExpired,
+      })),
+    expireInstallationTokens() {
+      const at = now();
+      let alive = 0;
+      for (const { holder } of installationTokens) {
+        if (holder.installation!.expiresAt > at) {
+          alive++;
+          holder.installation!.expiresAt = at;
+        }
+      }
+      return alive;
+    },
+    now: () => now(),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((e) => (e ? reject(e) : resolve()));

@@ -460,7 +460,9 @@ export class GitHubState {
   userJson(login: string): Record<string, unknown> {
     const id = this.userId(login);
     const isOrg = login === this.owner;
-    const u = `${this.api}/users/${login}`;
+    // A bot's login (`<slug>[bot]`) is percent-encoded in URLs; its page is the App's.
+    const bot = /^(.+)\[bot\]$/.exec(login);
+    const u = `${this.api}/users/${encodeURIComponent(login)}`;
     return {
       login,
       id,
@@ -468,7 +470,7 @@ export class GitHubState {
       avatar_url: `https://avatars.githubusercontent.com/u/${id}?v=4`,
       gravatar_id: '',
       url: u,
-      html_url: `${this.html}/${login}`,
+      html_url: bot ? `${this.html}/apps/${bot[1]}` : `${this.html}/${login}`,
       followers_url: `${u}/followers`,
       following_url: `${u}/following{/other_user}`,
       gists_url: `${u}/gists{/gist_id}`,
@@ -478,7 +480,8 @@ export class GitHubState {
       repos_url: `${u}/repos`,
       events_url: `${u}/events{/privacy}`,
       received_events_url: `${u}/received_events`,
-      type: isOrg ? 'Organization' : 'User',
+      // A GitHub App's installation acts as `<slug>[bot]`, a Bot account.
+      type: isOrg ? 'Organization' : login.endsWith('[bot]') ? 'Bot' : 'User',
       user_view_type: 'public',
       site_admin: false,
     };

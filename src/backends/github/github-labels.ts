@@ -1,0 +1,77 @@
+/**
+ * The labels logtickets needs in a repository (the search label and the
+ * regression label), created where the repository lacks them: once per
+ * tracker instance, before the first issue or reopen that carries them
+ * (GitHub's API does not promise to make a missing label on its own).
+ * Never fails a delivery: a label that cannot be made is warned about, and
+ * GitHub keeps or drops labels as the credentials' access allows. After a
+ * retryable failure (outage, rate limit) it is tried again with the next
+ * delivery.
+ */
+
+import type { Octokit } from 'octokit';
+import { LogticketsError } from '../../errors.js';
+
+export interface LabelKeeperOptions {
+  readonly octokit: Octokit;
+  readonly owner: string;
+  readonly repo: string;
+  readonly wanted: ReadonlyArray<readonly [string, { readonly color: string; readonly description: string }]>;
+  /** Runs a request, turning failures into LogticketsErrors. */
+  readonly call: <T>(action: string, run: () => Promise<T>) => Promise<T>;
+  /** Counts one write against the budget. */
+  readonly spend: () => void;
+  readonly timeoutMs: number;
+  readonly warn: (message: string) => void;
+}
+
+export class LabelKeeper {
+  private ready: Promise<void> | undefined;
+  /** Done, for good or as far as it can be: later deliveries make no label writes. */
+  settled = false;
+
+  constructor(private readonly options: LabelKeeperOptions) {}
+
+  ensure(): Promise<void> {
+    this.ready ??= this.createMissing().then(
+      () => {
+        this.settled = true;
+      },
+      (error: unknown) => {
+        if (error instanceof LogticketsError && error.retryable) {
+          this.ready = undefined;
+          return;
+        }
+        this.settled = true;
+        // A missing repository is reported by the delivery itself.
+        if (!(error instanceof LogticketsError && error.status === 404)) this.options.warn((error as Error).message);
+      },
+    );
+    return this.ready;
+  }
+
+  private async createMissing(): Promise<void> {
+    const { octokit, owner, repo, call } = this.options;
+    const at = <T extends object>(params: T) => ({
+      owner,
+      repo,
+      ...params,
+      request: { signal: AbortSignal.timeout(this.options.timeoutMs) },
+    });
+    for (const [name, look] of this.options.wanted) {
+      try {
+        await call(`read the label "${name}"`, () => octokit.rest.issues.getLabel(at({ name })));
+        continue;
+      } catch (error) {
+        if (!(error instanceof LogticketsError) || error.status !== 404) throw error;
+      }
+      this.options.spend();
+      try {
+        await call(`create the label "${name}"`, () => octokit.rest.issues.createLabel(at({ name, ...look })));
+      } catch (error) {
+        // 422: another process made it meanwhile.
+        if (!(error instanceof LogticketsError) || error.status !== 422) throw error;
+      }
+    }
+  }
+}

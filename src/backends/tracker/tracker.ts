@@ -1,0 +1,77 @@
+/**
+ * What logtickets asks of an issue tracker (Trac, GitHub, or one of your own):
+ * a small plugin with no delivery logic and no state that matters. The store
+ * and its deliverers (TrackedStore) decide when to write and to which ticket;
+ * a Tracker only says how to do each step against its tracker:
+ * - find a problem's ticket by the marker logtickets leaves in it;
+ * - create a ticket for a problem;
+ * - add occurrences to a ticket: comment, reopen as a regression, or leave a
+ *   muted one (closed as wontfix / not planned) alone;
+ * - check its setup, and give a ticket's web address;
+ * - list the tickets changed since a time (for two-way sync).
+ * Every call may take an AbortSignal; a tracker honours it where its client can.
+ */
+
+import type { OccurrenceSummary } from './occurrence-summary.js';
+import type { SetupCheck } from './setup-check.js';
+
+export type { OccurrenceSummary } from './occurrence-summary.js';
+export type { SetupCheck } from './setup-check.js';
+
+/** A problem as a tracker knows it: the application and the fingerprint its marker carries. */
+export interface TrackerProblem {
+  readonly appId: string;
+  readonly hash: string;
+}
+
+export interface TrackerCallOptions {
+  /** Abort the request (a shutdown that cannot wait). */
+  readonly signal?: AbortSignal;
+}
+
+/** What happened when occurrences were added to an existing ticket. */
+export type AddResult =
+  | 'commented'
+  | 'reopened'
+  /** Closed as not to be fixed: left as it is. */
+  | 'muted'
+  /** Deleted in the tracker: the link is forgotten and a new ticket is made. */
+  | 'gone'
+  /** Not now (a limit of the tracker): try again at this time. */
+  | { readonly postponeUntil: string };
+
+/** A ticket's state as the tracker shows it after a change. */
+export interface TrackerChange {
+  readonly externalId: string;
+  readonly state: 'open' | 'closed';
+  /** Why it is closed: Trac's resolution, GitHub's state_reason (`completed`, `not_planned`); null when open or unknown. */
+  readonly resolution: string | null;
+  /** ISO 8601 time of the change. */
+  readonly updatedAt: string;
+  /** Labels (GitHub) or keywords (Trac). */
+  readonly labels: readonly string[];
+}
+
+export interface Tracker {
+  /** Where the tracker is, without credentials (`trac:https://…`, `github:owner/repo`): the key of its links and outbox. */
+  readonly name: string;
+  /** The external id of the ticket carrying this problem's marker, if the tracker has one. */
+  find(problem: TrackerProblem, options?: TrackerCallOptions): Promise<string | undefined>;
+  /** Open a ticket for a problem, carrying its marker; returns its external id. */
+  create(problem: TrackerProblem, summary: OccurrenceSummary, options?: TrackerCallOptions): Promise<string>;
+  /** Add occurrences to a ticket: comment, reopen a ticket closed as solved, or leave a muted one. */
+  addOccurrences(externalId: string, summary: OccurrenceSummary, options?: TrackerCallOptions): Promise<AddResult>;
+  /** Check the live tracker is usable (reachable, authenticated, allowed, set up). Changes nothing. */
+  checkSetup(options?: TrackerCallOptions): Promise<SetupCheck[]>;
+  /** Where a person sees the ticket (a web URL). Makes no request. */
+  ticketUrl(externalId: string): string;
+  /** Tickets of logtickets changed at or after `since`, oldest first. */
+  changedSince(since: Date, options?: TrackerCallOptions): Promise<TrackerChange[]>;
+  /**
+   * Optional: until when the tracker's own limits (a rate-limit answer, a write
+   * budget) allow no write. Asked before each delivery.
+   */
+  writesBlockedUntil?(): string | undefined;
+  /** Release what the tracker holds (connections, timers). */
+  close(): Promise<void>;
+}
