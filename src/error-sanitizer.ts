@@ -38,7 +38,9 @@ const SECRET_PATTERNS: ReadonlyArray<readonly [RegExp, Replacement]> = [
     '-----BEGIN $1PRIVATE KEY-----***-----END $1PRIVATE KEY-----',
   ],
   // user:password@ inside any URL-like string (empty user, '/' or '@' in the password included).
-  [/([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):\S*@/gi, '$1:***@'],
+  [/([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\n@]*@/gi, '$1:***@'],
+  // The same when the user name itself has spaces or other odd characters: user and password both go.
+  [/([a-z][a-z0-9+.-]*:\/\/)(?![^\n/@]*:\*\*\*@)[^\n/@]*:[^\n@]*@/gi, '$1***@'],
   // A token used as the user of an https URL, without the scheme.
   [/\b(x-access-token|x-oauth-basic|oauth2):[^\s@]+@/gi, '$1:***@'],
   // Authorization headers however they are written: `Authorization: Basic …`, `"authorization":"token …"`.
@@ -107,12 +109,26 @@ export function redactSecrets(text: string, matchers: SecretMatchers = []): stri
 }
 
 /**
+ * A URL or connection string as an error message may show it: whatever stands
+ * between `scheme://` and the last `@` (user and password, however odd their
+ * characters) becomes `***`.
+ */
+export function uriForMessage(uri: string): string {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(uri)?.[0];
+  if (scheme === undefined) return maskSecrets(uri);
+  const at = uri.lastIndexOf('@');
+  return at < scheme.length ? maskSecrets(uri) : `${scheme}${MASK}${uri.slice(at)}`;
+}
+
+/**
  * The credentials inside a URL or connection string: the password (as written
  * and decoded) and `user:password`; empty when it carries none.
  */
 export function uriSecrets(uri: string | undefined): string[] {
   if (typeof uri !== 'string') return [];
-  const found = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(uri)?.[1];
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(uri)?.[0];
+  const at = uri.lastIndexOf('@');
+  const found = scheme === undefined || at < scheme.length ? undefined : uri.slice(scheme.length, at);
   if (found === undefined) return [];
   const colon = found.indexOf(':');
   if (colon === -1) return [found, safeDecode(found)]; // a token written as the user

@@ -29,6 +29,7 @@ export {
   redactSecrets,
   SanitizedError,
   secretMatchers,
+  uriForMessage,
   uriSecrets,
   type SecretMatchers,
 } from './error-sanitizer.js';

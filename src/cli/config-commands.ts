@@ -8,7 +8,8 @@
  * - `sync`: deliver what waits in the outbox, then exit.
  */
 
-import { isTicketStore, type TicketBackend, type TicketStore } from '../backends/contract.js';
+import { isTicketStore, type TicketBackend } from '../backends/contract.js';
+import { ticketLinks } from '../backends/tracker/ticket-links.js';
 import { openConfigured, handlerOptions, type Configured } from '../config/create-handler.js';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load-config.js';
 import { LogticketsError, maskSecrets } from '../errors.js';
@@ -17,7 +18,7 @@ import { Level } from '../logging/level.js';
 import { TicketingHandler } from '../ticketing/ticketing-handler.js';
 import { intFlag, type Flags } from './ticket-commands.js';
 import { progress } from './progress.js';
-import { chooseStore, missingSqliteFile, openStore, type StoreChoice } from './store-access.js';
+import { chooseStore, missingSqliteFile, openStore, type CliSetup, type StoreChoice } from './store-access.js';
 import { UsageError } from './usage-error.js';
 
 export interface CommandResult {
@@ -25,12 +26,7 @@ export interface CommandResult {
   readonly code: number;
 }
 
-/** The CLI's store and trackers: from `--config` (or LOGTICKETS_CONFIG), with `--db` naming another store. */
-export interface CliSetup {
-  readonly configPath: string | undefined;
-  readonly storeUri: string | undefined;
-  readonly prefix: string | undefined;
-}
+export type { CliSetup } from './store-access.js';
 
 function requireConfig(setup: CliSetup, command: string): string {
   if (setup.configPath === undefined) {
@@ -94,10 +90,10 @@ export async function checkConfig(setup: CliSetup): Promise<CommandResult> {
     if (storeCheck.mistake) return { output: [...lines, storeCheck.line].join('\n'), code: 2 };
     failed ||= !storeCheck.ok;
     lines.push(storeCheck.line);
-    for (const { label, backend } of trackers) {
+    for (const { label, tracker } of trackers) {
       let checks;
       try {
-        checks = await backend.checkSetup();
+        checks = await tracker.checkSetup();
       } catch (error) {
         failed = true;
         lines.push(line(false, label, 'checks', errorText(error)));
@@ -158,7 +154,7 @@ export async function testTicket(setup: CliSetup, flags: Flags): Promise<Command
   const path = requireConfig(setup, 'test-ticket');
   const timeoutMs = intFlag('--timeout', flags.timeout, 60) * 1000;
   const loaded = loadConfig(path);
-  const { store, trackers, target } = configured(loaded, setup);
+  const { store, trackers, target, tracked } = configured(loaded, setup);
   const handler = new TicketingHandler(target, {
     ...handlerOptions(loaded.config),
     closeBackends: true,
@@ -198,16 +194,12 @@ export async function testTicket(setup: CliSetup, flags: Flags): Promise<Command
         `ticket #${ticket.id} (${ticket.occurrenceCount} occurrence${ticket.occurrenceCount === 1 ? '' : 's'})`,
       ),
     );
-    for (const { label, backend } of trackers) {
-      const failedBefore = backend.deliveryCounts.failed;
-      const delivered = await backend.deliverPending({ timeoutMs });
-      const deliveryFailed = backend.deliveryCounts.failed > failedBefore;
-      const link = await (store as TicketStore).getLink({
-        tracker: backend.name,
-        appId: ticket.appId,
-        hash: ticket.hash,
-      });
-      const where = link?.externalId == null ? undefined : backend.ticketUrl(link.externalId);
+    for (const { label, tracker } of trackers) {
+      const failedBefore = tracked!.deliveryCounts(tracker.name).failed;
+      const delivered = await tracked!.deliverPending({ timeoutMs, tracker: tracker.name });
+      const deliveryFailed = tracked!.deliveryCounts(tracker.name).failed > failedBefore;
+      const [link] = await ticketLinks(tracked!.store, [tracker], ticket);
+      const where = link?.url;
       if (delivered || (where !== undefined && !deliveryFailed)) {
         // Not delivered yet but not failing: a comment waits for its ticket's comment window.
         const note = delivered ? '' : ' (this occurrence waits for the comment window; `logtickets sync` delivers it)';
@@ -237,15 +229,16 @@ export async function sync(setup: CliSetup, flags: Flags): Promise<CommandResult
   const path = requireConfig(setup, 'sync');
   const timeoutMs = intFlag('--timeout', flags.timeout, 300) * 1000;
   const loaded = loadConfig(path);
-  const { store, trackers, target } = configured(loaded, setup);
+  const { trackers, target, tracked } = configured(loaded, setup);
   const lines: string[] = [];
   let failed = false;
   try {
-    if (trackers.length === 0) return { output: 'Nothing to sync: the config names no trackers.', code: 0 };
-    await store.open();
-    const outbox = store as TicketStore;
-    for (const { label, backend } of trackers) {
-      const total = await outbox.countOutbox(backend.name);
+    if (tracked === undefined) return { output: 'Nothing to sync: the config names no trackers.', code: 0 };
+    // Only the store is opened: each tracker's deliveries are then sent in turn, under its own progress bar.
+    await tracked.store.open();
+    const outbox = tracked.store;
+    for (const { label, tracker } of trackers) {
+      const total = await outbox.countOutbox(tracker.name);
       if (total === 0) {
         lines.push(line(true, label, 'synced', 'nothing was waiting'));
         continue;
@@ -253,19 +246,18 @@ export async function sync(setup: CliSetup, flags: Flags): Promise<CommandResult
       const bar = progress(label);
       bar.update(0, total);
       const ticker = setInterval(() => {
-        void outbox.countOutbox(backend.name).then(
+        void outbox.countOutbox(tracker.name).then(
           (left) => bar.update(Math.max(0, total - left), total),
           () => undefined,
         );
       }, 250);
       let done: boolean;
       try {
-        await backend.open();
-        done = await backend.deliverPending({ timeoutMs });
+        done = await tracked.deliverPending({ timeoutMs, tracker: tracker.name });
       } finally {
         clearInterval(ticker);
       }
-      const left = await outbox.countOutbox(backend.name);
+      const left = await outbox.countOutbox(tracker.name);
       bar.update(Math.max(0, total - left), total);
       bar.stop();
       if (done) {

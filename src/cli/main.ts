@@ -15,12 +15,14 @@
 
 import { parseArgs } from 'node:util';
 import type { TicketBackend } from '../backends/contract.js';
+import type { LinkedTracker } from '../backends/tracker/ticket-links.js';
 import { LogticketsError, maskSecrets } from '../errors.js';
 import { runDemo } from '../demo/run-demo.js';
 import { list, occurrences, remove, reopen, show, solve, stats, type Flags } from './ticket-commands.js';
 import { UsageError } from './usage-error.js';
 import { checkConfig, sync, testTicket, type CliSetup, type CommandResult } from './config-commands.js';
 import { loadConfig } from '../config/load-config.js';
+import { linkedTrackers } from '../config/tracker-links.js';
 import { chooseStore, mustExist, openStore, whereNamed } from './store-access.js';
 
 const USAGE = `Usage: logtickets <command> [options]
@@ -120,7 +122,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     mustExist(store.uri, whereNamed(setup));
     backend = openStore(store, READS.has(command) ? 'read' : 'change');
     await backend.open();
-    const output = await run(command, backend, id, flags);
+    const output = await run(command, backend, id, flags, linkedTrackers(loaded?.config));
     process.stdout.write(`${output}\n`);
     return 0;
   } catch (error) {
@@ -140,7 +142,9 @@ function cliSetup(values: { db?: string; config?: string; prefix?: string }): Cl
   const configPath = values.config ?? envConfig;
   // LOGTICKETS_DB does not override a config given on the command line.
   const storeUri = values.db ?? (values.config === undefined ? envDb : undefined);
-  return { configPath, storeUri, prefix: values.prefix };
+  // It does apply when that config names no store: --db, the config's store, LOGTICKETS_DB, ...
+  const envStoreUri = values.db === undefined && values.config !== undefined ? envDb : undefined;
+  return { configPath, storeUri, prefix: values.prefix, envStoreUri };
 }
 
 function runConfigCommand(command: string, setup: CliSetup, flags: Flags): Promise<CommandResult> {
@@ -154,12 +158,18 @@ function runConfigCommand(command: string, setup: CliSetup, flags: Flags): Promi
   }
 }
 
-function run(command: string, backend: TicketBackend, id: number, flags: Flags): Promise<string> {
+function run(
+  command: string,
+  backend: TicketBackend,
+  id: number,
+  flags: Flags,
+  trackers: readonly LinkedTracker[],
+): Promise<string> {
   switch (command) {
     case 'list':
-      return list(backend, flags);
+      return list(backend, flags, trackers);
     case 'show':
-      return show(backend, id, flags);
+      return show(backend, id, flags, trackers);
     case 'occurrences':
       return occurrences(backend, id, flags);
     case 'solve':
@@ -210,7 +220,8 @@ function fail(error: unknown): number {
       error.code === 'INVALID_URI' ||
       error.code === 'UNSUPPORTED_URI' ||
       error.code === 'TICKET_NOT_FOUND' ||
-      error.code === 'STORE_NOT_FOUND'
+      error.code === 'STORE_NOT_FOUND' ||
+      error.code === 'SCHEMA_MISMATCH'
       ? 2
       : 1;
   }

@@ -11,8 +11,16 @@ import type { TicketBackend } from '../backends/contract.js';
 import { defaultStoreUri, openBackend, type OpenBackendOptions } from '../backends/open-backend.js';
 import { isSqlUri, parseSqlUri } from '../backends/sql/sql-uri.js';
 import type { LogticketsConfig } from '../config/config-schema.js';
-import type { CliSetup } from './config-commands.js';
 import { UsageError } from './usage-error.js';
+
+/** The CLI's store and trackers: from `--config` (or LOGTICKETS_CONFIG), with `--db` naming another store. */
+export interface CliSetup {
+  readonly configPath: string | undefined;
+  readonly storeUri: string | undefined;
+  readonly prefix: string | undefined;
+  /** LOGTICKETS_DB when a config file came from --config: used when that config names no store. */
+  readonly envStoreUri?: string | undefined;
+}
 
 export interface StoreChoice {
   readonly uri: string;
@@ -21,7 +29,7 @@ export interface StoreChoice {
 
 /** The store: --db, else the config's, else ./logtickets.db; the config's store options; --prefix over the config's. */
 export function chooseStore(setup: CliSetup, config: LogticketsConfig | undefined): StoreChoice {
-  const uri = setup.storeUri ?? config?.store?.uri ?? defaultStoreUri();
+  const uri = setup.storeUri ?? config?.store?.uri ?? setup.envStoreUri ?? defaultStoreUri();
   const { uri: _uri, $comment: _comment, ...fromConfig } = config?.store ?? { uri: '' };
   const options: Record<string, unknown> = Object.fromEntries(
     Object.entries(fromConfig).filter(([, value]) => value !== undefined),

@@ -63,7 +63,10 @@ const EXPECTED: Record<string, string> = {
 function kindOf(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'a whole number' : 'a number';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return 'a number too large to use';
+    return Number.isInteger(value) ? 'a whole number' : 'a fraction';
+  }
   if (typeof value === 'string') return 'text';
   if (typeof value === 'boolean') return 'a boolean';
   return typeof value === 'object' ? 'an object' : typeof value;

@@ -143,9 +143,9 @@ export const githubSchema = block({
   repo: text,
   token: text.optional(),
   app: block({
-    appId: z.union([count, text], { error: 'expected a number or text' }),
+    appId: z.union([count, text], { error: 'expected a whole number or text' }),
     privateKey: text,
-    installationId: z.union([count, text], { error: 'expected a number or text' }),
+    installationId: z.union([count, text], { error: 'expected a whole number or text' }),
   }).optional(),
   baseUrl: httpUrl.optional(),
   labels: names.min(1, 'needs at least one label (the first is how logtickets finds its issues)').optional(),

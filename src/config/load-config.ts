@@ -31,10 +31,12 @@ export interface LoadConfigOptions {
   /** The folder relative paths are read from (default: the config file's, or the working directory for an object). */
   readonly baseDir?: string;
   /**
-   * Keep only the `store` block (the CLI's store commands). The whole file is
+   * Keep only the `store` block and the trackers' entries (the CLI's store
+   * commands: the trackers name the links a ticket shows). The whole file is
    * still checked, but variables and `_file` secrets outside the store block
    * are not read: listing tickets needs no tracker credentials, so a token
-   * missing from this shell must not stop it.
+   * missing from this shell must not stop it. Such values stand as
+   * `(not read)` in the result, which must not be used to reach a tracker.
    */
   readonly storeOnly?: boolean;
 }
@@ -103,10 +105,24 @@ export function loadConfig(source: string | object, options: LoadConfigOptions =
   }
   problems.push(...duplicateTrackers((expanded as { trackers?: unknown }).trackers));
   if (problems.length > 0) throw new ConfigError(label, problems);
-  const config = storeOnly
-    ? { ...(result.data!.store === undefined ? {} : { store: result.data!.store }) }
-    : result.data!;
+  const config = storeOnly ? storeOnlyConfig(result.success ? result.data : undefined, expanded) : result.data!;
   return { config: absolutePaths(config, baseDir), source: label, baseDir, inlineSecrets };
+}
+
+/**
+ * The store block, and the trackers' entries when the whole file parsed: a
+ * placeholder of a value not read may fail the schema (that is not reported,
+ * the command does not need it), and then only the store is kept.
+ */
+function storeOnlyConfig(parsed: LogticketsConfig | undefined, expanded: unknown): LogticketsConfig {
+  if (parsed !== undefined) {
+    return {
+      ...(parsed.store === undefined ? {} : { store: parsed.store }),
+      ...(parsed.trackers === undefined ? {} : { trackers: parsed.trackers }),
+    };
+  }
+  const store = configSchema.shape.store.safeParse((expanded as { store?: unknown }).store);
+  return store.success && store.data !== undefined ? { store: store.data } : {};
 }
 
 function parseJsonFile(path: string): unknown {
@@ -160,9 +176,10 @@ function syntaxError(text: string): string {
   const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
   const first = errors[0];
   if (first === undefined) return ' is not valid JSON';
-  const before = text.slice(0, first.offset);
-  const line = before.split('\n').length;
-  const column = first.offset - before.lastIndexOf('\n');
+  // Lines end with \n, \r\n or a lone \r (files from old Mac editors).
+  const lines = text.slice(0, first.offset).split(/\r\n|\r|\n/);
+  const line = lines.length;
+  const column = lines[lines.length - 1]!.length + 1;
   const after = root !== undefined && first.offset >= root.offset + root.length;
   const reason = after ? SYNTAX.EndOfFileExpected : (SYNTAX[printParseErrorCode(first.error)] ?? 'syntax error');
   return `:${line}:${column} is not valid JSON: ${reason}`;
@@ -214,7 +231,12 @@ function expand(value: unknown, path: Path, ctx: ExpandContext): unknown {
         ctx.failed.add(jsonPath([...path, target]));
         continue;
       }
-      const content = unread(here, ctx) ? NOT_READ : readSecretFile(file, here, ctx);
+      if (unread(here, ctx)) {
+        ctx.failed.add(jsonPath([...path, target]));
+        define(out, target, NOT_READ);
+        continue;
+      }
+      const content = readSecretFile(file, here, ctx);
       if (content !== undefined) define(out, target, content);
       else ctx.failed.add(jsonPath([...path, target]));
       continue;
@@ -243,7 +265,11 @@ function interpolate(text: string, path: Path, ctx: ExpandContext): string {
       return '';
     }
     const value = ctx.env[name];
-    if (unread(path, ctx)) return value || NOT_READ;
+    if (unread(path, ctx)) {
+      // Not needed by this command: the placeholder is not checked against the schema either.
+      if (value === undefined || value === '') ctx.failed.add(jsonPath(path));
+      return value || NOT_READ;
+    }
     if (value === undefined || value === '') {
       ctx.problems.push(`${jsonPath(path)}: environment variable ${name} is not set`);
       ctx.failed.add(jsonPath(path));

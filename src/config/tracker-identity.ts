@@ -17,7 +17,9 @@ export function trackerIdentity(entry: unknown): string | undefined {
   try {
     if (t.type === 'trac' && typeof t.url === 'string') {
       const url = new URL(t.url);
-      return `trac ${url.protocol}//${url.host.toLowerCase()}${url.pathname.replace(/\/+$/, '')}`;
+      // One Trac answers at /rpc and /login/rpc (XML-RPC and JSON-RPC alike), over http and https.
+      const project = url.pathname.replace(/\/+$/, '').replace(/(\/login)?\/(xml|json)?rpc$/i, '');
+      return `trac ${url.host.toLowerCase()}${project}`;
     }
     if (t.type === 'github' && typeof t.owner === 'string' && typeof t.repo === 'string') {
       const host = typeof t.baseUrl === 'string' ? new URL(t.baseUrl).host.toLowerCase() : 'api.github.com';

@@ -15,6 +15,7 @@
  */
 
 import { createHash } from 'node:crypto';
+import { LogticketsError } from '../errors.js';
 import { logbookHash } from './logbook-hash.js';
 
 export interface FingerprintInput {
@@ -38,6 +39,12 @@ export type FingerprintMode = 'line' | 'function';
 export const FINGERPRINT_MODES: readonly FingerprintMode[] = ['line', 'function'];
 
 export function fingerprint(input: FingerprintInput, salt: string, mode: FingerprintMode = 'line'): string {
+  if (input === null || typeof input !== 'object') {
+    throw new LogticketsError(
+      'INVALID_ARGUMENT',
+      `fingerprint: its input must be an object, got ${input === null ? 'null' : typeof input}`,
+    );
+  }
   if (input.custom === undefined && mode === 'function' && input.function) {
     return sha1(`function\u0000${input.level}\u0000${input.channel}\u0000${input.file}\u0000${input.function}`, salt);
   }

@@ -43,6 +43,7 @@ export interface LogbookHashInput {
 }
 
 export function logbookHash(input: LogbookHashInput): string {
+  if (input === null || typeof input !== 'object') throw invalid('its input', 'an object', input);
   const { level, channel, filename, lineno, salt } = input;
   if (typeof filename !== 'string') throw invalid('filename', 'a string (Logbook has no hash without one)', filename);
   const hash = createHash('sha1');

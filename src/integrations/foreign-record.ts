@@ -89,14 +89,14 @@ export function toLogRecord(input: ForeignRecord, level: number = input.level): 
   const callSite = read('callSite');
   let site: CallSite | null;
   try {
-    site =
-      (typeof callSite === 'string' ? parseCallSite(callSite) : ((callSite as CallSite | null | undefined) ?? null)) ??
-      callSiteFromError(error);
+    site = (typeof callSite === 'string' ? parseCallSite(callSite) : callSiteObject(callSite)) ?? callSiteFromError(error);
   } catch {
     site = null;
   }
+  // A fingerprint that cannot be read leaves the default grouping (never its marker text as the key).
+  const given = readKey(input, 'fingerprint');
   const fingerprint =
-    (read('fingerprint') as ForeignRecord['fingerprint']) ??
+    (given.ok ? (given.value as ForeignRecord['fingerprint']) : undefined) ??
     (site === null ? ['logtickets:message', String(level), channel, groupingText(message)] : undefined);
   const options = {
     ...(extra === undefined ? {} : { extra: extra as Record<string, unknown> }),
@@ -110,6 +110,22 @@ export function toLogRecord(input: ForeignRecord, level: number = input.level): 
   });
 }
 
+/** A call site given as an object, copied when it has the shape of one; otherwise none. */
+function callSiteObject(value: unknown): CallSite | null {
+  if (value === null || typeof value !== 'object') return null;
+  const { path, line, column, function: fn } = value as Record<string, unknown>;
+  if (typeof path !== 'string' || path === '' || typeof line !== 'number' || !Number.isFinite(line)) return null;
+  return {
+    path,
+    line,
+    column: typeof column === 'number' && Number.isFinite(column) ? column : 0,
+    function: typeof fn === 'string' && fn !== '' ? fn : null,
+  };
+}
+
+/** The latest and earliest times a Date can hold (±100,000,000 days from 1970). */
+const MAX_TIME_MS = 8.64e15;
+
 function toEpochMs(time: ForeignRecord['time']): number {
   let ms: unknown;
   try {
@@ -117,7 +133,8 @@ function toEpochMs(time: ForeignRecord['time']): number {
   } catch {
     ms = undefined; // a broken Date-like value: the record keeps the time it arrived
   }
-  return typeof ms === 'number' && Number.isFinite(ms) ? ms : Date.now();
+  // A time no Date can hold (a nanosecond timestamp, say) is not a reason to lose the record: it gets the time it arrived.
+  return typeof ms === 'number' && Number.isFinite(ms) && Math.abs(ms) <= MAX_TIME_MS ? ms : Date.now();
 }
 
 const FRAME = /^\s*at (?:(.+?) \()?(.+?):(\d+)(?::(\d+))?\)?\s*$/;

@@ -290,7 +290,11 @@ function toForeign(line: unknown, settings: Settings): ForeignRecord | null {
   if (line === null || typeof line !== 'object' || Array.isArray(line)) return null;
   const obj = line as Record<string, unknown>;
   const level = levelOf(obj.level, settings.labels);
-  if (level === undefined || level < settings.minLevel) return null;
+  // A level nobody mapped is not skipped silently: handleForeign refuses it and the handler counts it (invalid).
+  if (level === undefined) {
+    return obj.level === undefined ? null : { level: obj.level as number, channel: 'pino', message: '' };
+  }
+  if (level < settings.minLevel) return null;
 
   const errorKey = settings.errorKeys.find((key) => serializedError(obj[key]) !== undefined);
   const error = errorKey === undefined ? undefined : serializedError(obj[errorKey]);

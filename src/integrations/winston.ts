@@ -193,7 +193,10 @@ export class LogticketsTransport extends TransportStream {
   private toForeign(info: Info): ForeignRecord | null {
     if (info === null || typeof info !== 'object') return null;
     const name = info[LEVEL] ?? info.level;
-    const level = typeof name === 'string' ? (this.levelNames[name] ?? parseLevel(name) ?? Level.INFO) : Level.INFO;
+    const known = typeof name === 'string' ? (this.levelNames[name] ?? parseLevel(name)) : undefined;
+    // A level nobody mapped is not skipped silently: handleForeign refuses it and the handler counts it (invalid).
+    if (known === undefined) return { level: name as number, channel: this.channel ?? 'winston', message: '' };
+    const level = known;
     if (level < this.target.handler.level) return null;
 
     const found = errorOf(info);

@@ -46,8 +46,29 @@ export function isWanted(level: number): boolean {
   return scope !== undefined && level >= scope.minLevel;
 }
 
+/**
+ * How deep records may be logged from inside a handler's filter or handling
+ * (a filter that logs, say). Past it, a record is counted as lost by each
+ * handler instead of recursing until the stack runs out.
+ */
+const MAX_NESTING = 16;
+let nesting = 0;
+
 /** Offer the record to the active handlers, innermost first, until one that does not bubble handles it. */
 export function dispatch(record: LogRecord): void {
+  if (nesting >= MAX_NESTING) {
+    refuseNested(record);
+    return;
+  }
+  nesting++;
+  try {
+    offerAll(record);
+  } finally {
+    nesting--;
+  }
+}
+
+function offerAll(record: LogRecord): void {
   const scope = scopes.getStore();
   if (scope !== undefined) {
     for (let i = scope.handlers.length - 1; i >= 0; i--) if (offer(scope.handlers[i]!, record)) return;
@@ -80,6 +101,14 @@ export function offerRecord(handler: Handler, record: LogRecord): 'handled' | 'f
   } catch (error) {
     lost(handler, 'handler_error', error);
     return 'lost';
+  }
+}
+
+function refuseNested(record: LogRecord): void {
+  const error = new RangeError(`records logged from inside a handler nest deeper than ${MAX_NESTING}`);
+  const scope = scopes.getStore();
+  for (const handler of [...(scope?.handlers ?? []), ...application]) {
+    if (record.level >= handler.level) lost(handler, 'handler_error', error);
   }
 }
 

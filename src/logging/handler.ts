@@ -39,7 +39,10 @@ export abstract class Handler {
   constructor(options: HandlerOptions = {}, defaultLevel: number = Level.TRACE) {
     const level = options.level === undefined ? defaultLevel : parseLevel(options.level);
     if (level === undefined) {
-      throw new LogticketsError('INVALID_ARGUMENT', `level: unknown level ${JSON.stringify(options.level)}`);
+      throw new LogticketsError(
+        'INVALID_ARGUMENT',
+        `level: expected a level name or an integer from 0 to 1000, got ${JSON.stringify(options.level) ?? typeof options.level}`,
+      );
     }
     if (options.filter !== undefined && typeof options.filter !== 'function') {
       throw new LogticketsError('INVALID_ARGUMENT', 'filter must be a function (record, handler) => boolean');

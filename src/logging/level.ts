@@ -24,16 +24,19 @@ export function levelName(level: number): string {
   return NAMES[level] ?? `LEVEL${level}`;
 }
 
+/** Level numbers run from 0 to this (Logbook's are 9 to 15; the rest is room for custom levels). */
+export const MAX_LEVEL = 1000;
+
 /**
- * Read a level given as a number or a name (any case; `WARN` is accepted for
- * WARNING). Returns undefined when it is neither.
+ * Read a level given as a number (0 to MAX_LEVEL) or a name (any case; `WARN`
+ * is accepted for WARNING). Returns undefined when it is neither.
  */
 export function parseLevel(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isInteger(value)) return value;
+  if (typeof value === 'number') return Number.isInteger(value) && value >= 0 && value <= MAX_LEVEL ? value : undefined;
   if (typeof value !== 'string') return undefined;
   const upper = value.trim().toUpperCase();
   if (upper === 'WARN') return Level.WARNING;
   if (upper in Level) return Level[upper as LevelName];
-  if (/^\d+$/.test(upper)) return Number(upper);
+  if (/^\d{1,4}$/.test(upper) && Number(upper) <= MAX_LEVEL) return Number(upper);
   return undefined;
 }

@@ -14,12 +14,13 @@
  * `const { error } = log` works.
  */
 
+import { LogticketsError } from '../errors.js';
 import { checkOptions } from '../options.js';
 import type { WrapperMatcher } from './call-site.js';
 import { captureStack } from './call-site.js';
 import { dispatch, isWanted } from './handler-stack.js';
 import { reportInternalError } from './internal-error.js';
-import { Level } from './level.js';
+import { Level, parseLevel } from './level.js';
 import { LogRecord, type LogOptions } from './record.js';
 import { isError, readKey, safeText } from './safe-read.js';
 
@@ -50,7 +51,15 @@ export class Logger {
   constructor(name: string, options: LoggerOptions = {}) {
     checkOptions('Logger options', options, { wrappers: 'array', stackDepth: { integer: { min: 1 } } });
     this.name = String(name);
-    this.wrappers = options.wrappers ?? [];
+    this.wrappers = (options.wrappers ?? []).map((w, i) => {
+      if (typeof w === 'string' && w !== '') return w;
+      // A copy without the g and y flags: their lastIndex would make test() alternate between calls.
+      if (w instanceof RegExp) return new RegExp(w.source, w.flags.replace(/[gy]/g, ''));
+      throw new LogticketsError(
+        'INVALID_ARGUMENT',
+        `Logger options.wrappers[${i}] must be a function name or a RegExp, got ${w === null ? 'null' : typeof w}`,
+      );
+    });
     this.stackDepth = options.stackDepth ?? (this.wrappers.length > 0 ? 12 : 4);
   }
 
@@ -98,8 +107,18 @@ export class Logger {
   };
 
   /** Log at any level number. */
-  readonly log = (level: number, first: string | LogOptions | Error, ...rest: unknown[]): void => {
-    if (isWanted(level)) this.emit(level, this.log, first, rest);
+  readonly log = (level: number | string, first: string | LogOptions | Error, ...rest: unknown[]): void => {
+    const number = typeof level === 'string' ? parseLevel(level) : level;
+    if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < 0 || number > 1000) {
+      reportInternalError(
+        `logger ${this.name}`,
+        new RangeError(
+          `level must be a level name or an integer from 0 to 1000, got ${typeof level === 'string' ? JSON.stringify(level.slice(0, 40)) : String(level)}: record not logged`,
+        ),
+      );
+      return;
+    }
+    if (isWanted(number)) this.emit(number, this.log, first, rest);
   };
 
   private emit(level: number, below: Function, first: string | LogOptions | Error, rest: unknown[]): void {

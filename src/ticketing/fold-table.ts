@@ -21,7 +21,7 @@ export interface Folded {
 }
 
 /** What a summarised record is taken to hold. */
-const SLIM_BYTES = 4096;
+const SLIM_BYTES = 1024;
 
 export class FoldTable {
   private readonly entries = new Map<string, Folded>();
@@ -102,7 +102,7 @@ export class FoldTable {
 /** An occurrence with its record cut down to what identifies it. */
 function slim(occurrence: OccurrenceInput): OccurrenceInput {
   const data = occurrence.data as Record<string, JsonValue>;
-  const message = typeof data.message === 'string' ? data.message.slice(0, 1024) : null;
+  const message = typeof data.message === 'string' ? data.message.slice(0, 256) : null;
   const keep: Record<string, JsonValue> = {
     message,
     truncated: 'record not kept whole: the queue was at its memory limit',

@@ -119,6 +119,13 @@ export class TicketingHandler extends Handler {
   constructor(target?: Target, options: TicketingHandlerOptions = {}) {
     checkOptions('options', options, OPTION_KINDS);
     checkOptions('options.retry', options.retry, { initialMs: { number: { min: 1 } }, maxMs: { number: { min: 1 } } });
+    checkOptions('options.limits', options.limits, {
+      maxDepth: { integer: { min: 1 } },
+      maxStringLength: { integer: { min: 1 } },
+      maxArrayLength: { integer: { min: 1 } },
+      maxKeys: { integer: { min: 1 } },
+      maxTotalNodes: { integer: { min: 1 } },
+    });
     super(options, Level.WARNING);
     const appId = options.appId ?? 'generic';
     if (appId === '') throw new LogticketsError('INVALID_ARGUMENT', 'options.appId must be a non-empty string');
@@ -240,9 +247,27 @@ export class TicketingHandler extends Handler {
       // A ref'd timer keeps the process alive while the flush runs.
       const keepAlive = setTimeout(() => undefined, this.exitFlushMs);
       // Once only: a backend that stays down must not keep the process alive forever.
-      void this.flush({ timeoutMs: this.exitFlushMs }).then(() => clearTimeout(keepAlive));
+      void this.flush({ timeoutMs: this.exitFlushMs }).then(() => {
+        clearTimeout(keepAlive);
+        this.reportUnwritten();
+      });
     };
     process.on('beforeExit', this.exitHook);
+  }
+
+  /** The process is ending with occurrences still queued: say so, since nothing else will. */
+  private reportUnwritten(): void {
+    for (const writer of this.writers) {
+      const waiting = writer.size;
+      if (waiting === 0) continue;
+      try {
+        process.stderr.write(
+          `logtickets: ${maskSecrets(writer.backend.name)}: the process is ending with ${waiting} occurrence${waiting === 1 ? '' : 's'} not written (exitFlushMs ${this.exitFlushMs} ran out)\n`,
+        );
+      } catch {
+        // stderr is gone too: nothing more to do.
+      }
+    }
   }
 
   private unwatchExit(): void {

@@ -126,6 +126,7 @@ test('tracker secrets are read only by the commands that use trackers; their mis
       store: 'sqlite:./s.db',
       trackers: [
         { type: 'trac', url: 'http://127.0.0.1:9', password_file: './absent' },
+        { type: 'trac', url: 'https://${EXIT_CODES_UNSET_HOST}/login/rpc', name: 'second' },
         { type: 'github', owner: 'o', repo: 'r', token: '${EXIT_CODES_UNSET_TOKEN}' },
       ],
     }),
@@ -138,6 +139,6 @@ test('tracker secrets are read only by the commands that use trackers; their mis
     const r = await cli([...command, '--config', path], { built: true, cwd: dir });
     t.is(r.code, 2, command.join(' '));
     t.regex(`${r.stdout}${r.stderr}`, /trackers\[0\]\.password_file: cannot read .*absent \(no such file\)/);
-    t.regex(`${r.stdout}${r.stderr}`, /trackers\[1\]\.token: environment variable EXIT_CODES_UNSET_TOKEN is not set/);
+    t.regex(`${r.stdout}${r.stderr}`, /trackers\[2\]\.token: environment variable EXIT_CODES_UNSET_TOKEN is not set/);
   }
 });

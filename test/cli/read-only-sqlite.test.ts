@@ -180,7 +180,7 @@ const FOREIGN: readonly Foreign[] = [
   {
     name: 'another program’s table of the same name',
     make: async (p) => sqlite(p, 'create table logtickets_tickets (id integer, what text)'),
-    code: 1,
+    code: 2,
     message: /table logtickets_tickets in .* was not made by logtickets \(no schema version in logtickets_meta\)/,
   },
   {
@@ -190,7 +190,7 @@ const FOREIGN: readonly Foreign[] = [
       sqlite(p, "update logtickets_meta set value = '99' where key = 'schema_version'");
     },
     code: 1,
-    message: /schema version is 99 but this logtickets knows version 1: upgrade logtickets/,
+    message: /schema version is 99 but this logtickets knows version 2: upgrade logtickets/,
   },
   {
     name: 'a store missing a column',
@@ -198,7 +198,7 @@ const FOREIGN: readonly Foreign[] = [
       await writeStore(p);
       sqlite(p, 'alter table logtickets_tickets drop column regression_count');
     },
-    code: 1,
+    code: 2,
     message: /table logtickets_tickets in .* has no column regression_count/,
   },
 ];
@@ -220,6 +220,7 @@ for (const foreign of FOREIGN) {
     const config = join(dir, 'logtickets.json');
     writeFileSync(config, JSON.stringify({ store: { uri: 'sqlite:./store.db', prefix: foreign.prefix } }));
     const check = await cli(['check-config', '--config', config], { built: true });
+    // check-config reports the store like any live check: a FAIL line, exit 1.
     t.is(check.code, 1, check.stdout);
     t.regex(check.stdout.split('\n')[1] ?? '', /^FAIL\s+sqlite:.*store\.db: store reachable — /);
     t.regex(check.stdout, foreign.message);

@@ -46,6 +46,8 @@ const syntax: Array<[string, string, RegExp]> = [
   ['an empty file', '', /is empty: expected a JSON object/],
   ['whitespace only', ' \n\t\n', /is empty: expected a JSON object/],
   ['a bad number', `{ "handler": { "maxQueue": 01${SECRET} } }`, /:1:\d+ .*not valid JSON/],
+  ['CR-only line endings', `{\r  "a": 1,\r  "token": ${SECRET}\r}`, /:3:12 .*double quotes/],
+  ['CRLF line endings', `{\r\n  "a": 1,\r\n  "token": ${SECRET}\r\n}`, /:3:12 .*double quotes/],
 ];
 
 for (const [name, text, where] of syntax) {
@@ -85,11 +87,21 @@ const types: Array<[string, unknown, string]> = [
   ['level as a boolean', { handler: { level: true } }, 'handler.level: expected a level name or number, got a boolean'],
   ['level as an object', { handler: { level: {} } }, 'handler.level: expected a level name or number, got an object'],
   ['appId as a number', { handler: { appId: 5 } }, 'handler.appId: expected text, got a whole number'],
+  [
+    'maxQueue too large to be a number',
+    { handler: { maxQueue: Number.POSITIVE_INFINITY } },
+    'handler.maxQueue: expected a number, got a number too large to use',
+  ],
+  [
+    'a level out of range',
+    { handler: { level: 1001 } },
+    'handler.level: expected a level: TRACE, DEBUG, INFO, NOTICE, WARNING, ERROR, CRITICAL or a number',
+  ],
   ['maxQueue as text', { handler: { maxQueue: '10' } }, 'handler.maxQueue: expected a number, got text'],
   [
     'batchSize as a fraction',
     { handler: { batchSize: 1.5 } },
-    'handler.batchSize: expected a whole number, got a number',
+    'handler.batchSize: expected a whole number, got a fraction',
   ],
   ['limits as a list', { handler: { limits: [] } }, 'handler.limits: expected an object, got a list'],
   ['trackers as an object', { trackers: {} }, 'trackers: expected a list, got an object'],
@@ -107,7 +119,7 @@ const types: Array<[string, unknown, string]> = [
   [
     'an App id as a boolean',
     { trackers: [{ type: 'github', owner: 'o', repo: 'r', app: { appId: true, privateKey: 'k', installationId: 1 } }] },
-    'trackers[0].app.appId: expected a number or text, got a boolean',
+    'trackers[0].app.appId: expected a whole number or text, got a boolean',
   ],
   [
     'redaction.defaults as text',
@@ -134,7 +146,7 @@ const duplicates: Array<[string, unknown[], string[]]> = [
       { type: 'trac', url: 'https://Trac.example.org/x/' },
       { type: 'trac', url: 'https://trac.example.org/x' },
     ],
-    ['trackers[1]: the same tracker as trackers[0] (trac https://trac.example.org/x); list each tracker once'],
+    ['trackers[1]: the same tracker as trackers[0] (trac trac.example.org/x); list each tracker once'],
   ],
   [
     'the same Trac with other credentials',
@@ -142,7 +154,7 @@ const duplicates: Array<[string, unknown[], string[]]> = [
       { type: 'trac', url: `https://a:${SECRET}@t/` },
       { type: 'trac', url: 'https://b@t' },
     ],
-    ['trackers[1]: the same tracker as trackers[0] (trac https://t); list each tracker once'],
+    ['trackers[1]: the same tracker as trackers[0] (trac t); list each tracker once'],
   ],
   [
     'the same GitHub repository in other letter cases',
@@ -151,6 +163,14 @@ const duplicates: Array<[string, unknown[], string[]]> = [
       { type: 'github', owner: 'acme', repo: 'shop', token: 'b' },
     ],
     ['trackers[1]: the same tracker as trackers[0] (github api.github.com acme/shop); list each tracker once'],
+  ],
+  [
+    'one Trac at /rpc and at /login/rpc, over http and https',
+    [
+      { type: 'trac', url: 'http://trac.example.org/p/rpc' },
+      { type: 'trac', url: 'https://trac.example.org/p/login/rpc' },
+    ],
+    ['trackers[1]: the same tracker as trackers[0] (trac trac.example.org/p); list each tracker once'],
   ],
   [
     'two trackers with one name',
@@ -167,7 +187,7 @@ const duplicates: Array<[string, unknown[], string[]]> = [
       { type: 'trac', url: 'https://b' },
       { type: 'trac', url: 'https://a' },
     ],
-    ['trackers[2]: the same tracker as trackers[0] (trac https://a); list each tracker once'],
+    ['trackers[2]: the same tracker as trackers[0] (trac a); list each tracker once'],
   ],
   [
     'one repository on GitHub and on an Enterprise server is two trackers',
@@ -188,10 +208,12 @@ for (const [name, trackers, expected] of duplicates) {
 }
 
 const uris: Array<[string, RegExp]> = [
-  [`postgres://u:${SECRET}@db:99999/x`, /^store\.uri: store URI postgres:\/\/u:\*\*\*@db:99999\/x is not a valid/],
+  [`postgres://u:${SECRET}@db:99999/x`, /^store\.uri: store URI postgres:\/\/\*\*\*@db:99999\/x is not a valid/],
   [`mongodb://u:${SECRET}@db:70000/x`, /^store\.uri: .*port 70000 is out of range/],
   [`mongodb+srv://u:${SECRET}@db:27017/x`, /^store\.uri: .*cannot have port/],
   ['sqlite:', /^store\.uri: .*names no file/],
+  [`postgres://us er:${SECRET} x@db:99999/x`, /^store\.uri: store URI postgres:\/\/\*\*\*@db:99999\/x is not a valid/],
+  [`mongodb://u:${SECRET} x@db:99999/x`, /^store\.uri: store URI mongodb:\/\/\*\*\*@db:99999\/x .*out of range/],
   [`mysql://u:${SECRET}@db/x`, /^store\.uri: expected a store URI/],
 ];
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { LogticketsError, logbookHash, type LogbookHashInput } from '../../src/index.js';
+import { fingerprint, LogticketsError, logbookHash, type LogbookHashInput } from '../../src/index.js';
 
 // Expected values computed with Python 3 by replaying Logbook's hash_record_raw
 // (HashingHandlerMixin plus TicketingBaseHandler's salt) on a record with these
@@ -115,3 +115,16 @@ for (const [title, input, message] of rejected) {
     } as never);
   });
 }
+
+test('an input that is not an object is a typed error, for logbookHash and fingerprint alike', (t) => {
+  for (const input of [null, undefined, 42, 'text']) {
+    t.throws(() => logbookHash(input as never), {
+      instanceOf: LogticketsError,
+      message: /logbookHash: its input must be an object/,
+    });
+    t.throws(() => fingerprint(input as never, 'salt'), {
+      instanceOf: LogticketsError,
+      message: /fingerprint: its input must be an object/,
+    });
+  }
+});

@@ -310,14 +310,15 @@ test('in process with a config object: ending the stream closes the handler it m
 // A bad option or config leaves the transport off with one line on stderr, never a throw: see
 // fail-safe.test.ts, where each case runs as its own service so that line can be checked.
 
-test('lines that are not records, or have a level nobody knows, are skipped without a fuss', async (t) => {
+test('lines that are not records are skipped; a level nobody knows is counted as invalid', async (t) => {
   const { stream, handler, work } = await inProcess(t, {});
   stream.write('not json\n');
   stream.write('42\n');
   stream.write('{"level":"shout","msg":"unknown level"}\n');
   stream.write('{"level":"warn","msg":"a label level"}\n');
   stream.write('{"level":40,"msg":"odd keys","__proto__":{"polluted":true},"constructor":1}\n');
-  t.true(await handler.flush({ timeoutMs: 10_000 }));
+  t.false(await handler.flush({ timeoutMs: 10_000 }), 'the record with an unknown level was lost, and counted');
+  t.is((handler as TicketingHandler).stats().dropped.invalid, 1);
   const found = sortByTitle(await readStore(work.store));
   t.deepEqual(
     found.map((x) => x.title),

@@ -182,15 +182,49 @@ test.serial('a level that is not a small integer is reported, not logged', (t) =
   const writes: string[] = [];
   const original = process.stderr.write.bind(process.stderr);
   process.stderr.write = ((chunk: string) => (writes.push(String(chunk)), true)) as typeof process.stderr.write;
-  let records: LogRecord[] = [];
+  const bad: Array<[unknown, string]> = [
+    [14.5, '14.5'],
+    [1e11, '100000000000'],
+    [Number.NaN, 'NaN'],
+    [-1, '-1'],
+    [null, 'null'],
+    ['LOUD', '"LOUD"'],
+  ];
+  const handler = new TestHandler();
   try {
-    records = collect((log) => {
-      log.log(14.5, 'half');
-      log.log(1e11, 'huge');
+    handler.run(() => {
+      // One logger each: the report is rate-limited per logger.
+      bad.forEach(([level], i) => new Logger(`app.level.${i}`).log(level as never, 'not logged'));
+      new Logger('app.level.ok').log('error', 'by name');
     });
   } finally {
     process.stderr.write = original;
   }
-  t.is(records.length, 0);
-  t.true(writes.some((w) => /level must be an integer from 0 to 1000, got 14\.5/.test(w)));
+  t.deepEqual(
+    handler.records.map((r) => r.msg),
+    ['by name'],
+  );
+  for (const [, got] of bad) {
+    t.true(
+      writes.some((w) => w.includes(`level must be a level name or an integer from 0 to 1000, got ${got}`)),
+      got,
+    );
+  }
+});
+
+test('wrappers must be names or patterns; a /g pattern matches every time', (t) => {
+  for (const bad of [5, null, {}, '']) {
+    t.throws(() => new Logger('x', { wrappers: [bad as never] }), {
+      message: /options\.wrappers\[0\] must be a function name or a RegExp/,
+    });
+  }
+  function wrapped(log: Logger) {
+    log.error('through the wrapper');
+  }
+  const records = collect(() => {
+    const log = new Logger('app.test', { wrappers: [/^wrapped$/g] });
+    for (let i = 0; i < 4; i++) wrapped(log);
+  });
+  t.is(new Set(records.map((r) => `${r.callSite.path}:${r.callSite.line}`)).size, 1);
+  t.not(records[0]!.callSite.function, 'wrapped');
 });

@@ -295,24 +295,6 @@ const lostShapes: LostShape[] = [
       }),
     reason: 'invalid',
   },
-  {
-    name: 'a foreign record whose call site cannot be read while it is prepared',
-    act: (h) =>
-      handleForeign(h, {
-        level: Level.ERROR,
-        channel: 'svc',
-        message: 'x',
-        callSite: {
-          get path(): never {
-            return boom();
-          },
-          line: 1,
-          column: 1,
-          function: null,
-        },
-      }),
-    reason: 'invalid',
-  },
 ];
 
 for (const shape of lostShapes) {
@@ -383,4 +365,71 @@ test('one lost record among good ones: the good ones are written, close() still 
   t.false(await handler.close());
   t.is(handler.stats().written, 2);
   t.is(handler.stats().dropped.invalid, 1);
+});
+
+const keptForeign: Array<[string, Record<string, unknown>]> = [
+  ['a time past what a Date holds (nanoseconds)', { time: 1e20 }],
+  ['a time far before 1970', { time: -1e16 }],
+  ['a call site object without a path', { callSite: {} }],
+  ['a call site whose path is a number', { callSite: { path: 5, line: 1 } }],
+  ['a call site that is a revoked Proxy', { callSite: revoked() }],
+  [
+    'a call site whose getter throws',
+    {
+      callSite: {
+        get path(): never {
+          return boom();
+        },
+        line: 1,
+      },
+    },
+  ],
+  [
+    'a fingerprint whose getter throws',
+    {
+      get fingerprint(): never {
+        return boom();
+      },
+    },
+  ],
+];
+
+for (const [name, fields] of keptForeign) {
+  test(`a foreign record with ${name} is kept, not dropped`, async (t) => {
+    const backend = new MemoryBackend();
+    const handler = new TicketingHandler(backend, quiet);
+    const make = (message: string) =>
+      Object.defineProperties(
+        { level: Level.ERROR, channel: 'svc', message },
+        Object.getOwnPropertyDescriptors(fields),
+      );
+    t.true(handleForeign(handler, make('user 1 not found') as never));
+    t.true(handleForeign(handler, make('disk full') as never));
+    t.true(await handler.close());
+    // Without a usable call site or fingerprint, records group by message: two problems, two tickets.
+    t.is((await backend.getTickets()).length, 2);
+    t.is(handler.stats().written, 2);
+  });
+}
+
+test('a filter that logs: records nested too deep are counted, none vanish', async (t) => {
+  const backend = new MemoryBackend();
+  const log = new Logger('svc');
+  let calls = 0;
+  const handler = new TicketingHandler(backend, {
+    ...quiet,
+    filter: () => {
+      calls++;
+      log.error('logged from inside the filter');
+      return true;
+    },
+  });
+  handler.run(() => log.error('outer'));
+  await handler.flush();
+  const stats = handler.stats();
+  const dropped = Object.values(stats.dropped).reduce((a, b) => a + b, 0);
+  t.true(stats.dropped.handler_error >= 1, 'the records past the nesting bound are counted');
+  // Every record offered to the handler was either written or counted.
+  t.is(stats.written + dropped, calls + stats.dropped.handler_error);
+  t.false(await handler.close());
 });

@@ -61,7 +61,7 @@ for (const shape of shapes) {
     const stats = handler.stats().backends[0]!;
     t.is(stats.queued, total, 'every occurrence is still accounted for');
     // Whole records stay under the bound; each folded problem may add one short summary.
-    t.true(stats.queuedBytes <= MiB + shape.problems * 4096, `${stats.queuedBytes} bytes held`);
+    t.true(stats.queuedBytes <= MiB + shape.problems * 1024, `${stats.queuedBytes} bytes held`);
     t.true(stats.queuedBytes > 0);
     blocker.exec('commit');
     blocker.close();
