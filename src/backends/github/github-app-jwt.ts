@@ -9,6 +9,7 @@
  */
 
 import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
+import type { Octokit } from 'octokit';
 import { LogticketsError } from '../../errors.js';
 
 export type AppJwtSigner = (
@@ -50,4 +51,25 @@ function readAppKey(pem: string): KeyObject {
       { retryable: false },
     );
   return key;
+}
+
+/**
+ * @octokit/auth-app renews an installation token only when its 59 minutes
+ * in its cache are up (after a 401 it sends the same token again for 5 s
+ * after making it, for GitHub's replication delay). A token that dies sooner
+ * (revoked, expired early, a clock that jumped) would be refused until then:
+ * on a 401, buy a new token, once, and send the request again. A 401 means
+ * nothing was done, so no write is repeated.
+ */
+export function renewInstallationTokenOn401(octokit: Octokit): void {
+  octokit.hook.wrap('request', async (request, options) => {
+    try {
+      return await request(options);
+    } catch (error) {
+      const failed = error as { status?: number; request?: { url?: string } };
+      if (failed.status !== 401 || /\/app\/installations\//.test(failed.request?.url ?? '')) throw error;
+      await octokit.auth({ type: 'installation', refresh: true });
+      return request(options);
+    }
+  });
 }

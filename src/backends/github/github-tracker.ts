@@ -26,7 +26,7 @@ import { checkOptions } from '../../options.js';
 import type { OccurrenceSummary } from '../tracker/occurrence-summary.js';
 import type { SetupCheck } from '../tracker/setup-check.js';
 import type { AddResult, Tracker, TrackerCallOptions, TrackerChange, TrackerProblem } from '../tracker/tracker.js';
-import { appJwtSigner } from './github-app-jwt.js';
+import { appJwtSigner, renewInstallationTokenOn401 } from './github-app-jwt.js';
 import { explainGitHubError } from './github-errors.js';
 import { LabelKeeper } from './github-labels.js';
 import { issueBody, issueTitle, occurrenceComment } from './github-markdown.js';
@@ -178,25 +178,7 @@ export class GitHubTracker implements Tracker {
         error: silent,
       },
     });
-    if (this.app) {
-      // @octokit/auth-app renews an installation token only when its 59
-      // minutes in its cache are up (after a 401 it sends the same token
-      // again for 5 s after making it, for GitHub's replication delay). A
-      // token that dies sooner (revoked, expired early, a clock that jumped)
-      // would be refused until then: on a 401, buy a new token, once, and
-      // send the request again. A 401 means nothing was done, so no write is
-      // repeated.
-      this.octokit.hook.wrap('request', async (request, options) => {
-        try {
-          return await request(options);
-        } catch (error) {
-          const failed = error as { status?: number; request?: { url?: string } };
-          if (failed.status !== 401 || /\/app\/installations\//.test(failed.request?.url ?? '')) throw error;
-          await this.octokit.auth({ type: 'installation', refresh: true });
-          return request(options);
-        }
-      });
-    }
+    if (this.app) renewInstallationTokenOn401(this.octokit);
     this.labelKeeper = new LabelKeeper({
       octokit: this.octokit,
       owner: this.owner,
