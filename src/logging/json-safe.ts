@@ -37,7 +37,7 @@
  * Result objects are ordinary objects; a "__proto__" key is stored as an own property.
  */
 import { Buffer } from 'node:buffer';
-import { types } from 'node:util';
+import { className, kindOf, looksLikeError, unbox } from './value-kinds.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
@@ -60,7 +60,6 @@ export const DEFAULT_JSON_SAFE_LIMITS: Readonly<JsonSafeLimits> = Object.freeze(
 type JsonObject = { [key: string]: JsonValue };
 /** One step of the path to a value: an object key, an array index, or ready-made text. */
 type Seg = string | number | { readonly raw: string };
-type Kind = 'class' | 'date' | 'map' | 'set' | 'regexp' | 'error' | 'binary' | 'boxed' | `[${string}]`;
 interface State extends JsonSafeLimits {
   nodes: number;
   depth: number;
@@ -97,43 +96,6 @@ const setValues = Set.prototype.values;
 const sizeOf = (proto: object) => Object.getOwnPropertyDescriptor(proto, 'size')!.get!;
 const mapSize = sizeOf(Map.prototype);
 const setSize = sizeOf(Set.prototype);
-const UNBOX = [Number, String, Boolean, BigInt, Symbol].map((C) => C.prototype.valueOf as () => unknown);
-const KNOWN = new Map<object, Kind>([
-  [Date.prototype, 'date'],
-  [Map.prototype, 'map'],
-  [Set.prototype, 'set'],
-  [RegExp.prototype, 'regexp'],
-  [Error.prototype, 'error'],
-  [ArrayBuffer.prototype, 'binary'],
-  [SharedArrayBuffer.prototype, 'binary'],
-  [DataView.prototype, 'binary'],
-  [Object.getPrototypeOf(Uint8Array.prototype) as object, 'binary'],
-  [Number.prototype, 'boxed'],
-  [String.prototype, 'boxed'],
-  [Boolean.prototype, 'boxed'],
-  [BigInt.prototype, 'boxed'],
-  [Symbol.prototype, 'boxed'],
-  [Promise.prototype, '[Promise]'],
-  [WeakMap.prototype, '[WeakMap]'],
-  [WeakSet.prototype, '[WeakSet]'],
-  [WeakRef.prototype, '[WeakRef]'],
-  [FinalizationRegistry.prototype, '[FinalizationRegistry]'],
-]);
-/** Brand checks for objects from another realm (vm contexts), whose prototypes are not in KNOWN. */
-const BRANDS: [(o: object) => boolean, Kind][] = [
-  [ArrayBuffer.isView, 'binary'],
-  [types.isAnyArrayBuffer, 'binary'],
-  [types.isDate, 'date'],
-  [types.isMap, 'map'],
-  [types.isSet, 'set'],
-  [types.isRegExp, 'regexp'],
-  [types.isNativeError, 'error'],
-  [types.isBoxedPrimitive, 'boxed'],
-  [types.isPromise, '[Promise]'],
-  [types.isWeakMap, '[WeakMap]'],
-  [types.isWeakSet, '[WeakSet]'],
-];
-
 function limit(v: unknown, fallback: number): number {
   return typeof v === 'number' && v >= 0 ? Math.floor(v) : fallback;
 }
@@ -256,48 +218,6 @@ function convertObject(s: State, o: object, seg: Seg): JsonValue {
     s.depth = depth;
     return thrown(s, e);
   }
-}
-
-/** Finds what `o` is from its prototype chain; objects from other realms get brand checks. */
-function kindOf(o: object, proto: object): Kind {
-  let p: object | null = proto;
-  for (let i = 0; p !== null && i < 64; i++, p = Object.getPrototypeOf(p) as object | null) {
-    if (p === ObjectProto) return 'class';
-    const kind = KNOWN.get(p);
-    if (kind !== undefined) return kind;
-  }
-  for (const [is, kind] of BRANDS) if (is(o)) return kind;
-  return 'class';
-}
-
-function looksLikeError(o: object): boolean {
-  try {
-    const e = o as { stack?: unknown; message?: unknown };
-    return typeof e.stack === 'string' && typeof e.message === 'string';
-  } catch {
-    return false; // then the throwing getter shows up as a "[Thrown: …]" key
-  }
-}
-
-function className(proto: object): string | undefined {
-  try {
-    const name: unknown = (proto as { constructor?: { name?: unknown } }).constructor?.name;
-    if (name === 'Object' && Object.getPrototypeOf(proto) === null) return undefined; // plain, other realm
-    return typeof name === 'string' && name !== '' ? name : 'anonymous';
-  } catch {
-    return 'anonymous';
-  }
-}
-
-function unbox(o: object): unknown {
-  for (const valueOf of UNBOX) {
-    try {
-      return valueOf.call(o);
-    } catch {
-      /* not this kind of box */
-    }
-  }
-  return '[Boxed]';
 }
 
 function viaToJSON(s: State, o: object, fn: (this: object, key: string) => unknown, seg: Seg): JsonValue {
