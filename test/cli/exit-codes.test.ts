@@ -5,10 +5,19 @@
  */
 
 import test from 'ava';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SqlBackend } from '../../src/index.js';
 import { cli, workdir } from './run-cli.js';
+
+/** A work folder holding an empty logtickets store `s.db`, and where its config file goes. */
+async function storeAndConfigPath(t: Parameters<typeof workdir>[0]): Promise<{ dir: string; path: string }> {
+  const dir = workdir(t);
+  const writer = new SqlBackend(`sqlite:${join(dir, 's.db')}`);
+  await writer.open();
+  await writer.close();
+  return { dir, path: join(dir, 'logtickets.json') };
+}
 
 const SECRET = 'Pl4nted-Secret-Value';
 
@@ -67,11 +76,7 @@ const commands: string[][] = [
 
 for (const [name, text, says] of mistakes) {
   test(`a config with ${name} exits 2 from every command, and names the problem`, async (t) => {
-    const dir = workdir(t);
-    const writer = new SqlBackend(`sqlite:${join(dir, 's.db')}`);
-    await writer.open();
-    await writer.close();
-    const path = join(dir, 'logtickets.json');
+    const { dir, path } = await storeAndConfigPath(t);
     writeFileSync(path, text(dir));
     for (const command of commands) {
       const r = await cli([...command, '--config', path], { built: true, cwd: dir });
@@ -83,11 +88,7 @@ for (const [name, text, says] of mistakes) {
 }
 
 test('a live check that fails exits 1: check-config with a tracker nobody answers for', async (t) => {
-  const dir = workdir(t);
-  const writer = new SqlBackend(`sqlite:${join(dir, 's.db')}`);
-  await writer.open();
-  await writer.close();
-  const path = join(dir, 'logtickets.json');
+  const { dir, path } = await storeAndConfigPath(t);
   writeFileSync(
     path,
     JSON.stringify({
@@ -110,16 +111,11 @@ test('a missing SQLite store exits 2 from every command, and no file is created'
     t.not(r.code, 0, command.join(' '));
     t.regex(`${r.stdout}${r.stderr}`, /absent\.db/, command.join(' '));
   }
-  const { existsSync } = await import('node:fs');
   t.false(existsSync(join(dir, 'absent.db')));
 });
 
 test('tracker secrets are read only by the commands that use trackers; their mistakes still exit 2 there', async (t) => {
-  const dir = workdir(t);
-  const writer = new SqlBackend(`sqlite:${join(dir, 's.db')}`);
-  await writer.open();
-  await writer.close();
-  const path = join(dir, 'logtickets.json');
+  const { dir, path } = await storeAndConfigPath(t);
   writeFileSync(
     path,
     JSON.stringify({
