@@ -21,6 +21,7 @@
  */
 
 import { LogticketsError } from '../errors.js';
+import type { CloseOptions, DelivererStats, DeliveryReport } from './delivery-report.js';
 import type { JsonValue } from '../logging/json-safe.js';
 import type { TrackerStateStore } from './tracker-state.js';
 
@@ -225,8 +226,18 @@ export interface TicketBackend {
   /** Remove the ticket and all its occurrences. Throws TICKET_NOT_FOUND. */
   deleteTicket(id: number): Promise<void>;
 
-  /** Release connections. Safe to call twice. */
-  close(): Promise<void>;
+  /**
+   * Release connections. Safe to call twice. A backend that delivers to
+   * trackers first delivers what it can within `options.timeoutMs` and
+   * resolves what still waits (delivery-report.ts); a store ignores the options.
+   */
+  close(options?: CloseOptions): Promise<void | DeliveryReport>;
+
+  /** Optional (a backend that delivers to trackers): deliver what is due within the timeout, without closing. */
+  settle?(options?: CloseOptions): Promise<DeliveryReport>;
+
+  /** Optional (a backend that delivers to trackers): per tracker, what this process delivered and what waits. */
+  deliveryStats?(): DelivererStats[];
 
   /**
    * Optional: let go of idle connections now (the next call connects again).
@@ -290,12 +301,21 @@ export interface LinkStore {
 }
 
 /**
- * A delivery waiting for a tracker. It is `pending` until first leased:
- * never attempted, and new deliveries of the same (tracker, app id, hash)
- * merge into it (outbox-summary.ts), so there is at most one pending row
- * per problem. Leasing freezes it: it gets a `deliveryId` that stays the
- * same across retries and its content never changes again; later
- * occurrences start a new pending row.
+ * A delivery waiting for a tracker. A row is `pending` while none of it has
+ * been sent: new deliveries of the same (tracker, app id, hash) merge into it
+ * (outbox-summary.ts), and there is at most one pending row per problem.
+ * Leasing freezes it: its content never changes while frozen (later
+ * occurrences start a new pending row), and it gets a `deliveryId`, a UUID
+ * version 7 stamped with the lease time (delivery-id.ts), that the tracker's
+ * text will carry. Then:
+ * - delivered: the row goes (`completeOutbox`);
+ * - maybe sent (a failure, `retryOutbox`, or a lease that ran out): the row
+ *   stays frozen and keeps its id, so the next lease is `attempted`;
+ * - not sent (`postponeOutbox`): the row gives its id back and is pending
+ *   again, or, when its problem has a pending row by then, merges into that
+ *   row and goes.
+ * So a problem has one pending row plus the frozen rows that may have
+ * reached the tracker, however long its deliveries keep being postponed.
  */
 export interface OutboxEntry {
   readonly id: number;
@@ -306,9 +326,16 @@ export interface OutboxEntry {
   readonly attempts: number;
   readonly availableAt: string;
   readonly lastError: string | null;
-  /** Set on first lease (a uuid), then stable; null while pending. */
+  /** Set by a lease (see above); null while pending or after a postpone. */
   readonly deliveryId: string | null;
   readonly state: 'pending' | 'frozen';
+  /**
+   * True when this lease kept a delivery id handed out by an earlier lease:
+   * an earlier attempt may have reached the tracker, so the deliverer looks
+   * for the id in the ticket before writing. False on a first lease and after
+   * a postpone.
+   */
+  readonly attempted: boolean;
 }
 
 export interface OutboxEntryInput {
@@ -330,13 +357,34 @@ export interface OutboxStore {
    * leased by a live owner, oldest first. A lease expires after `leaseMs`, so
    * the deliveries of a crashed process are picked up by another. Leased
    * entries are frozen (see OutboxEntry) and carry their delivery id.
+   * `options.dueBy` (ISO 8601) leases entries due by that time instead of now
+   * (a closing process sending held digests).
    */
-  leaseOutbox(tracker: string, owner: string, limit: number, leaseMs: number): Promise<OutboxEntry[]>;
+  leaseOutbox(
+    tracker: string,
+    owner: string,
+    limit: number,
+    leaseMs: number,
+    options?: { readonly dueBy?: string },
+  ): Promise<OutboxEntry[]>;
   /** Delivered: remove the entries (only those this owner still leases). */
   completeOutbox(ids: readonly number[], owner: string): Promise<void>;
   /** Not delivered: release the entry, due again at `availableAt`, attempts + 1. */
   retryOutbox(id: number, owner: string, availableAt: string, error: string): Promise<void>;
-  /** Not yet to be delivered (a comment window is closed): release the entries until `availableAt`, attempts unchanged. */
+  /**
+   * Not sent (a comment window or the write budget said not yet, and nothing
+   * of these entries reached the tracker: an `attempted` entry only once its
+   * id was looked for and not found). Each entry this owner still leases is
+   * pending again, without a delivery id (the next lease gives a new one,
+   * `attempted` false), due at `availableAt`, attempts unchanged. If its
+   * problem has a pending row already, the entry merges into that row as the
+   * older content (summaries are digested, any other payload gives way to
+   * the pending one) and is removed; the pending row is due at the later of
+   * its time and `availableAt`, with the larger number of attempts. Several
+   * entries of one problem end as one pending row. Atomic against enqueues
+   * and postpones in other processes: never two pending rows of a problem,
+   * nothing counted twice or lost.
+   */
   postponeOutbox(ids: readonly number[], owner: string, availableAt: string): Promise<void>;
   countOutbox(tracker?: string): Promise<number>;
 }

@@ -1,34 +1,26 @@
 /**
  * The conformance suite of the bounded outbox (src/backends/contract.ts,
  * OutboxEntry): one pending row per (tracker, problem) that new deliveries
- * merge into, frozen with a stable delivery id when leased; and under a
- * flood from several OS processes, at most one pending row and an exact
+ * merge into, frozen with a delivery id when leased (kept across retries and
+ * expired leases, withdrawn by a postpone, which makes the row pending again:
+ * outbox-postpone-cases.ts); leases of what is due by a given time; and under
+ * a flood from several OS processes, at most one pending row and an exact
  * total count.
  */
 
-import type { ExecutionContext, TestFn } from 'ava';
-import { groupByTicket } from '../../src/backends/batch.js';
-import type { OccurrenceInput, OutboxEntryInput, TicketStore } from '../../src/backends/contract.js';
-import { asSummary, MAX_MESSAGES, summarize } from '../../src/backends/outbox-summary.js';
-import type { JsonValue } from '../../src/logging/json-safe.js';
+import type { TestFn } from 'ava';
+import { deliveryIdTime } from '../../src/backends/delivery-id.js';
+import { asSummary, MAX_MESSAGES } from '../../src/backends/outbox-summary.js';
+import { LogticketsError } from '../../src/errors.js';
 import { hash, occurrence } from './backend-suite.js';
+import { countOf, deliveries, outboxPostponeCases, UUID_V7 } from './outbox-postpone-cases.js';
 import { compete, withTrackerStore, type TrackerFactory } from './tracker-subject.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-function deliveries(tracker: string, batch: readonly OccurrenceInput[]): OutboxEntryInput[] {
-  return groupByTicket(batch).map((delta) => ({
-    tracker,
-    appId: delta.appId,
-    hash: delta.hash,
-    payload: summarize(delta) as unknown as JsonValue,
-  }));
-}
-
-const countOf = (payload: JsonValue): number => asSummary(payload).count;
-
 export function outboxMergeSuite(test: TestFn, factory: TrackerFactory): void {
   const withStore = withTrackerStore(factory);
+  outboxPostponeCases(test, factory);
 
   test(
     'outbox: new deliveries of a problem merge into its one pending row',
@@ -63,6 +55,7 @@ export function outboxMergeSuite(test: TestFn, factory: TrackerFactory): void {
         ['b', 1],
       ]);
       t.regex(mine.deliveryId ?? '', UUID);
+      t.false(mine.attempted);
     }),
   );
 
@@ -77,7 +70,7 @@ export function outboxMergeSuite(test: TestFn, factory: TrackerFactory): void {
       await store.enqueueOutbox(one);
       await store.enqueueOutbox(one);
       const [frozen] = await store.leaseOutbox('gh', 'p1', 10, 60_000);
-      t.like(frozen, { state: 'frozen', attempts: 0 });
+      t.like(frozen, { state: 'frozen', attempts: 0, attempted: false });
       t.is(countOf(frozen!.payload), 2);
       const deliveryId = frozen!.deliveryId!;
       t.regex(deliveryId, UUID);
@@ -92,23 +85,123 @@ export function outboxMergeSuite(test: TestFn, factory: TrackerFactory): void {
       const again = await other.leaseOutbox('gh', 'p2', 10, 60_000);
       t.is(again.length, 2);
       const retried = again.find((e) => e.id === frozen!.id)!;
-      t.like(retried, { deliveryId, attempts: 1, lastError: 'HTTP 502', state: 'frozen' });
+      t.like(retried, { deliveryId, attempts: 1, lastError: 'HTTP 502', state: 'frozen', attempted: true });
       t.deepEqual(retried.payload, frozen!.payload, 'a frozen row never changes');
       const fresh = again.find((e) => e.id !== frozen!.id)!;
       t.is(countOf(fresh.payload), 2);
+      t.false(fresh.attempted);
       t.regex(fresh.deliveryId ?? '', UUID);
       t.not(fresh.deliveryId, deliveryId);
 
-      // Postponed (a comment window) and leased again: still the same delivery.
+      // Postponed (a comment window): nothing was sent, so the next lease gives a new id.
       await other.postponeOutbox([fresh.id], 'p2', clock.at(0));
       clock.ms += 1;
       const [postponed] = await store.leaseOutbox('gh', 'p3', 1, 60_000);
-      t.like(postponed, { id: fresh.id, deliveryId: fresh.deliveryId, attempts: 0 });
+      t.like(postponed, { id: fresh.id, attempts: 0, state: 'frozen', attempted: false });
+      t.regex(postponed!.deliveryId ?? '', UUID);
+      t.not(postponed!.deliveryId, fresh.deliveryId);
+      t.deepEqual(postponed!.payload, fresh.payload);
       await store.enqueueOutbox(one);
       t.is(await store.countOutbox('gh'), 3, 'two frozen rows of earlier leases, one pending');
       await store.completeOutbox([postponed!.id], 'p3');
       await other.completeOutbox([frozen!.id], 'p2');
       t.is(await store.countOutbox('gh'), 1);
+    }),
+  );
+
+  test(
+    'outbox: delivery ids are UUID v7 stamped with the store clock when a lease gives them',
+    withStore(async (s, clock, t) => {
+      const store = s.store;
+      await store.enqueueOutbox([
+        { tracker: 'gh', appId: 'app', hash: hash(), payload: { n: 1 } },
+        { tracker: 'gh', appId: 'app', hash: hash(), payload: { n: 2 } },
+      ]);
+      clock.ms += 1_234;
+      const first = clock.now();
+      const leased = await store.leaseOutbox('gh', 'p1', 10, 60_000);
+      t.is(leased.length, 2);
+      for (const entry of leased) {
+        t.regex(entry.deliveryId ?? '', UUID_V7);
+        t.deepEqual(deliveryIdTime(entry.deliveryId!), first, 'stamped with the lease time');
+        t.false(entry.attempted);
+      }
+      t.not(leased[0]!.deliveryId, leased[1]!.deliveryId, 'ids of the same moment differ');
+
+      // A retry keeps the id and its time; a postpone gives a new id of the next lease's time.
+      const [kept, given] = leased;
+      await store.retryOutbox(kept!.id, 'p1', clock.at(0), 'HTTP 500');
+      await store.postponeOutbox([given!.id], 'p1', clock.at(0));
+      clock.ms += 60_000;
+      const again = await store.leaseOutbox('gh', 'p2', 10, 60_000);
+      const retried = again.find((e) => e.id === kept!.id)!;
+      t.like(retried, { deliveryId: kept!.deliveryId, attempted: true, attempts: 1 });
+      t.deepEqual(deliveryIdTime(retried.deliveryId!), first);
+      const renewed = again.find((e) => e.id === given!.id)!;
+      t.like(renewed, { attempted: false, attempts: 0, state: 'frozen' });
+      t.regex(renewed.deliveryId ?? '', UUID_V7);
+      t.deepEqual(deliveryIdTime(renewed.deliveryId!), clock.now());
+    }),
+  );
+
+  test(
+    'outbox: a lease that ran out keeps its delivery id, and the next lease is attempted',
+    withStore(async (s, clock, t) => {
+      const store = s.store;
+      const other = s.another();
+      await other.open();
+      await store.enqueueOutbox([{ tracker: 'gh', appId: 'app', hash: hash(), payload: { n: 1 } }]);
+      const [first] = await store.leaseOutbox('gh', 'crashed', 10, 1_000);
+      t.false(first!.attempted);
+      clock.ms += 999;
+      t.deepEqual(await other.leaseOutbox('gh', 'survivor', 10, 60_000), [], 'the lease is still live');
+      clock.ms += 2;
+      const [taken] = await other.leaseOutbox('gh', 'survivor', 10, 60_000);
+      t.like(taken, { id: first!.id, deliveryId: first!.deliveryId, attempted: true, attempts: 0, state: 'frozen' });
+      await store.completeOutbox([first!.id], 'crashed');
+      t.is(await store.countOutbox('gh'), 1, 'the owner whose lease ran out no longer completes it');
+      await other.completeOutbox([taken!.id], 'survivor');
+      t.is(await store.countOutbox('gh'), 0);
+    }),
+  );
+
+  test(
+    'outbox: dueBy leases what is due by then; a live lease still holds',
+    withStore(async (s, clock, t) => {
+      const store = s.store;
+      const [soon, late, held] = [hash(), hash(), hash()];
+      await store.enqueueOutbox(
+        [soon, late, held].map((h, n) => ({ tracker: 'gh', appId: 'app', hash: h, payload: { n } })),
+      );
+      const leased = await store.leaseOutbox('gh', 'p1', 10, 60_000);
+      const idOf = (h: string) => leased.find((e) => e.hash === h)!.id;
+      await store.postponeOutbox([idOf(soon)], 'p1', clock.at(60_000));
+      await store.postponeOutbox([idOf(late)], 'p1', clock.at(60_001));
+      // `held` stays leased by p1 until a minute from now.
+      const dueBy = new Date(clock.ms + 60_000).toISOString().replace('Z', '+00:00');
+      t.deepEqual(await store.leaseOutbox('gh', 'p2', 10, 60_000), [], 'nothing is due now');
+      const early = await store.leaseOutbox('gh', 'p2', 10, 60_000, { dueBy });
+      t.deepEqual(
+        early.map((e) => [e.hash, e.attempted]),
+        [[soon, false]],
+        'due by then (inclusive); not one due a millisecond later, nor one a live owner holds',
+      );
+      t.deepEqual(deliveryIdTime(early[0]!.deliveryId!), clock.now(), 'stamped with now, not dueBy');
+      // An earlier dueBy than now leases less than now would.
+      await store.postponeOutbox([idOf(soon)], 'p2', clock.at(0));
+      t.deepEqual(await store.leaseOutbox('gh', 'p3', 10, 60_000, { dueBy: clock.at(-1) }), []);
+      t.is((await store.leaseOutbox('gh', 'p3', 10, 60_000, {})).length, 1, 'empty options: due now');
+
+      for (const bad of ['tomorrow', '2025-13-01T00:00:00Z', '2025-03-01 10:00', '']) {
+        const error = await t.throwsAsync(store.leaseOutbox('gh', 'p4', 10, 60_000, { dueBy: bad }), {
+          instanceOf: LogticketsError,
+        });
+        t.is(error?.code, 'INVALID_ARGUMENT');
+        t.regex(error?.message ?? '', /dueBy/);
+      }
+      const wrongType = { dueBy: 5 } as unknown as { dueBy: string };
+      const error = await t.throwsAsync(store.leaseOutbox('gh', 'p4', 10, 60_000, wrongType));
+      t.regex(error?.message ?? '', /dueBy/);
     }),
   );
 

@@ -20,7 +20,8 @@ export type TrackerJob =
       readonly tries: number;
       readonly windows: readonly BudgetWindow[];
     }
-  | { readonly job: 'flood'; readonly tracker: string; readonly hash: string; readonly batches: number };
+  | { readonly job: 'flood'; readonly tracker: string; readonly hash: string; readonly batches: number }
+  | { readonly job: 'enqueue'; readonly tracker: string; readonly hash: string; readonly batches: number };
 
 export interface JobResult {
   readonly acquired?: number;
@@ -81,7 +82,9 @@ export async function runTrackerJob(store: TicketStore, job: TrackerJob, me: str
       hash: delta.hash,
       payload: summarize(delta) as unknown as JsonValue,
     }));
-    await store.recordBatch(batch, { batchId: `${me}-${i}`, outbox });
+    // `enqueue`: only the delivery, as a tracker backend queues one; `flood`: with the counts, under a batch id.
+    if (job.job === 'enqueue') await store.enqueueOutbox(outbox);
+    else await store.recordBatch(batch, { batchId: `${me}-${i}`, outbox });
   }
   return { batches: job.batches };
 }

@@ -282,9 +282,15 @@ export class MemoryBackend implements TicketStore {
     this.outbox.enqueue(entries);
   }
 
-  async leaseOutbox(tracker: string, owner: string, limit: number, leaseMs: number): Promise<OutboxEntry[]> {
+  async leaseOutbox(
+    tracker: string,
+    owner: string,
+    limit: number,
+    leaseMs: number,
+    options?: { readonly dueBy?: string },
+  ): Promise<OutboxEntry[]> {
     this.writable('lease deliveries');
-    return this.outbox.lease(tracker, owner, limit, leaseMs);
+    return this.outbox.lease(tracker, owner, limit, leaseMs, options);
   }
 
   async completeOutbox(ids: readonly number[], owner: string): Promise<void> {

@@ -1,17 +1,21 @@
 /**
  * The in-memory store's outbox: at most one pending row per (tracker, app
  * id, hash), merged into by every new delivery of that problem; a lease
- * freezes a row and gives it its delivery id.
+ * freezes a row and gives it a delivery id unless it still holds one from an
+ * earlier lease (then the entry is `attempted`); a postpone makes it pending
+ * again without an id, or merges it into the problem's pending row. Every
+ * method runs to its end without awaiting, so each is atomic here.
  */
 
-import { randomUUID } from 'node:crypto';
 import type { JsonValue } from '../../logging/json-safe.js';
 import { isoTime } from '../batch.js';
 import type { OutboxEntry, OutboxEntryInput } from '../contract.js';
+import { leaseDueBy, newDeliveryId } from '../delivery-id.js';
 import { mergePayloads } from '../outbox-summary.js';
 
 interface Row {
-  entry: { -readonly [K in keyof OutboxEntry]: OutboxEntry[K] };
+  // `attempted` is decided by each lease, so a row does not keep it.
+  entry: { -readonly [K in keyof Omit<OutboxEntry, 'attempted'>]: OutboxEntry[K] };
   owner: string | null;
   leasedUntil: number;
 }
@@ -58,9 +62,15 @@ export class MemoryOutbox {
     }
   }
 
-  lease(tracker: string, owner: string, limit: number, leaseMs: number): OutboxEntry[] {
+  lease(
+    tracker: string,
+    owner: string,
+    limit: number,
+    leaseMs: number,
+    options?: { readonly dueBy?: string },
+  ): OutboxEntry[] {
     const now = this.now();
-    const due = now.toISOString();
+    const due = leaseDueBy(now, options).toISOString();
     const leased: OutboxEntry[] = [];
     for (const item of [...this.rows.values()].sort((a, b) => a.entry.id - b.entry.id)) {
       if (leased.length >= limit) break;
@@ -72,8 +82,9 @@ export class MemoryOutbox {
         item.entry.state = 'frozen';
         this.pending.delete(pendingKey(item.entry));
       }
-      item.entry.deliveryId ??= randomUUID();
-      leased.push({ ...item.entry, payload: clone(item.entry.payload) });
+      const attempted = item.entry.deliveryId !== null;
+      item.entry.deliveryId ??= newDeliveryId(now);
+      leased.push({ ...item.entry, payload: clone(item.entry.payload), attempted });
     }
     return leased;
   }
@@ -92,13 +103,35 @@ export class MemoryOutbox {
     item.entry.lastError = error;
   }
 
+  /**
+   * Nothing was sent: each row this owner still leases is pending again,
+   * without a delivery id. A problem that has a pending row already (a batch
+   * came in meanwhile) keeps that one: the postponed content merges into it,
+   * as the older of the two, and the row goes. Newest first, so that of
+   * several postponed rows of a problem the newest becomes the pending row
+   * and the older ones merge into it as older content.
+   */
   postpone(ids: readonly number[], owner: string, availableAt: string): void {
-    for (const id of ids) {
+    const at = isoTime(availableAt);
+    for (const id of [...new Set(ids)].sort((a, b) => b - a)) {
       const item = this.rows.get(id);
       if (item === undefined || item.owner !== owner) continue;
-      item.owner = null;
-      item.leasedUntil = 0;
-      item.entry.availableAt = isoTime(availableAt);
+      const key = pendingKey(item.entry);
+      const into = this.rows.get(this.pending.get(key) ?? -1);
+      if (into === undefined || into === item) {
+        item.owner = null;
+        item.leasedUntil = 0;
+        item.entry.state = 'pending';
+        item.entry.availableAt = at;
+        item.entry.deliveryId = null;
+        this.pending.set(key, id);
+        continue;
+      }
+      into.entry.payload = mergePayloads(item.entry.payload, into.entry.payload);
+      into.entry.availableAt = into.entry.availableAt > at ? into.entry.availableAt : at;
+      into.entry.attempts = Math.max(into.entry.attempts, item.entry.attempts);
+      into.entry.lastError ??= item.entry.lastError;
+      this.rows.delete(id);
     }
   }
 

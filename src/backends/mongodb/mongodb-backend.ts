@@ -23,6 +23,7 @@ import { LogticketsError, secretMatchers, uriSecrets, type SecretMatchers } from
 import { checkOptions } from '../../options.js';
 import type { JsonValue } from '../../logging/json-safe.js';
 import { groupByTicket } from '../batch.js';
+import { leaseDueBy } from '../delivery-id.js';
 import {
   readOnlyError,
   type GetOccurrencesOptions,
@@ -48,10 +49,13 @@ import { linkFilter, mongoFilter, ORDER_FIELDS, toLink, toTicket } from './mongo
 import { classifyMongoError } from './mongodb-errors.js';
 import { takeCommentSlot, takeLink } from './mongodb-claims.js';
 import { mergeOutbox, takeLeases } from './mongodb-outbox.js';
+import { postponeRows } from './mongodb-outbox-postpone.js';
 import { recordDeltas, type RecordContext } from './mongodb-record.js';
 import * as ts from './mongodb-tracker-state.js';
 import type { BudgetWindow, TrackerLease, TrackerState, TrackerStatePatch, WriteGrant } from '../tracker-state.js';
 import { parseMongoUri } from './mongodb-uri.js';
+
+type LeaseArgs = Parameters<TicketStore['leaseOutbox']>;
 
 export interface MongoDBBackendOptions extends StoreAccessOptions {
   /** Database name (default: the one in the URI, else `logtickets`). */
@@ -308,19 +312,14 @@ export class MongoDBBackend implements TicketStore {
 
   async postponeOutbox(ids: readonly number[], owner: string, availableAt: string): Promise<void> {
     if (ids.length === 0) return;
-    await this.write('postpone deliveries', (c) =>
-      c.outbox.updateMany(
-        { _id: { $in: [...ids] as never[] }, owner },
-        { $set: { owner: null, leasedUntil: null, availableAt: new Date(availableAt) } },
-      ),
-    );
+    const at = new Date(availableAt);
+    await this.write('postpone deliveries', (c) => postponeRows(this.name, c, ids, owner, at));
   }
 
-  async leaseOutbox(tracker: string, owner: string, limit: number, leaseMs: number): Promise<OutboxEntry[]> {
+  async leaseOutbox(...[tracker, owner, limit, leaseMs, options]: LeaseArgs): Promise<OutboxEntry[]> {
     const now = this.now();
-    return this.write('lease deliveries', (c) =>
-      takeLeases(c, tracker, owner, limit, now, new Date(now.getTime() + leaseMs)),
-    );
+    const times = { now, dueBy: leaseDueBy(now, options), until: new Date(now.getTime() + leaseMs) };
+    return this.write('lease deliveries', (c) => takeLeases(c, tracker, owner, limit, times));
   }
 
   async completeOutbox(ids: readonly number[], owner: string): Promise<void> {

@@ -63,7 +63,8 @@ export function toLink(doc: Document): Link {
   };
 }
 
-export function toOutboxEntry(doc: Document): OutboxEntry {
+/** A leased row as an entry; `attempted`: it kept a delivery id an earlier lease had handed out. */
+export function toOutboxEntry(doc: Document, attempted: boolean): OutboxEntry {
   return {
     id: Number(doc._id),
     tracker: String(doc.tracker),
@@ -76,6 +77,7 @@ export function toOutboxEntry(doc: Document): OutboxEntry {
     deliveryId: doc.deliveryId == null ? null : String(doc.deliveryId),
     // Rows of older versions had no state: never leased, so not yet frozen.
     state: doc.state === 'frozen' ? 'frozen' : 'pending',
+    attempted,
   };
 }
 

@@ -6,7 +6,8 @@
  *   BSON `payload`;
  * - every row has a `pendingKey` under a unique index: `tracker␀appId␀hash`
  *   while the row is pending (so there is at most one pending row per
- *   problem), and a value of its own once frozen (its delivery id);
+ *   problem), and a value of its own once frozen (the delivery id it was
+ *   frozen with);
  * - a new delivery merges into the pending row by a conditional update on
  *   the row's version `v` (read, merge, write only if nobody wrote in
  *   between, else again), or starts the pending row, the unique key settling
@@ -15,13 +16,16 @@
  *   it is in the batch ledger, so a retry after a partial write merges
  *   nothing twice (mongodb-record.ts);
  * - a lease bumps the version and freezes the row, so a merge that read the
- *   row before fails its condition and starts a new pending row instead.
+ *   row before fails its condition and starts a new pending row instead;
+ * - a postpone makes a leased row pending again or merges it into the
+ *   pending row (mongodb-outbox-postpone.ts).
  */
 
 import type { Document } from 'mongodb';
 import { randomUUID } from 'node:crypto';
 import { LogticketsError } from '../../errors.js';
 import type { OutboxEntry, OutboxEntryInput } from '../contract.js';
+import { newDeliveryId } from '../delivery-id.js';
 import { mergePayloads } from '../outbox-summary.js';
 import type { Collections } from './mongodb-connection.js';
 import { payloadOf, toOutboxEntry } from './mongodb-documents.js';
@@ -29,9 +33,9 @@ import { isDuplicateKey } from './mongodb-errors.js';
 import { allocate } from './mongodb-record.js';
 
 // Ids of batches still being written, per row: at most one per writer at a time (see mongodb-record.ts).
-const MAX_PENDING_MARKERS = 1_000;
+export const MAX_PENDING_MARKERS = 1_000;
 // Merges that lost to another writer before this one gives up (retryable): far more than any real contention.
-const MAX_MERGE_ATTEMPTS = 500;
+export const MAX_MERGE_ATTEMPTS = 500;
 
 export const pendingKeyOf = (e: { tracker: string; appId: string; hash: string }): string =>
   `${e.tracker}\u0000${e.appId}\u0000${e.hash}`;
@@ -136,22 +140,22 @@ export async function unmarkOutbox(
 }
 
 /**
- * Lease up to `limit` due entries of a tracker, oldest first, and freeze
- * them. Only entries that were there when the lease started are considered
- * (ids up to the newest due one then), so a lease never chases the rows that
- * writers keep adding meanwhile. Each is taken by one atomic conditional
- * update: two owners never hold the same entry, and one that another owner
- * took in between is skipped for the next.
+ * Lease up to `limit` entries of a tracker due by `dueBy` (delivery-id.ts,
+ * leaseDueBy), oldest first, and freeze them. Only entries that were there
+ * when the lease started are considered (ids up to the newest due one then),
+ * so a lease never chases the rows that writers keep adding meanwhile. Each
+ * is taken by one atomic conditional update: two owners never hold the same
+ * entry, and one that another owner took in between is skipped for the next.
  */
 export async function takeLeases(
   c: Collections,
   tracker: string,
   owner: string,
   limit: number,
-  now: Date,
-  until: Date,
+  times: { readonly now: Date; readonly dueBy: Date; readonly until: Date },
 ): Promise<OutboxEntry[]> {
-  const due = { tracker, availableAt: { $lte: now }, $or: [{ owner: null }, { leasedUntil: { $lt: now } }] };
+  const { now, dueBy, until } = times;
+  const due = { tracker, availableAt: { $lte: dueBy }, $or: [{ owner: null }, { leasedUntil: { $lt: now } }] };
   const [newest] = await c.outbox
     .find(due, { projection: { _id: 1 } })
     .sort({ _id: -1 })
@@ -169,35 +173,70 @@ export async function takeLeases(
       .toArray();
     if (candidates.length === 0) break;
     for (const candidate of candidates) {
-      const doc = await takeOne(c, candidate._id, due, owner, until);
-      if (doc !== null) leased.push(toOutboxEntry(doc));
+      const entry = await takeOne(c, candidate._id, due, owner, now, until);
+      if (entry !== null) leased.push(entry);
     }
     after = candidates[candidates.length - 1]!._id;
   }
   return leased;
 }
 
-/** Lease one entry if it is still due and free, and freeze it; null when another owner got it first. */
+/**
+ * Lease one entry if it is still due and free, and freeze it; null when
+ * another owner got it first. The taking update leaves the delivery id as it
+ * was, so the row it returns tells whether an earlier lease handed one out
+ * (attempted) or this lease gives a new one, stamped `now`. A postpone that
+ * died between merging a row into the pending row and deleting it is settled
+ * here (mongodb-outbox-postpone.ts).
+ */
 async function takeOne(
   c: Collections,
   id: unknown,
   due: Document,
   owner: string,
+  now: Date,
   until: Date,
-): Promise<Document | null> {
+): Promise<OutboxEntry | null> {
   const taken = await c.outbox.findOneAndUpdate(
     { _id: id as never, ...due },
     { $set: { owner, leasedUntil: until }, $inc: { v: 1 } },
     { returnDocument: 'after' },
   );
-  if (taken === null || (taken.state === 'frozen' && taken.deliveryId != null)) return taken;
-  const deliveryId = taken.deliveryId == null ? randomUUID() : String(taken.deliveryId);
-  const freeze: Document = { state: 'frozen', deliveryId };
-  if (taken.state !== 'frozen') freeze.pendingKey = deliveryId;
-  // The row as frozen: a merge that got in after our lease is part of it.
-  return c.outbox.findOneAndUpdate(
-    { _id: taken._id, owner },
-    { $set: freeze, $inc: { v: 1 } },
-    { returnDocument: 'after' },
-  );
+  if (taken === null) return null;
+  if (taken.state === 'frozen' && (await mergedElsewhere(c, taken))) return null;
+  const attempted = taken.deliveryId != null;
+  let row: Document | null = taken;
+  if (taken.state !== 'frozen' || !attempted) {
+    const deliveryId = attempted ? String(taken.deliveryId) : newDeliveryId(now);
+    const freeze: Document = { state: 'frozen', deliveryId };
+    // A row frozen now takes a unique key of its own; one frozen before (of an older version) keeps the one it has.
+    if (taken.state !== 'frozen') freeze.pendingKey = deliveryId;
+    // The row as frozen: a merge that got in after our lease is part of it.
+    row = await c.outbox.findOneAndUpdate(
+      { _id: taken._id, owner },
+      { $set: freeze, $inc: { v: 1 } },
+      { returnDocument: 'after' },
+    );
+    if (row === null) return null;
+  }
+  await dropAbsorbed(c, row);
+  return toOutboxEntry(row, attempted);
+}
+
+/** A frozen row whose content a pending row took in (a postpone that died midway): deleted, true. */
+async function mergedElsewhere(c: Collections, row: Document): Promise<boolean> {
+  const problem = { tracker: row.tracker, appId: row.appId, hash: row.hash };
+  const holder = await c.outbox.findOne({ ...problem, absorbed: row._id }, { projection: { _id: 1 } });
+  if (holder === null) return false;
+  await c.outbox.deleteOne({ _id: row._id });
+  await c.outbox.updateMany({ ...problem, absorbed: row._id }, { $pull: { absorbed: row._id } as Document });
+  return true;
+}
+
+/** The rows a frozen row took in that are still there (a postpone that died midway): deleted, and the list cleared. */
+async function dropAbsorbed(c: Collections, row: Document): Promise<void> {
+  if (!Array.isArray(row.absorbed)) return;
+  const absorbed = (row.absorbed as unknown[]).filter((a) => a !== row._id);
+  if (absorbed.length > 0) await c.outbox.deleteMany({ _id: { $in: absorbed as never[] } });
+  await c.outbox.updateOne({ _id: row._id }, { $unset: { absorbed: '' } });
 }

@@ -328,8 +328,8 @@ export class SqlBackend implements TicketStore {
   enqueueOutbox(entries: readonly OutboxEntryInput[]): Promise<void> {
     return ob.enqueueOutbox(this.ctx, entries);
   }
-  leaseOutbox(tracker: string, owner: string, limit: number, leaseMs: number): Promise<OutboxEntry[]> {
-    return ob.leaseOutbox(this.ctx, tracker, owner, limit, leaseMs);
+  leaseOutbox(...args: Parameters<TicketStore['leaseOutbox']>): Promise<OutboxEntry[]> {
+    return ob.leaseOutbox(this.ctx, ...args);
   }
   completeOutbox(ids: readonly number[], owner: string): Promise<void> {
     return ob.completeOutbox(this.ctx, ids, owner);

@@ -4,16 +4,20 @@
  * and every new delivery of that problem merges into it inside the writing
  * transaction (the pending row is locked first, so concurrent writers in
  * other processes merge one after the other). Leasing freezes a row and gives
- * it a delivery id it keeps across retries.
+ * it a delivery id (delivery-id.ts) that it keeps across retries and expired
+ * leases; a postpone (sql-outbox-postpone.ts) takes the id back and makes the
+ * row pending again, or merges it into the problem's pending row.
  */
 
-import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { isoTime } from '../batch.js';
 import type { OutboxEntry, OutboxEntryInput } from '../contract.js';
+import { leaseDueBy, newDeliveryId } from '../delivery-id.js';
 import { mergePayloads } from '../outbox-summary.js';
 import type { SqlContext } from './sql-links-outbox.js';
 import type { SqlCore } from './sql-core.js';
+
+export { postponeOutbox } from './sql-outbox-postpone.js';
 
 type Row = Record<string, unknown>;
 
@@ -79,36 +83,40 @@ export async function leaseOutbox(
   owner: string,
   limit: number,
   leaseMs: number,
+  options?: { readonly dueBy?: string },
 ): Promise<OutboxEntry[]> {
   const { core } = ctx;
   const { d, t } = core;
   const now = ctx.now();
   const nowIso = now.toISOString();
+  const dueIso = leaseDueBy(now, options).toISOString();
   const until = new Date(now.getTime() + leaseMs).toISOString();
   const skipLocked = sql.raw(d.kind === 'postgres' ? 'for update skip locked' : '');
-  const rows = await core.write('lease deliveries', async (conn) => {
+  const leased = await core.write('lease deliveries', async (conn) => {
+    // Read under the lease's lock (PostgreSQL) or the write transaction (SQLite): the ids seen here are the rows'.
     const due = await sql<Row>`select id, delivery_id from ${sql.table(t.outbox)}
-      where tracker = ${tracker} and available_at <= ${nowIso}
+      where tracker = ${tracker} and available_at <= ${dueIso}
         and (owner is null or leased_until is null or leased_until < ${nowIso})
       order by id limit ${limit} ${skipLocked}`.execute(conn);
     if (due.rows.length === 0) return [];
-    // A row keeps the delivery id of its first lease.
+    // A row keeps the id an earlier lease gave it (attempted); one without (new, or postponed) gets a new one.
+    const attempted = new Map(due.rows.map((r) => [Number(r.id), r.delivery_id != null]));
     const idType = sql.raw(d.kind === 'postgres' ? 'bigint' : 'integer');
     const values = due.rows.map(
       (r) =>
-        sql`(cast(${Number(r.id)} as ${idType}), cast(${r.delivery_id == null ? randomUUID() : String(r.delivery_id)} as text))`,
+        sql`(cast(${Number(r.id)} as ${idType}), cast(${r.delivery_id == null ? newDeliveryId(now) : String(r.delivery_id)} as text))`,
     );
     const result = await sql<Row>`update ${sql.table(t.outbox)} as o
       set owner = ${owner}, leased_until = ${until}, state = 'frozen', delivery_id = v.delivery
       from (select column1 as rid, column2 as delivery from (values ${sql.join(values)}) as x) as v
       where o.id = v.rid
       returning *`.execute(conn);
-    return result.rows;
+    return result.rows.map((row) => toOutboxEntry(core, row, attempted.get(Number(row.id)) ?? false));
   });
-  return rows.map((row) => toOutboxEntry(core, row)).sort((a, b) => a.id - b.id);
+  return leased.sort((a, b) => a.id - b.id);
 }
 
-function toOutboxEntry(core: SqlCore, row: Row): OutboxEntry {
+function toOutboxEntry(core: SqlCore, row: Row, attempted: boolean): OutboxEntry {
   return {
     id: Number(row.id),
     tracker: String(row.tracker),
@@ -120,6 +128,7 @@ function toOutboxEntry(core: SqlCore, row: Row): OutboxEntry {
     lastError: row.last_error == null ? null : String(row.last_error),
     deliveryId: row.delivery_id == null ? null : String(row.delivery_id),
     state: row.state === 'pending' ? 'pending' : 'frozen',
+    attempted,
   };
 }
 
@@ -142,19 +151,6 @@ export async function retryOutbox(
       set owner = null, leased_until = null, attempts = attempts + 1,
           available_at = ${isoTime(availableAt)}, last_error = ${core.d.text(error)}
       where id = ${id} and owner = ${owner}`.execute(conn),
-  );
-}
-
-export async function postponeOutbox(
-  { core }: SqlContext,
-  ids: readonly number[],
-  owner: string,
-  availableAt: string,
-): Promise<void> {
-  if (ids.length === 0) return;
-  await core.write('postpone deliveries', (conn) =>
-    sql`update ${sql.table(core.t.outbox)} set owner = null, leased_until = null, available_at = ${isoTime(availableAt)}
-      where owner = ${owner} and id in (${sql.join([...ids])})`.execute(conn),
   );
 }
 

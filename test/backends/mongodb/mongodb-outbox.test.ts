@@ -5,7 +5,9 @@
  * bounded outbox: a
  * read-only open creates nothing and still answers (tracker state reads as
  * defaults); a writer's open gives old deliveries keys of their own (frozen
- * rows) and creates the new collection and indexes.
+ * rows) and creates the new collection and indexes. A postpone that died
+ * between merging a row into the pending row and deleting it leaves nothing
+ * counted twice once the next lease comes.
  */
 
 import test from 'ava';
@@ -16,7 +18,7 @@ import { MongoDBBackend } from '../../../src/backends/mongodb/mongodb-backend.js
 import type { Collections } from '../../../src/backends/mongodb/mongodb-connection.js';
 import { mergeOutbox } from '../../../src/backends/mongodb/mongodb-outbox.js';
 import { groupByTicket } from '../../../src/backends/batch.js';
-import { asSummary, summarize } from '../../../src/backends/outbox-summary.js';
+import { asSummary, mergePayloads, summarize } from '../../../src/backends/outbox-summary.js';
 import type { JsonValue } from '../../../src/logging/json-safe.js';
 import { hash, occurrence } from '../../conformance/backend-suite.js';
 import { serverAvailable } from '../../services/availability.js';
@@ -124,6 +126,10 @@ if (serverAvailable(test, 'MongoDB', mongoUnavailableReason())) {
       ],
     );
     t.is(new Set(leased.map((e) => e.deliveryId)).size, 3, 'each with a delivery id of its own');
+    t.true(
+      leased.every((e) => !e.attempted),
+      'no earlier lease handed out an id to look for',
+    );
     t.true(await store.acquireTrackerLease('gh', 'p', 60_000));
     t.true((await store.takeTrackerWrite('gh', 'p', [{ writes: 1, perMs: 60_000 }])).granted);
 
@@ -172,5 +178,61 @@ if (serverAvailable(test, 'MongoDB', mongoUnavailableReason())) {
       [[], []],
       'markers cleared',
     );
+  });
+}
+
+if (serverAvailable(test, 'MongoDB', mongoUnavailableReason())) {
+  test('a postpone that died between merging a row and deleting it is settled by the next lease', async (t) => {
+    const { url } = await mongo();
+    const database = `p${randomBytes(5).toString('hex')}`;
+    let ms = Date.UTC(2025, 2, 1, 10);
+    const store = new MongoDBBackend(url, { database, now: () => new Date(ms) });
+    t.teardown(() => store.close());
+    await store.open();
+    const client = new MongoClient(url);
+    t.teardown(() => client.close());
+    const outbox = client.db(database).collection('logtickets_outbox');
+    const h = hash();
+    const one = () =>
+      groupByTicket([occurrence({ hash: h })]).map((d) => ({
+        tracker: 'gh',
+        appId: d.appId,
+        hash: d.hash,
+        payload: summarize(d) as unknown as JsonValue,
+      }));
+    /** Two rows of the problem as a postponer leaves them when it dies after the merge: both hold the leased one's content. */
+    const halfPostponed = async () => {
+      await store.enqueueOutbox(one());
+      const [leased] = await store.leaseOutbox('gh', 'dead', 10, 1_000);
+      await store.enqueueOutbox(one());
+      const pending = await outbox.findOne({ hash: h, state: 'pending' });
+      const merged = mergePayloads(leased!.payload, JSON.parse(String(pending!.payloadJson)) as JsonValue);
+      await outbox.updateOne(
+        { _id: pending!._id },
+        { $set: { payloadJson: JSON.stringify(merged) }, $inc: { v: 1 }, $push: { absorbed: leased!.id } as never },
+      );
+      return leased!;
+    };
+
+    // The merged row's lease runs out first: the next lease deletes it instead of leasing it.
+    const dropped = await halfPostponed();
+    ms += 2_000;
+    const leased = await store.leaseOutbox('gh', 'survivor', 10, 60_000);
+    t.deepEqual(
+      leased.map((e) => asSummary(e.payload).count),
+      [2],
+    );
+    t.not(leased[0]!.id, dropped.id);
+    t.is(await store.countOutbox('gh'), 1);
+    t.is(await outbox.countDocuments({ absorbed: { $exists: true } }), 0, 'no list left behind');
+    await store.completeOutbox([leased[0]!.id], 'survivor');
+
+    // The row it merged into is leased first: that lease deletes the merged row.
+    const held = await halfPostponed();
+    const [pending] = await store.leaseOutbox('gh', 'survivor', 10, 60_000);
+    t.is(asSummary(pending!.payload).count, 2);
+    t.is(await store.countOutbox('gh'), 1, 'the merged row is gone although its lease still runs');
+    t.is(await outbox.countDocuments({ _id: held.id as never }), 0);
+    t.is(await outbox.countDocuments({ absorbed: { $exists: true } }), 0);
   });
 }

@@ -59,6 +59,10 @@ async function migrates(t: ExecutionContext, open: (options?: { readOnly?: boole
     leased.every((e) => typeof e.deliveryId === 'string'),
     'old rows get a delivery id when first leased',
   );
+  t.true(
+    leased.every((e) => !e.attempted),
+    'no earlier lease handed out an id to look for',
+  );
 
   t.true(await store.acquireTrackerLease('gh', 'p', 60_000));
   t.true(await store.updateTrackerState('gh', 'p', { failures: 1 }));
