@@ -63,6 +63,8 @@ export interface LogticketsErrorOptions {
   status?: number;
   /** The fault code of an XML-RPC fault. */
   faultCode?: number;
+  /** The tracker asked for no request before this time (ISO 8601): a rate-limit answer's retry-after or reset. */
+  retryAt?: string;
   /**
    * Credentials the caller knows (a password, a token, a private key): they
    * are replaced by `***` in the message and all along the cause chain. Not
@@ -86,6 +88,7 @@ export class LogticketsError extends Error {
   readonly retryable: boolean;
   readonly status: number | undefined;
   readonly faultCode: number | undefined;
+  readonly retryAt: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: LogticketsErrorOptions = {}) {
     const secrets = matchersOf(options.secrets);
@@ -100,6 +103,7 @@ export class LogticketsError extends Error {
     this.retryable = options.retryable ?? false;
     this.status = options.status;
     this.faultCode = options.faultCode;
+    this.retryAt = options.retryAt;
   }
 
   /** Name, message, stack, code and the other fields, and the (sanitized) cause chain; cycles become "[Circular]". */

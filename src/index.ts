@@ -28,6 +28,7 @@ export type {
   TrackerProblem,
   TrackerCallOptions,
   TrackerChange,
+  TrackerWriteOptions,
   AddResult,
   OccurrenceSummary,
 } from './backends/tracker/tracker.js';
@@ -36,13 +37,14 @@ export {
   type TrackedStoreOptions,
   type TrackerEntry,
   type DeliveryCounts,
+  type DeliveryOptions,
 } from './backends/tracker/tracked-store.js';
-export type { DeliveryOptions } from './backends/tracker/tracker-delivery.js';
+export type { CloseOptions, DeliveryReport, DelivererStats } from './backends/delivery-report.js';
 export { ticketLinks, type TicketLink, type LinkedTracker } from './backends/tracker/ticket-links.js';
 export { MemoryTracker, type MemoryTrackerOptions, type MemoryTicket } from './backends/tracker/memory-tracker.js';
 export { TracTracker, type TracTrackerOptions, type TracTicketFields } from './backends/trac/trac-tracker.js';
 export { GitHubTracker, type GitHubTrackerOptions, type GitHubAppAuth } from './backends/github/github-tracker.js';
-export { WriteBudget, GITHUB_WRITE_BUDGET, type BudgetWindow } from './backends/github/write-budget.js';
+export { GITHUB_WRITE_BUDGET, type BudgetWindow } from './backends/github/write-budget.js';
 export type { SetupCheck } from './backends/tracker/setup-check.js';
 export type { FingerprintMode } from './fingerprint/fingerprint.js';
 export { Redactor, DEFAULT_REDACTED_KEYS, type RedactionOptions } from './ticketing/redaction.js';

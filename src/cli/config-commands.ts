@@ -8,7 +8,7 @@
  * - `sync`: deliver what waits in the outbox, then exit.
  */
 
-import { isTicketStore, type TicketBackend } from '../backends/contract.js';
+import { isTicketStore, type TicketBackend, type TicketStore } from '../backends/contract.js';
 import { ticketLinks } from '../backends/tracker/ticket-links.js';
 import { openConfigured, handlerOptions, type Configured } from '../config/create-handler.js';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load-config.js';
@@ -105,7 +105,7 @@ export async function checkConfig(setup: CliSetup): Promise<CommandResult> {
       }
     }
   } finally {
-    await target.close().catch(() => undefined);
+    await target.close({ timeoutMs: 0 }).catch(() => undefined);
   }
   return { output: lines.join('\n'), code: failed ? 1 : 0 };
 }
@@ -253,7 +253,8 @@ export async function sync(setup: CliSetup, flags: Flags): Promise<CommandResult
       }, 250);
       let done: boolean;
       try {
-        done = await tracked.deliverPending({ timeoutMs, tracker: tracker.name });
+        // sync is how short-lived processes get their held digests out: comment windows do not hold it back.
+        done = await tracked.deliverPending({ timeoutMs, tracker: tracker.name, deliverHeld: true });
       } finally {
         clearInterval(ticker);
       }
@@ -269,15 +270,29 @@ export async function sync(setup: CliSetup, flags: Flags): Promise<CommandResult
             false,
             label,
             'synced',
-            `${left} of ${total} still waiting after ${timeoutMs / 1000} s (comment windows, rate limits or errors; run again, or see check-config)`,
+            `${left} of ${total} still waiting after ${timeoutMs / 1000} s: ${await whyWaiting(outbox, tracker.name)}`,
           ),
         );
       }
     }
   } finally {
-    await target.close().catch(() => undefined);
+    await target.close({ timeoutMs: 0 }).catch(() => undefined);
   }
   return { output: lines.join('\n'), code: failed ? 1 : 0 };
+}
+
+/** Why a tracker's deliveries still wait: its fleet-wide pause, another process delivering, or errors. */
+async function whyWaiting(store: TicketStore, tracker: string): Promise<string> {
+  const [state, lease] = await Promise.all([
+    store.getTrackerState(tracker).catch(() => undefined),
+    store.getTrackerLease(tracker).catch(() => undefined),
+  ]);
+  const now = new Date().toISOString();
+  if (state?.pausedUntil != null && state.pausedUntil > now)
+    return `the tracker is paused for the whole fleet until ${state.pausedUntil} (${state.reason ?? 'backoff'}); run again later`;
+  if (lease != null && lease.until > now && !lease.owner.includes(`:${process.pid}:`))
+    return `another process (${lease.owner}) delivers to this tracker now and sends them as its limits allow`;
+  return 'rate limits or errors (the error is above); run again, or see check-config';
 }
 
 function errorText(error: unknown): string {

@@ -57,6 +57,7 @@ export const handlerSchema = block({
   batchSize: count.optional(),
   maxRejectedAttempts: count.optional(),
   flushTimeoutMs: ms.optional(),
+  deliverHeldOnClose: z.boolean().optional(),
   titleLength: count.optional(),
   retry: retry.optional(),
   limits: block({
@@ -107,6 +108,7 @@ const trackerCommon = {
   name: text.optional(),
   commentIntervalMs: ms.optional(),
   pollIntervalMs: z.number().int().min(10).optional(),
+  leaseMs: z.number().int().min(100).optional(),
   timeoutMs: count.optional(),
   retry: retry.optional(),
 };
@@ -134,6 +136,7 @@ export const tracSchema = block({
   mutedResolutions: names.optional(),
   tls: block({ ca: text.optional(), rejectUnauthorized: z.boolean().optional() }).optional(),
   proxy: z.union([z.literal(false), httpUrl], { error: 'expected an http(s) URL or false' }).optional(),
+  writeBudget: z.array(block({ writes: z.number().int().min(0), perMs: count })).optional(),
 });
 
 export const githubSchema = block({

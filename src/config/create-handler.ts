@@ -84,6 +84,7 @@ export function handlerOptions(config: LogticketsConfig): TicketingHandlerOption
     batchSize: h.batchSize,
     maxRejectedAttempts: h.maxRejectedAttempts,
     exitFlushMs: h.flushTimeoutMs,
+    deliverHeldOnClose: h.deliverHeldOnClose,
     titleLength: h.titleLength,
     retry: strip(h.retry),
     limits: strip(h.limits),
@@ -135,6 +136,7 @@ function openTracker(tracker: TracConfig | GitHubConfig, config: LogticketsConfi
   const pacing = strip({
     commentIntervalMs: tracker.commentIntervalMs ?? config.comments?.intervalMs,
     pollIntervalMs: tracker.pollIntervalMs,
+    leaseMs: tracker.leaseMs,
     retry: strip(tracker.retry),
   })!;
   if (tracker.type === 'trac') {
@@ -149,6 +151,7 @@ function openTracker(tracker: TracConfig | GitHubConfig, config: LogticketsConfi
         mutedResolutions: tracker.mutedResolutions,
         tls: strip(tracker.tls),
         proxy: tracker.proxy === undefined ? undefined : tracker.proxy === false ? false : proxyConfig(tracker.proxy),
+        writeBudget: tracker.writeBudget?.map((w) => ({ writes: w.writes, perMs: w.perMs })),
       }) as never,
     );
     return { tracker: trac, ...pacing };

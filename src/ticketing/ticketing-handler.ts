@@ -11,6 +11,7 @@
 import { LogticketsError, maskSecrets } from '../errors.js';
 import { checkOptions, type OptionKind } from '../options.js';
 import type { TicketBackend } from '../backends/contract.js';
+import type { DelivererStats } from '../backends/delivery-report.js';
 import { resolveTargets, type Target } from '../backends/open-backend.js';
 import { defaultSalt, FINGERPRINT_MODES, type FingerprintMode } from '../fingerprint/fingerprint.js';
 import { Handler, type HandlerOptions, type LostReason } from '../logging/handler.js';
@@ -21,6 +22,7 @@ import { Level } from '../logging/level.js';
 import type { LogRecord } from '../logging/record.js';
 import type { BackoffOptions } from './backoff.js';
 import { BackendWriter, noDrops, type DropReason, type WriterStats } from './backend-writer.js';
+import { closeBackends, reportWaiting } from './closing-deliveries.js';
 import { capture, occurrenceMemo, prepare, type OccurrenceSettings } from './occurrence.js';
 import { Redactor, type RedactionOptions } from './redaction.js';
 
@@ -63,8 +65,14 @@ export interface TicketingHandlerOptions extends HandlerOptions {
   readonly onError?: ErrorHook;
   /** Close the backends passed in as instances too, on `close()` (default false: only those opened from URIs). */
   readonly closeBackends?: boolean;
-  /** On `beforeExit`, wait this long for queued occurrences to be written (default 5 000 ms; 0 turns it off). */
+  /** On `beforeExit`, wait this long for queued occurrences to be written and due deliveries sent (default 5 000 ms; 0 turns it off). */
   readonly exitFlushMs?: number;
+  /**
+   * At `close()` and at exit, send digests that comment windows hold at once
+   * (default false: they wait in the store for a later process). For cron
+   * jobs, CLIs and serverless functions.
+   */
+  readonly deliverHeldOnClose?: boolean;
 }
 
 const positive = { integer: { min: 1 } } as const;
@@ -88,6 +96,7 @@ const OPTION_KINDS: Record<keyof TicketingHandlerOptions, OptionKind> = {
   onError: 'function',
   exitFlushMs: { integer: { min: 0 } },
   closeBackends: 'boolean',
+  deliverHeldOnClose: 'boolean',
 };
 
 export interface TicketingStats {
@@ -97,6 +106,10 @@ export interface TicketingStats {
   readonly coalesced: number;
   readonly dropped: Readonly<Record<DropReason, number>>;
   readonly backends: readonly WriterStats[];
+  /** Per tracker: what this process delivered, whether it delivers now, the fleet-wide pause, and what waits. */
+  readonly deliveries: readonly DelivererStats[];
+  /** Deliveries waiting in the store's outbox, all trackers (as of the last look). */
+  readonly pendingDeliveries: number;
 }
 
 export class TicketingHandler extends Handler {
@@ -106,6 +119,7 @@ export class TicketingHandler extends Handler {
   private readonly owned: ReadonlySet<TicketBackend>;
   private readonly settings: OccurrenceSettings;
   private readonly exitFlushMs: number;
+  private readonly deliverHeld: boolean;
   private closing: Promise<boolean> | undefined;
   private exitHook: (() => void) | undefined;
   private exitFlushed = false;
@@ -153,6 +167,7 @@ export class TicketingHandler extends Handler {
       memo: occurrenceMemo(),
     };
     this.exitFlushMs = options.exitFlushMs ?? 5_000;
+    this.deliverHeld = options.deliverHeldOnClose ?? false;
     const onError = options.onError ?? defaultErrorHook();
     this.onError = onError;
     this.writers = backends.map(
@@ -191,17 +206,28 @@ export class TicketingHandler extends Handler {
   }
 
   /**
-   * Stop accepting records, write what waits for at most `timeoutMs`
-   * (default 10 000), count the rest as dropped, and close the backends this
-   * handler opened from URIs (backends passed in are left open). Resolves true
-   * when nothing was lost.
+   * Stop accepting records, write what waits, then deliver what is due to the
+   * trackers (waiting for comment windows that end in time; with
+   * `deliverHeld`, or the `deliverHeldOnClose` option, sending held digests at
+   * once), all within `timeoutMs` (default 10 000) plus a small margin. Counts
+   * what could not be written as dropped; closes the backends this handler
+   * opened from URIs (backends passed in are settled, not closed). Resolves
+   * true when nothing was lost. Deliveries that still wait are not lost: they
+   * stay in the store, `stats().pendingDeliveries` counts them, and one line
+   * on stderr says so.
    */
-  close(options: { timeoutMs?: number } = {}): Promise<boolean> {
+  close(options: { timeoutMs?: number; deliverHeld?: boolean } = {}): Promise<boolean> {
     this.closing ??= (async () => {
       this.unwatchExit();
       const timeoutMs = options.timeoutMs ?? 10_000;
+      const deadline = Date.now() + timeoutMs;
       const results = await Promise.all(this.writers.map((w) => w.close(timeoutMs)));
-      await Promise.all([...this.owned].map((b) => b.close().catch(() => undefined)));
+      const deliverHeld = options.deliverHeld ?? this.deliverHeld;
+      const report = await closeBackends(this.backends, this.owned, {
+        timeoutMs: Math.max(0, deadline - Date.now()),
+        deliverHeld,
+      });
+      reportWaiting(report, deliverHeld);
       return results.every(Boolean);
     })();
     return this.closing;
@@ -221,7 +247,9 @@ export class TicketingHandler extends Handler {
       coalesced += s.coalesced;
       for (const reason of Object.keys(dropped) as DropReason[]) dropped[reason] += s.dropped[reason];
     }
-    return { queued, written, retried, coalesced, dropped, backends };
+    const deliveries = this.backends.flatMap((b) => b.deliveryStats?.() ?? []);
+    const pendingDeliveries = deliveries.reduce((n, d) => n + d.pending, 0);
+    return { queued, written, retried, coalesced, dropped, backends, deliveries, pendingDeliveries };
   }
 
   private reportLost(reason: LostReason, error: unknown): void {
@@ -239,18 +267,31 @@ export class TicketingHandler extends Handler {
     }
   }
 
-  /** Before a process ends on its own, give queued occurrences a bounded chance to be written. */
+  /**
+   * Before a process ends on its own, give queued occurrences a bounded
+   * chance to be written and due deliveries a chance to be sent; say on
+   * stderr what is left.
+   */
   private watchExit(): void {
     this.exitHook = () => {
-      if (this.exitFlushed || this.writers.every((w) => w.size === 0)) return;
+      const delivers = this.backends.some((b) => b.settle !== undefined);
+      if (this.exitFlushed || (!delivers && this.writers.every((w) => w.size === 0))) return;
       this.exitFlushed = true;
+      const deadline = Date.now() + this.exitFlushMs;
       // A ref'd timer keeps the process alive while the flush runs.
       const keepAlive = setTimeout(() => undefined, this.exitFlushMs);
       // Once only: a backend that stays down must not keep the process alive forever.
-      void this.flush({ timeoutMs: this.exitFlushMs }).then(() => {
-        clearTimeout(keepAlive);
+      void (async () => {
+        await this.flush({ timeoutMs: this.exitFlushMs });
         this.reportUnwritten();
-      });
+        if (!delivers) return;
+        const timeoutMs = Math.max(0, deadline - Date.now());
+        const settled = await Promise.all(
+          this.backends.map((b) => b.settle?.({ timeoutMs, deliverHeld: this.deliverHeld }).catch(() => undefined)),
+        );
+        const trackers = settled.flatMap((r) => r?.trackers ?? []);
+        reportWaiting({ pending: trackers.reduce((n, t) => n + t.pending, 0), trackers }, this.deliverHeld);
+      })().finally(() => clearTimeout(keepAlive));
     };
     process.on('beforeExit', this.exitHook);
   }

@@ -7,13 +7,26 @@
  * Each tracker's test file calls `trackerSuite(test, harness)`. A harness
  * says how to reach its tracker (a real Trac, the GitHub stand-in, the
  * memory tracker), how to look at a ticket there, and how a person closes
- * one. The tests are grouped by concern in `CASES`, so cases that need
- * several OS processes or lost answers can be added as further groups.
+ * one, how to make it fail as trackers do (an answer lost after the write
+ * was made, no answer at all, down), and how another OS process reaches it.
+ * The tests are grouped by concern: here the basics, in
+ * tracker-fault-cases.ts lost answers, pauses and shutdown, and in
+ * tracker-fleet-cases.ts several OS processes sharing one store.
  */
 
 import type { ExecutionContext, TestFn } from 'ava';
-import { MemoryBackend, TrackedStore, type TicketStore, type Tracker } from '../../src/index.js';
+import {
+  MemoryBackend,
+  TrackedStore,
+  type TicketStore,
+  type TrackedStoreOptions,
+  type Tracker,
+} from '../../src/index.js';
 import { hash, occurrence } from './backend-suite.js';
+import type { BudgetWindow } from '../../src/backends/tracker-state.js';
+import type { ReplicaTracker } from './fleet-replicas.js';
+import { faultCases } from './tracker-fault-cases.js';
+import { fleetCases } from './tracker-fleet-cases.js';
 
 /** A ticket as the tracker shows it. */
 export interface TrackerView {
@@ -26,12 +39,25 @@ export interface TrackerView {
 /** One test's tracker. */
 export interface TrackerSubject {
   /** A tracker object reaching this tracker: a new one each call where the tracker allows (another process). */
-  tracker(): Tracker;
+  tracker(options?: { readonly writeBudget?: readonly BudgetWindow[] }): Tracker;
   view(externalId: string): Promise<TrackerView>;
   /** Close the ticket as a person would: as solved, or as not to be fixed (wontfix, not planned). */
   close(externalId: string, as: 'solved' | 'muted'): Promise<void>;
   /** The external ids of every ticket carrying this fingerprint. */
   ticketsOf(hash: string): Promise<string[]>;
+  /** The next write of this kind is made in the tracker, but its answer is lost (an error comes instead). */
+  loseAnswer(kind: 'create' | 'comment'): void;
+  /** Writes are made but never answered (as when the process is killed mid-request) until `release`. */
+  holdAnswers(): void;
+  release(): void;
+  /** The tracker fails every request (down), or works again. */
+  down(on: boolean): void;
+  /** Write requests that reached the tracker so far (answered or not). */
+  writes(): number;
+  /** Requests of any kind that reached the tracker so far. */
+  requests(): number;
+  /** How another OS process reaches this tracker (fleet cases); absent for a tracker living in this process. */
+  replica?(): ReplicaTracker;
   /** Checks made after each test (the GitHub stand-in: no request broke GitHub's API description). */
   verify?(t: ExecutionContext): void;
   cleanup?(): Promise<void>;
@@ -53,20 +79,22 @@ export function statedCount(view: TrackerView): number {
   return n;
 }
 
-interface World {
+export interface World {
   readonly subject: TrackerSubject;
   readonly store: TicketStore;
   /** A TrackedStore over the test's store with a tracker from the subject (closed after the test). */
-  tracked(): TrackedStore;
+  tracked(options?: Partial<Omit<TrackedStoreOptions, 'store' | 'trackers'>>): TrackedStore;
+  /** Write `count` occurrences of the problem, without waiting for their delivery. */
+  record(backend: TrackedStore, problem: string, count: number): Promise<void>;
   /** Write `count` occurrences of the problem and deliver them; the problem's store ticket. */
   deliver(backend: TrackedStore, problem: string, count: number): Promise<void>;
   /** The problem's external id, from the store's link. */
   linked(backend: TrackedStore, problem: string): Promise<string>;
 }
 
-type Case = readonly [title: string, run: (t: ExecutionContext, w: World) => Promise<void>];
+export type Case = readonly [title: string, run: (t: ExecutionContext, w: World) => Promise<void>];
 
-const APP = 'conformance';
+export const APP = 'conformance';
 
 const oneTicketPerProblem: Case[] = [
   [
@@ -178,35 +206,50 @@ const twoWaySync: Case[] = [
   ],
 ];
 
-/** The groups of the suite; multi-process and lost-answer groups join here. */
-export const CASES: readonly Case[] = [...oneTicketPerProblem, ...closedTickets, ...lostLinks, ...twoWaySync];
+/** The groups of the suite run by every tracker. */
+export const CASES: readonly Case[] = [
+  ...oneTicketPerProblem,
+  ...closedTickets,
+  ...lostLinks,
+  ...twoWaySync,
+  ...faultCases,
+];
 
-export function trackerSuite(test: TestFn, label: string, harness: TrackerHarness): void {
-  for (const [title, run] of CASES) {
+/**
+ * Register the suite. `replicas`: the tracker can be reached from other OS
+ * processes (Trac, GitHub), so the fleet cases run too.
+ */
+export function trackerSuite(test: TestFn, label: string, harness: TrackerHarness, replicas = false): void {
+  for (const [title, run] of replicas ? [...CASES, ...fleetCases] : CASES) {
     test(`${label} tracker: ${title}`, async (t) => {
       const subject = await harness.start(t);
       const store = new MemoryBackend();
       const opened: TrackedStore[] = [];
       t.teardown(async () => {
-        for (const backend of opened) await backend.close();
+        subject.release();
+        subject.down(false);
+        for (const backend of opened) await backend.close({ timeoutMs: 0 });
         await store.close();
         await subject.cleanup?.();
       });
       const world: World = {
         subject,
         store,
-        tracked() {
+        tracked(options = {}) {
           const backend = new TrackedStore({
             store,
             trackers: [subject.tracker()],
             commentIntervalMs: 0,
+            leaseMs: 1_000,
+            pollIntervalMs: 100,
             retry: { initialMs: 50, maxMs: 200 },
             onError: (e) => t.log(`delivery error: ${e.code}: ${e.message}`),
+            ...options,
           });
           opened.push(backend);
           return backend;
         },
-        async deliver(backend, problem, count) {
+        async record(backend, problem, count) {
           await backend.open();
           const batch = Array.from({ length: count }, (_, i) =>
             occurrence({
@@ -218,6 +261,9 @@ export function trackerSuite(test: TestFn, label: string, harness: TrackerHarnes
             }),
           );
           await backend.recordBatch(batch);
+        },
+        async deliver(backend, problem, count) {
+          await world.record(backend, problem, count);
           t.true(await backend.deliverPending({ timeoutMs: 30_000 }), 'delivered');
         },
         async linked(backend, problem) {

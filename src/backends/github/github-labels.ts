@@ -3,10 +3,14 @@
  * regression label), created where the repository lacks them: once per
  * tracker instance, before the first issue or reopen that carries them
  * (GitHub's API does not promise to make a missing label on its own).
- * Never fails a delivery: a label that cannot be made is warned about, and
- * GitHub keeps or drops labels as the credentials' access allows. After a
- * retryable failure (outage, rate limit) it is tried again with the next
- * delivery.
+ * Never fails a delivery for GitHub's sake: a label that cannot be made is
+ * warned about, and GitHub keeps or drops labels as the credentials' access
+ * allows. After a retryable failure (outage, rate limit) it is tried again
+ * with the next delivery.
+ *
+ * Creating a label is a write like any other: the calling delivery's
+ * `beforeWrite` is awaited first, and its refusal (no budget, lease lost)
+ * reaches that delivery untouched, the label being tried again next time.
  */
 
 import type { Octokit } from 'octokit';
@@ -19,10 +23,13 @@ export interface LabelKeeperOptions {
   readonly wanted: ReadonlyArray<readonly [string, { readonly color: string; readonly description: string }]>;
   /** Runs a request, turning failures into LogticketsErrors. */
   readonly call: <T>(action: string, run: () => Promise<T>) => Promise<T>;
-  /** Counts one write against the budget. */
-  readonly spend: () => void;
   readonly timeoutMs: number;
   readonly warn: (message: string) => void;
+}
+
+/** A refusal of `beforeWrite`, carried through the label work to be rethrown as it was. */
+class WriteRefused {
+  constructor(readonly reason: unknown) {}
 }
 
 export class LabelKeeper {
@@ -32,14 +39,20 @@ export class LabelKeeper {
 
   constructor(private readonly options: LabelKeeperOptions) {}
 
-  ensure(): Promise<void> {
-    this.ready ??= this.createMissing().then(
+  /**
+   * Make the missing labels, awaiting `beforeWrite` before each creation.
+   * Rejects only with a refusal of `beforeWrite` (as it came). Calls made
+   * while the work is under way share it.
+   */
+  async ensure(beforeWrite?: () => Promise<void>): Promise<void> {
+    this.ready ??= this.createMissing(beforeWrite).then(
       () => {
         this.settled = true;
       },
       (error: unknown) => {
-        if (error instanceof LogticketsError && error.retryable) {
+        if (error instanceof WriteRefused || (error instanceof LogticketsError && error.retryable)) {
           this.ready = undefined;
+          if (error instanceof WriteRefused) throw error;
           return;
         }
         this.settled = true;
@@ -47,10 +60,14 @@ export class LabelKeeper {
         if (!(error instanceof LogticketsError && error.status === 404)) this.options.warn((error as Error).message);
       },
     );
-    return this.ready;
+    try {
+      await this.ready;
+    } catch (error) {
+      throw error instanceof WriteRefused ? error.reason : error;
+    }
   }
 
-  private async createMissing(): Promise<void> {
+  private async createMissing(beforeWrite: (() => Promise<void>) | undefined): Promise<void> {
     const { octokit, owner, repo, call } = this.options;
     const at = <T extends object>(params: T) => ({
       owner,
@@ -65,7 +82,11 @@ export class LabelKeeper {
       } catch (error) {
         if (!(error instanceof LogticketsError) || error.status !== 404) throw error;
       }
-      this.options.spend();
+      try {
+        await beforeWrite?.();
+      } catch (refusal) {
+        throw new WriteRefused(refusal);
+      }
       try {
         await call(`create the label "${name}"`, () => octokit.rest.issues.createLabel(at({ name, ...look })));
       } catch (error) {

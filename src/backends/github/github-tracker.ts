@@ -1,38 +1,51 @@
 /**
  * GitHub Issues as a Tracker: one issue per problem, comments for later
- * occurrences, reopened on regression, within GitHub's limits.
- * - Octokit with its throttling and retry plugins, set up for this use: writes
- *   spaced out (1 s; 3 s for those that notify), rate-limit answers
- *   (403/429 with retry-after or x-ratelimit-reset) waited out by pausing all
- *   deliveries (writesBlockedUntil) rather than retried on the spot, and a
- *   create never retried by the plugin (a 5xx may come after the issue was
- *   made: the next attempt looks for its marker first);
- * - a write budget per tracker instance (default 80 per minute, 500 per hour);
+ * occurrences, reopened on regression. The tracker keeps no state that
+ * decides whether or when to write: the write budget (`writeBudget`, 80 a
+ * minute and 500 an hour by default) and rate-limit pauses are kept by the
+ * store for the whole fleet.
+ * - Octokit set up in github-client.ts: writes spaced out per process, a
+ *   rate-limit answer thrown as BACKEND_BUSY with `retryAt`, no write ever
+ *   sent twice by a plugin;
+ * - `beforeWrite` is awaited before each write request (a label, the issue,
+ *   the reopen, each comment); its refusal goes through as it is and ends
+ *   the call;
+ * - every text written carries the delivery ids in a hidden HTML comment,
+ *   which `deliveredIn` finds again after an ambiguous failure;
  * - the problem's issue is found by listing issues with the search label (all
  *   states, every page) and matching a hidden marker in the body — never the
  *   search API, which lags and would create duplicates;
  * - closed as completed → reopened with a comment and the regression label;
  *   closed as not planned, or labelled as muted (wontfix) → left alone;
+ *   deleted → `gone`;
  * - the search and regression labels are created where the repository lacks
  *   them (github-labels.ts).
  */
 
-import { createAppAuth } from '@octokit/auth-app';
-import Bottleneck from 'bottleneck';
-import { Octokit } from 'octokit';
-import { LogticketsError, redactSecrets, secretMatchers, type SecretMatchers } from '../../errors.js';
+import type { Octokit } from 'octokit';
+import { LogticketsError, secretMatchers, type SecretMatchers } from '../../errors.js';
 import { rateLimitedStderr } from '../../logging/internal-error.js';
 import { checkOptions } from '../../options.js';
+import { checkWindows, type BudgetWindow } from '../tracker-state.js';
 import type { OccurrenceSummary } from '../tracker/occurrence-summary.js';
 import type { SetupCheck } from '../tracker/setup-check.js';
-import type { AddResult, Tracker, TrackerCallOptions, TrackerChange, TrackerProblem } from '../tracker/tracker.js';
-import { appJwtSigner, renewInstallationTokenOn401 } from './github-app-jwt.js';
-import { explainGitHubError } from './github-errors.js';
+import { sinceSecond } from '../tracker/ticket-text.js';
+import type {
+  AddResult,
+  Tracker,
+  TrackerCallOptions,
+  TrackerChange,
+  TrackerProblem,
+  TrackerWriteOptions,
+} from '../tracker/tracker.js';
+import { githubClient } from './github-client.js';
+import { explainGitHubError, issueDeleted } from './github-errors.js';
+import { IssueFinder, labelNames, type Issue } from './github-issues.js';
 import { LabelKeeper } from './github-labels.js';
 import { issueBody, issueTitle, occurrenceComment } from './github-markdown.js';
 import { githubSecrets, type GitHubAppAuth } from './github-secrets.js';
 import { checkGitHubSetup, githubIssueUrl } from './github-setup-check.js';
-import { WriteBudget, type BudgetWindow } from './write-budget.js';
+import { GITHUB_WRITE_BUDGET } from './write-budget.js';
 
 export type { GitHubAppAuth } from './github-secrets.js';
 
@@ -50,31 +63,18 @@ export interface GitHubTrackerOptions {
   readonly regressionLabel?: string;
   /** Issues with one of these labels are never reopened (default `['wontfix']`). */
   readonly mutedLabels?: readonly string[];
-  /** Writes allowed per window (default 80 per minute and 500 per hour). */
+  /** Writes allowed per window, for the whole fleet (default 80 per minute and 500 per hour). */
   readonly writeBudget?: readonly BudgetWindow[];
-  /** Least time between two writes (default 1 000 ms), and between two that notify people (default 3 000 ms). */
+  /** Least time between two writes of this process (default 1 000 ms), and between two that notify people (default 3 000 ms). */
   readonly writeIntervalMs?: number;
   readonly notifyIntervalMs?: number;
   /** Per request (default 15 000 ms). */
   readonly timeoutMs?: number;
 }
 
-interface Issue {
-  number: number;
-  title: string;
-  body?: string | null;
-  state: string;
-  state_reason?: string | null;
-  labels: Array<string | { name?: string }>;
-  updated_at: string;
-  pull_request?: unknown;
-}
-
-const MARKER = /<!-- logtickets:fingerprint=([0-9a-f]{40}) -->/;
-const silent = () => undefined;
-
 export class GitHubTracker implements Tracker {
   readonly name: string;
+  readonly writeBudget: readonly BudgetWindow[];
   private readonly octokit: Octokit;
   private readonly owner: string;
   private readonly repo: string;
@@ -84,15 +84,12 @@ export class GitHubTracker implements Tracker {
   private readonly assignees: readonly string[];
   private readonly regressionLabel: string;
   private readonly mutedLabels: ReadonlySet<string>;
-  private readonly budget: WriteBudget;
   private readonly timeoutMs: number;
   private readonly warn: (key: string, message: string) => void;
   private readonly labelKeeper: LabelKeeper;
+  private readonly finder: IssueFinder;
   /** The token or the App's key, as matchers: replaced wherever they show up in an error (out of util.inspect's reach). */
   readonly #secrets: SecretMatchers;
-  private pausedUntil = 0;
-  /** Marker → issue number from the last listing; forgotten after a create attempt or 30 s. */
-  private listing: { at: number; byHash: Map<string, number> } | undefined;
 
   constructor(options: GitHubTrackerOptions) {
     checkOptions('GitHubTracker options', options, {
@@ -133,6 +130,7 @@ export class GitHubTracker implements Tracker {
         `GitHubTracker options.baseUrl must be an http(s) URL, got ${JSON.stringify(options.baseUrl)}`,
       );
     }
+    this.writeBudget = budgetOf(options.writeBudget);
     this.#secrets = secretMatchers(githubSecrets(auth));
     this.owner = options.owner;
     this.repo = options.repo;
@@ -145,40 +143,18 @@ export class GitHubTracker implements Tracker {
     this.assignees = options.assignees ?? [];
     this.regressionLabel = options.regressionLabel ?? 'regression';
     this.mutedLabels = new Set(options.mutedLabels ?? ['wontfix']);
-    this.budget = new WriteBudget(options.writeBudget);
     this.timeoutMs = options.timeoutMs ?? 15_000;
     const report = rateLimitedStderr();
     this.warn = (key, message) => report(`${this.name}|${key}`, message);
-    const pause = (seconds: number) => {
-      this.pausedUntil = Math.max(this.pausedUntil, Date.now() + Math.max(1, seconds) * 1000);
-      return false; // not retried by the plugin: the deliverer waits, then tries again
-    };
-    this.octokit = new Octokit({
+    this.octokit = githubClient({
+      auth,
       baseUrl: options.baseUrl,
-      userAgent: 'logtickets',
-      ...(typeof auth === 'string'
-        ? { auth }
-        : {
-            authStrategy: createAppAuth,
-            // The JWT is signed here, so that a key that cannot sign is a clear AUTH_FAILED (github-app-jwt.ts).
-            auth: { appId: auth.appId, installationId: auth.installationId, createJwt: appJwtSigner(auth.privateKey) },
-          }),
-      throttle: {
-        onRateLimit: pause,
-        onSecondaryRateLimit: pause,
-        write: new Bottleneck.Group({ maxConcurrent: 1, minTime: options.writeIntervalMs ?? 1_000 }),
-        notifications: new Bottleneck.Group({ maxConcurrent: 1, minTime: options.notifyIntervalMs ?? 3_000 }),
-      },
-      // Rate limits (403/429) are waited out by the deliverer, not retried here.
-      retry: { doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
-      log: {
-        debug: silent,
-        info: silent,
-        warn: (m: string) => this.warn('octokit', `${this.name}: ${redactSecrets(String(m), this.#secrets)}`),
-        error: silent,
-      },
+      writeIntervalMs: options.writeIntervalMs ?? 1_000,
+      notifyIntervalMs: options.notifyIntervalMs ?? 3_000,
+      secrets: this.#secrets,
+      warn: (message) => this.warn('octokit', `${this.name}: ${message}`),
     });
-    if (this.app) renewInstallationTokenOn401(this.octokit);
+    const call = <T>(action: string, run: () => Promise<T>) => this.call(action, run);
     this.labelKeeper = new LabelKeeper({
       octokit: this.octokit,
       owner: this.owner,
@@ -187,10 +163,17 @@ export class GitHubTracker implements Tracker {
         [this.labels[0]!, { color: '5319e7', description: 'A problem reported by logtickets' }],
         [this.regressionLabel, { color: 'b60205', description: 'A solved problem that came back (logtickets)' }],
       ],
-      call: (action, run) => this.call(action, run),
-      spend: () => this.budget.spend(),
+      call,
       timeoutMs: this.timeoutMs,
       warn: (message) => this.warn('labels-create', `${this.name}: ${message}; issues are labelled as GitHub allows`),
+    });
+    this.finder = new IssueFinder({
+      octokit: this.octokit,
+      owner: this.owner,
+      repo: this.repo,
+      searchLabel: this.labels[0]!,
+      call,
+      signal: (o, factor) => this.signal(o, factor),
     });
   }
 
@@ -214,43 +197,28 @@ export class GitHubTracker implements Tracker {
     return githubIssueUrl(this.baseUrl, this.owner, this.repo, externalId);
   }
 
-  /** A rate-limit pause, or the write budget: a delivery makes at most two writes, the first ones up to two more (labels). */
-  writesBlockedUntil(): string | undefined {
-    const at = Math.max(this.pausedUntil, this.budget.availableAt(this.labelKeeper.settled ? 2 : 4));
-    return at > Date.now() ? new Date(at).toISOString() : undefined;
+  find(problem: TrackerProblem, options?: TrackerCallOptions): Promise<string | undefined> {
+    return this.finder.find(problem.hash, options);
   }
 
-  async find(problem: TrackerProblem, options?: TrackerCallOptions): Promise<string | undefined> {
-    if (this.listing === undefined || Date.now() - this.listing.at > 30_000) {
-      const issues = await this.listIssues({ signal: this.signal(options, 4) });
-      const byHash = new Map<string, number>();
-      for (const issue of issues) {
-        const found = MARKER.exec(issue.body ?? '');
-        // The oldest issue of a fingerprint wins, should a duplicate ever exist.
-        if (found !== null && !(byHash.get(found[1]!)! < issue.number)) byHash.set(found[1]!, issue.number);
-      }
-      this.listing = { at: Date.now(), byHash };
-    }
-    const number = this.listing.byHash.get(problem.hash);
-    return number === undefined ? undefined : String(number);
-  }
-
-  async create(problem: TrackerProblem, summary: OccurrenceSummary, options?: TrackerCallOptions): Promise<string> {
-    await this.labelKeeper.ensure();
-    // Whatever happens, the listing may now be missing this issue.
-    this.listing = undefined;
-    this.budget.spend();
-    const { data } = await this.call('create an issue', () =>
-      this.octokit.rest.issues.create({
-        owner: this.owner,
-        repo: this.repo,
-        title: issueTitle(summary),
-        body: issueBody(summary, problem.appId, problem.hash),
-        labels: [...this.labels],
-        ...(this.assignees.length > 0 ? { assignees: [...this.assignees] } : {}),
-        // Never retried blindly: a 5xx may come after the issue was created.
-        request: { retries: 0, signal: this.signal(options) },
-      }),
+  async create(problem: TrackerProblem, summary: OccurrenceSummary, options?: TrackerWriteOptions): Promise<string> {
+    const body = issueBody(summary, problem.appId, problem.hash, options?.deliveryIds ?? []);
+    await this.labelKeeper.ensure(options?.beforeWrite);
+    // Outside call(): a refusal (budget, lease) reaches the caller as it is.
+    await options?.beforeWrite?.();
+    // Whatever happens now, a listing made before may lack this issue.
+    const { data } = await this.finder.creating(() =>
+      this.call('create an issue', () =>
+        this.octokit.rest.issues.create({
+          owner: this.owner,
+          repo: this.repo,
+          title: issueTitle(summary),
+          body,
+          labels: [...this.labels],
+          ...(this.assignees.length > 0 ? { assignees: [...this.assignees] } : {}),
+          request: { signal: this.signal(options) },
+        }),
+      ),
     );
     const labels = data.labels.map((l) => (typeof l === 'string' ? l : l.name));
     if (!labels.includes(this.labels[0])) {
@@ -262,28 +230,23 @@ export class GitHubTracker implements Tracker {
     return String(data.number);
   }
 
-  async addOccurrences(id: string, summary: OccurrenceSummary, options?: TrackerCallOptions): Promise<AddResult> {
-    const issue_number = Number(id);
+  async addOccurrences(id: string, summary: OccurrenceSummary, options?: TrackerWriteOptions): Promise<AddResult> {
+    const ids = options?.deliveryIds ?? [];
+    const issue_number = issueNumber(id);
     let issue: Issue;
     try {
-      issue = (await this.call('read an issue', () => this.octokit.rest.issues.get(this.at({ issue_number }, options))))
-        .data as Issue;
+      issue = await this.getIssue(issue_number, options);
     } catch (error) {
-      if (
-        error instanceof LogticketsError &&
-        error.code === 'TRACKER_FAULT' &&
-        (error.status === 404 || error.status === 410) &&
-        !/repository|disabled/.test(error.message)
-      )
-        return 'gone';
+      if (await this.issueGone(error, options)) return 'gone';
       throw error;
     }
     const labels = labelNames(issue);
     if (labels.some((l) => this.mutedLabels.has(l))) return 'muted';
     if (issue.state === 'closed') {
       if (issue.state_reason === 'not_planned') return 'muted';
-      await this.labelKeeper.ensure();
-      this.budget.spend();
+      const comment = occurrenceComment(summary, true, ids);
+      await this.labelKeeper.ensure(options?.beforeWrite);
+      await options?.beforeWrite?.();
       await this.call('reopen an issue', () =>
         this.octokit.rest.issues.update(
           this.at(
@@ -297,16 +260,40 @@ export class GitHubTracker implements Tracker {
           ),
         ),
       );
-      await this.comment(issue_number, occurrenceComment(summary, true), options);
+      await this.comment(issue_number, comment, options);
       return 'reopened';
     }
-    await this.comment(issue_number, occurrenceComment(summary, false), options);
+    await this.comment(issue_number, occurrenceComment(summary, false, ids), options);
     return 'commented';
+  }
+
+  /**
+   * The ids carried by the issue's body, or by a comment updated at or after
+   * `since` (taken down to its second: GitHub's times are whole seconds).
+   * Reads only. A deleted or missing issue (404, 410) carries none.
+   */
+  async deliveredIn(
+    externalId: string,
+    deliveryIds: readonly string[],
+    since: Date,
+    options?: TrackerCallOptions,
+  ): Promise<string[]> {
+    const from = sinceSecond(since);
+    if (deliveryIds.length === 0) return [];
+    const issue_number = issueNumber(externalId);
+    let carried: Set<string>;
+    try {
+      carried = await this.finder.deliveryIds(issue_number, from, options);
+    } catch (error) {
+      if (error instanceof LogticketsError && (error.status === 404 || error.status === 410)) return [];
+      throw error;
+    }
+    return deliveryIds.filter((id) => carried.has(String(id).toLowerCase()));
   }
 
   /** Issues with the search label changed at or after `since` (pull requests left out), oldest first. */
   async changedSince(since: Date, options?: TrackerCallOptions): Promise<TrackerChange[]> {
-    const issues = await this.listIssues({ since: since.toISOString(), signal: this.signal(options, 4) });
+    const issues = await this.finder.list({ since: since.toISOString(), signal: this.signal(options, 4) });
     return issues
       .map((issue) => ({
         externalId: String(issue.number),
@@ -323,24 +310,31 @@ export class GitHubTracker implements Tracker {
     // Octokit holds no connection open between requests.
   }
 
-  /** Every issue with the search label (all states, every page), without pull requests. */
-  private async listIssues(params: { since?: string; signal: AbortSignal }): Promise<Issue[]> {
-    const issues = await this.call('list issues', () =>
-      this.octokit.paginate(this.octokit.rest.issues.listForRepo, {
-        owner: this.owner,
-        repo: this.repo,
-        labels: this.labels[0],
-        state: 'all',
-        per_page: 100,
-        ...(params.since === undefined ? {} : { since: params.since }),
-        request: { signal: params.signal },
-      }),
+  private async getIssue(issue_number: number, options: TrackerCallOptions | undefined): Promise<Issue> {
+    const { data } = await this.call('read an issue', () =>
+      this.octokit.rest.issues.get(this.at({ issue_number }, options)),
     );
-    return (issues as Issue[]).filter((issue) => !issue.pull_request);
+    return data as Issue;
   }
 
-  private async comment(issue_number: number, body: string, options: TrackerCallOptions | undefined): Promise<void> {
-    this.budget.spend();
+  /**
+   * Whether a failed read of the issue means it is no more: GitHub says it
+   * was deleted (410), or answers 404 for it while the repository is there
+   * (a 404 alone may be the repository out of sight).
+   */
+  private async issueGone(error: unknown, options: TrackerCallOptions | undefined): Promise<boolean> {
+    if (issueDeleted(error)) return true;
+    if (!(error instanceof LogticketsError) || error.code !== 'TRACKER_FAULT' || error.status !== 404) return false;
+    try {
+      const { data } = await this.call('read the repository', () => this.octokit.rest.repos.get(this.at({}, options)));
+      return data.has_issues;
+    } catch {
+      return false;
+    }
+  }
+
+  private async comment(issue_number: number, body: string, options: TrackerWriteOptions | undefined): Promise<void> {
+    await options?.beforeWrite?.();
     await this.call('comment on an issue', () =>
       this.octokit.rest.issues.createComment(this.at({ issue_number, body }, options)),
     );
@@ -365,14 +359,12 @@ export class GitHubTracker implements Tracker {
     try {
       return await run();
     } catch (thrown) {
-      const { error, pauseUntil } = explainGitHubError(thrown, action, {
+      throw explainGitHubError(thrown, action, {
         name: this.name,
         repo: `${this.owner}/${this.repo}`,
         timeoutMs: this.timeoutMs,
         secrets: this.#secrets,
       });
-      if (pauseUntil !== undefined) this.pausedUntil = Math.max(this.pausedUntil, pauseUntil);
-      throw error;
     }
   }
 }
@@ -382,6 +374,20 @@ export function githubTrackerName(baseUrl: string | undefined, owner: string, re
   return `github:${baseUrl === undefined ? '' : `${new URL(baseUrl).host}/`}${owner}/${repo}`;
 }
 
-function labelNames(issue: Issue): string[] {
-  return issue.labels.map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter((l) => l !== '');
+function budgetOf(windows: readonly BudgetWindow[] | undefined): readonly BudgetWindow[] {
+  if (windows === undefined) return GITHUB_WRITE_BUDGET;
+  try {
+    checkWindows(windows);
+  } catch (error) {
+    throw new LogticketsError('INVALID_ARGUMENT', `GitHubTracker options.writeBudget: ${(error as Error).message}`);
+  }
+  return Object.freeze(windows.map((w) => Object.freeze({ writes: w.writes, perMs: w.perMs })));
+}
+
+function issueNumber(externalId: string): number {
+  const n = Number(externalId);
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new LogticketsError('INVALID_ARGUMENT', `not a GitHub issue number: ${JSON.stringify(externalId)}`);
+  }
+  return n;
 }

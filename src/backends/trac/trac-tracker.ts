@@ -8,17 +8,35 @@
  *   action found with ticket.getActions, with a fresh `_ts`) with a
  *   regression comment; one closed with a muted resolution stays closed;
  * - tickets changed since a time come from ticket.getRecentChanges, then
- *   ticket.get for each one of logtickets.
+ *   ticket.get for each one of logtickets;
+ * - the delivery ids of a write travel in a hidden `#!comment` block at the
+ *   end of the description or comment (trac-wiki.ts), and `deliveredIn` reads
+ *   them back from ticket.get and ticket.changeLog.
+ *
+ * Writes (ticket.create, ticket.update) are never sent again after a failure
+ * that leaves it unknown whether Trac acted (a timeout, a cut connection, an
+ * HTTP 5xx): the error goes to the deliverer, which asks `deliveredIn` first.
+ * The one write sent twice is a comment Trac refused as a mid-air collision
+ * (the ticket changed since it was read): Trac wrote nothing then.
  */
 
 import { LogticketsError } from '../../errors.js';
 import { rateLimitedStderr } from '../../logging/internal-error.js';
 import { checkOptions } from '../../options.js';
+import { checkWindows, type BudgetWindow } from '../tracker-state.js';
 import type { OccurrenceSummary } from '../tracker/occurrence-summary.js';
 import type { SetupCheck } from '../tracker/setup-check.js';
-import type { AddResult, Tracker, TrackerCallOptions, TrackerChange, TrackerProblem } from '../tracker/tracker.js';
+import { sinceSecond } from '../tracker/ticket-text.js';
+import type {
+  AddResult,
+  Tracker,
+  TrackerCallOptions,
+  TrackerChange,
+  TrackerProblem,
+  TrackerWriteOptions,
+} from '../tracker/tracker.js';
 import { checkTracSetup, tracTicketUrl } from './trac-setup-check.js';
-import { occurrenceComment, ticketDescription, ticketSummary } from './trac-wiki.js';
+import { deliveryIdsOf, occurrenceComment, ticketDescription, ticketSummary } from './trac-wiki.js';
 import { XmlRpcClient, type XmlRpcClientOptions } from './xmlrpc-client.js';
 
 export interface TracTicketFields {
@@ -40,6 +58,11 @@ export interface TracTrackerOptions extends Omit<XmlRpcClientOptions, 'name'> {
   readonly hashField?: string;
   /** Resolutions that mean "do not reopen" (default wontfix, invalid, duplicate). */
   readonly mutedResolutions?: readonly string[];
+  /**
+   * Writes the Trac server allows per window, kept for the whole fleet by the
+   * store (default: no limit; Trac itself has none, a proxy in front may).
+   */
+  readonly writeBudget?: readonly BudgetWindow[];
 }
 
 interface TracTicket {
@@ -50,10 +73,14 @@ interface TracTicket {
 }
 
 type TracAction = [string, string, string, Array<[string, string, string[]]>];
+/** ticket.changeLog: time, author, field, old value, new value, permanent. */
+type TracChange = [Date, string, string, string, string, number];
 type Signal = TrackerCallOptions | undefined;
+type Write = TrackerWriteOptions | undefined;
 
 export class TracTracker implements Tracker {
   readonly name: string;
+  readonly writeBudget?: readonly BudgetWindow[];
   private readonly rpc: XmlRpcClient;
   private readonly url: string;
   private readonly username: string | undefined;
@@ -74,6 +101,7 @@ export class TracTracker implements Tracker {
       fields: 'object',
       hashField: 'string',
       mutedResolutions: 'array',
+      writeBudget: 'array',
     });
     if (options?.url === undefined)
       throw new LogticketsError('INVALID_ARGUMENT', 'TracTracker options.url is required');
@@ -94,6 +122,7 @@ export class TracTracker implements Tracker {
         `TracTracker options.hashField must be a Trac field name, got ${JSON.stringify(hashField)}`,
       );
     }
+    if (options.writeBudget !== undefined) this.writeBudget = budgetOf(options.writeBudget);
     this.name = tracTrackerName(options.url);
     // The client checks the URL (a clear INVALID_ARGUMENT naming `url`).
     this.rpc = new XmlRpcClient({ ...options, name: this.name });
@@ -122,20 +151,25 @@ export class TracTracker implements Tracker {
     return ids[0] === undefined ? undefined : String(ids[0]);
   }
 
-  async create(problem: TrackerProblem, summary: OccurrenceSummary, options?: TrackerCallOptions): Promise<string> {
+  async create(problem: TrackerProblem, summary: OccurrenceSummary, options?: TrackerWriteOptions): Promise<string> {
+    const ids = options?.deliveryIds ?? [];
+    const description = ticketDescription(summary, problem.appId, problem.hash, ids);
     const mode = await this.mode(options);
     const attributes: Record<string, string> = { type: 'defect', ...this.fields };
     if (mode === 'custom') attributes[this.hashField] = problem.hash;
     else attributes.keywords = [this.fields.keywords, `logtickets:${problem.hash}`].filter(Boolean).join(' ');
+    // Outside any try: a refusal (budget, lease) reaches the caller as it is.
+    await options?.beforeWrite?.();
     const id = await this.rpc.call<number>(
       'ticket.create',
-      [ticketSummary(summary), ticketDescription(summary, problem.appId, problem.hash), attributes, false],
+      [ticketSummary(summary), description, attributes, false],
       signal(options),
     );
     return String(id);
   }
 
-  async addOccurrences(id: string, summary: OccurrenceSummary, options?: TrackerCallOptions): Promise<AddResult> {
+  async addOccurrences(id: string, summary: OccurrenceSummary, options?: TrackerWriteOptions): Promise<AddResult> {
+    const ids = options?.deliveryIds ?? [];
     let ticket: TracTicket;
     try {
       ticket = await this.getTracTicket(Number(id), options);
@@ -146,11 +180,42 @@ export class TracTracker implements Tracker {
     const closed = ticket.attrs.status === 'closed';
     if (closed && this.muted.has(ticket.attrs.resolution ?? '')) return 'muted';
     if (closed) {
-      await this.workflow(ticket, 'reopen', occurrenceComment(summary, true), options);
+      await this.workflow(ticket, 'reopen', occurrenceComment(summary, true, ids), options);
       return 'reopened';
     }
-    await this.update(ticket, occurrenceComment(summary, false), { action: 'leave' }, options);
+    await this.update(ticket, occurrenceComment(summary, false, ids), { action: 'leave' }, options);
     return 'commented';
+  }
+
+  /**
+   * The ids found in the hidden blocks of the description and of the comments
+   * made at or after `since`. Trac gives change times in whole seconds, so
+   * `since` is taken down to its second: a comment made in the same second
+   * counts. A ticket that does not exist (fault 404) carries none.
+   */
+  async deliveredIn(
+    externalId: string,
+    deliveryIds: readonly string[],
+    since: Date,
+    options?: TrackerCallOptions,
+  ): Promise<string[]> {
+    const from = sinceSecond(since).getTime();
+    const wanted = new Set(deliveryIds.map((id) => id.toLowerCase()));
+    if (wanted.size === 0) return [];
+    let texts: string[];
+    try {
+      const ticket = await this.getTracTicket(Number(externalId), options);
+      const log = await this.rpc.call<TracChange[]>('ticket.changeLog', [ticket.id], signal(options));
+      texts = [ticket.attrs.description ?? ''];
+      for (const [time, , field, , text] of log) {
+        if (field === 'comment' && time.getTime() >= from) texts.push(text);
+      }
+    } catch (error) {
+      if (error instanceof LogticketsError && error.faultCode === 404) return [];
+      throw error;
+    }
+    const found = new Set(texts.flatMap(deliveryIdsOf));
+    return [...wanted].filter((id) => found.has(id));
   }
 
   /** Tickets of logtickets (those carrying a fingerprint) changed at or after `since`, oldest first. */
@@ -218,31 +283,32 @@ export class TracTracker implements Tracker {
     return { id: tid, created, changed, attrs };
   }
 
-  /** Comment (and change attributes), retrying once on a mid-air collision with a fresh `_ts`. */
+  /**
+   * Comment (and change attributes). Sent a second time only after Trac
+   * refused it as a mid-air collision (nothing written), with a fresh `_ts`;
+   * `beforeWrite` is awaited before each send.
+   */
   private async update(
     ticket: TracTicket,
     comment: string,
     attributes: Record<string, string>,
-    options: Signal,
+    options: Write,
   ): Promise<void> {
-    const send = (ts: string) =>
-      this.rpc.call('ticket.update', [ticket.id, comment, { ...attributes, _ts: ts }, false], signal(options));
-    try {
-      await send(ticket.attrs._ts ?? '');
-    } catch (error) {
-      if (
-        !(error instanceof LogticketsError) ||
-        error.faultCode !== 1 ||
-        !/modified|updated since/i.test(error.message)
-      )
-        throw error;
-      const fresh = await this.getTracTicket(ticket.id, options);
-      await send(fresh.attrs._ts ?? '');
+    let ts = ticket.attrs._ts ?? '';
+    for (let attempt = 1; ; attempt++) {
+      await options?.beforeWrite?.();
+      try {
+        await this.rpc.call('ticket.update', [ticket.id, comment, { ...attributes, _ts: ts }, false], signal(options));
+        return;
+      } catch (error) {
+        if (attempt > 1 || !midAirCollision(error)) throw error;
+      }
+      ts = (await this.getTracTicket(ticket.id, options)).attrs._ts ?? '';
     }
   }
 
   /** Run a workflow action (found with ticket.getActions, as workflows are configurable). */
-  private async workflow(ticket: TracTicket, action: string, comment: string, options: Signal): Promise<void> {
+  private async workflow(ticket: TracTicket, action: string, comment: string, options: Write): Promise<void> {
     const actions = await this.rpc.call<TracAction[]>('ticket.getActions', [ticket.id], signal(options));
     const found = actions.find(([name]) => name === action);
     if (found === undefined) {
@@ -267,6 +333,25 @@ export function tracTrackerName(url: string): string {
   } catch {
     return 'trac';
   }
+}
+
+/** Trac's fault for an update based on an outdated `_ts`: refused before anything was written. */
+function midAirCollision(error: unknown): boolean {
+  return error instanceof LogticketsError && error.faultCode === 1 && /modified|updated since/i.test(error.message);
+}
+
+/** A frozen copy of checked windows; a bad one is an INVALID_ARGUMENT naming the option. */
+function budgetOf(windows: readonly BudgetWindow[]): readonly BudgetWindow[] {
+  try {
+    checkWindows(windows);
+  } catch (error) {
+    if (!(error instanceof LogticketsError)) throw error;
+    throw new LogticketsError(
+      'INVALID_ARGUMENT',
+      `TracTracker options.writeBudget${error.message.replace(/^windows/, '')}`,
+    );
+  }
+  return Object.freeze(windows.map((w) => Object.freeze({ writes: w.writes, perMs: w.perMs })));
 }
 
 function signal(options: Signal): { signal?: AbortSignal } {

@@ -7,12 +7,24 @@
  * opens a nested one, and a `#!name` first line that picks a processor (such
  * as `#!html`); all three are broken with a zero-width space. The labels
  * around the blocks are ours.
+ *
+ * The delivery ids a text is written for go at its end in a `#!comment`
+ * block, which Trac does not render. Since record text can never open a
+ * block of its own (see above), only logtickets can write such a block, and
+ * only those blocks are read back when looking for the ids.
  */
 
+import { LogticketsError } from '../../errors.js';
 import { levelName } from '../../logging/level.js';
 import { oneLine } from '../../ticketing/text.js';
 import type { OccurrenceSummary } from '../tracker/occurrence-summary.js';
-import { describeOccurrences, describeProblem, type Markup } from '../tracker/ticket-text.js';
+import {
+  deliveryIdsIn,
+  deliveryMarker,
+  describeOccurrences,
+  describeProblem,
+  type Markup,
+} from '../tracker/ticket-text.js';
 
 const ZWSP = '\u200B';
 const MAX_BLOCK = 20_000;
@@ -38,11 +50,46 @@ export function ticketSummary(s: OccurrenceSummary, maxLength = 250): string {
 
 const WIKI: Markup = { strong: (label) => `'''${label}'''`, block };
 
-export function ticketDescription(s: OccurrenceSummary, appId: string, hash: string): string {
-  return describeProblem(WIKI, s, appId, hash, 'ticket');
+export function ticketDescription(
+  s: OccurrenceSummary,
+  appId: string,
+  hash: string,
+  deliveryIds: readonly string[] = [],
+): string {
+  return withDeliveryIds(describeProblem(WIKI, s, appId, hash, 'ticket'), deliveryIds);
 }
 
 /** A comment for occurrences since the last one; `regressed` when it reopens a closed ticket. */
-export function occurrenceComment(s: OccurrenceSummary, regressed: boolean): string {
-  return describeOccurrences(WIKI, s, regressed, 'ticket');
+export function occurrenceComment(
+  s: OccurrenceSummary,
+  regressed: boolean,
+  deliveryIds: readonly string[] = [],
+): string {
+  return withDeliveryIds(describeOccurrences(WIKI, s, regressed, 'ticket'), deliveryIds);
+}
+
+// What `deliveryIdsIn` can read back: an id with anything else would be lost, or could break out of the block.
+const DELIVERY_ID = /^[0-9a-fA-F-]+$/;
+
+/** The text with a hidden block naming `deliveryIds` at its end (unchanged when there are none). */
+export function withDeliveryIds(text: string, deliveryIds: readonly string[]): string {
+  if (deliveryIds.length === 0) return text;
+  for (const id of deliveryIds) {
+    if (typeof id !== 'string' || !DELIVERY_ID.test(id)) {
+      throw new LogticketsError(
+        'INVALID_ARGUMENT',
+        `deliveryIds: expected UUIDs (hex digits and dashes), got ${JSON.stringify(id)}`,
+      );
+    }
+  }
+  return `${text}\n{{{#!comment\n${deliveryMarker(deliveryIds)}\n}}}`;
+}
+
+const HIDDEN = /^\{\{\{#!comment\n([^]*?)\n\}\}\}$/gm;
+
+/** The delivery ids (lower case) named in the hidden blocks of a text. */
+export function deliveryIdsOf(text: string): string[] {
+  const ids: string[] = [];
+  for (const found of text.replace(/\r\n/g, '\n').matchAll(HIDDEN)) ids.push(...deliveryIdsIn(found[1]!));
+  return ids;
 }

@@ -14,6 +14,8 @@
  *   as UTC whatever the process's time zone;
  * - no keep-alive: tracd leaves an unread request body on the connection after
  *   a 401, which would corrupt the next request;
+ * - a request is sent once: no retry here, as a write whose answer was lost
+ *   may have been done (the caller decides, after looking at the ticket);
  * - the password cannot leak through an error: axios errors (which keep the
  *   request config with `auth`, and the request with its Authorization header)
  *   are never kept as they are, only as sanitized copies, and the password,

@@ -4,15 +4,26 @@
  * and GitHub do for logtickets — one ticket per problem found by its marker,
  * comments with the same text, a regression reopens a ticket closed as
  * solved, a muted one stays closed — and lets a test act as a person would
- * (close, delete, label a ticket) and look at what was written.
+ * (close, delete, label a ticket) and look at what was written, and lets a
+ * test make it fail as trackers do: a write's answer lost after the write was
+ * made (`loseAnswer`), writes made but never answered (`holdAnswers`), or
+ * every request refused (`down`).
  */
 
 import { LogticketsError } from '../../errors.js';
 import { checkOptions } from '../../options.js';
 import type { OccurrenceSummary } from './occurrence-summary.js';
 import type { SetupCheck } from './setup-check.js';
-import { describeOccurrences, describeProblem, type Markup } from './ticket-text.js';
-import type { AddResult, Tracker, TrackerCallOptions, TrackerChange, TrackerProblem } from './tracker.js';
+import type { BudgetWindow } from '../tracker-state.js';
+import { deliveryIdsIn, deliveryMarker, describeOccurrences, describeProblem, type Markup } from './ticket-text.js';
+import type {
+  AddResult,
+  Tracker,
+  TrackerCallOptions,
+  TrackerChange,
+  TrackerProblem,
+  TrackerWriteOptions,
+} from './tracker.js';
 
 export interface MemoryTrackerOptions {
   /** The tracker's name (default `memory:tracker`); two trackers of one TrackedStore need different names. */
@@ -21,6 +32,8 @@ export interface MemoryTrackerOptions {
   readonly mutedResolutions?: readonly string[];
   /** The clock (default the system's). */
   readonly now?: () => Date;
+  /** Writes allowed per window, kept fleet-wide by the store (default: no limit). */
+  readonly writeBudget?: readonly BudgetWindow[];
 }
 
 export interface MemoryTicket {
@@ -33,6 +46,8 @@ export interface MemoryTicket {
   resolution: string | null;
   labels: string[];
   readonly comments: string[];
+  /** When each comment was made, in the order of `comments`. */
+  readonly commentTimes: string[];
   readonly created: string;
   updated: string;
 }
@@ -52,11 +67,21 @@ export class MemoryTracker implements Tracker {
   private readonly muted: ReadonlySet<string>;
   private readonly now: () => Date;
   private next = 1;
-  /** Requests made, by kind (find, create, addOccurrences, changedSince): what a test may count. */
-  readonly calls = { find: 0, create: 0, addOccurrences: 0, changedSince: 0 };
+  private lost: { kind: 'create' | 'comment'; times: number } | undefined;
+  private isDown = false;
+  private held: { promise: Promise<void>; release: () => void } | undefined;
+  readonly writeBudget: readonly BudgetWindow[] | undefined;
+  /** Requests made, by kind: what a test may count (`writes`: tickets and comments made; `refused`: while down). */
+  readonly calls = { find: 0, create: 0, addOccurrences: 0, changedSince: 0, deliveredIn: 0, writes: 0, refused: 0 };
 
   constructor(options: MemoryTrackerOptions = {}) {
-    checkOptions('MemoryTracker options', options, { name: 'string', mutedResolutions: 'array', now: 'function' });
+    checkOptions('MemoryTracker options', options, {
+      name: 'string',
+      mutedResolutions: 'array',
+      now: 'function',
+      writeBudget: 'array',
+    });
+    this.writeBudget = options.writeBudget;
     this.name = options.name ?? 'memory:tracker';
     if (this.name === '') throw new LogticketsError('INVALID_ARGUMENT', 'MemoryTracker options.name is empty');
     this.muted = new Set(options.mutedResolutions ?? ['wontfix', 'invalid', 'duplicate', 'not_planned']);
@@ -64,16 +89,19 @@ export class MemoryTracker implements Tracker {
   }
 
   async find(problem: TrackerProblem, options?: TrackerCallOptions): Promise<string | undefined> {
-    aborted(options);
+    this.enter(options);
     this.calls.find++;
     // The oldest ticket of a fingerprint wins, as with the real trackers.
     for (const ticket of this.tickets.values()) if (ticket.hash === problem.hash) return ticket.id;
     return undefined;
   }
 
-  async create(problem: TrackerProblem, summary: OccurrenceSummary, options?: TrackerCallOptions): Promise<string> {
-    aborted(options);
+  async create(problem: TrackerProblem, summary: OccurrenceSummary, options?: TrackerWriteOptions): Promise<string> {
+    this.enter(options);
     this.calls.create++;
+    await options?.beforeWrite?.();
+    aborted(options);
+    this.calls.writes++;
     const id = String(this.next++);
     const at = this.now().toISOString();
     this.tickets.set(id, {
@@ -81,32 +109,55 @@ export class MemoryTracker implements Tracker {
       appId: problem.appId,
       hash: problem.hash,
       title: summary.title,
-      description: describeProblem(PLAIN, summary, problem.appId, problem.hash, 'ticket'),
+      description: withMarker(describeProblem(PLAIN, summary, problem.appId, problem.hash, 'ticket'), options),
       state: 'open',
       resolution: null,
       labels: [],
       comments: [],
+      commentTimes: [],
       created: at,
       updated: at,
     });
+    await this.answer('create', options);
     return id;
   }
 
-  async addOccurrences(id: string, summary: OccurrenceSummary, options?: TrackerCallOptions): Promise<AddResult> {
-    aborted(options);
+  async addOccurrences(id: string, summary: OccurrenceSummary, options?: TrackerWriteOptions): Promise<AddResult> {
+    this.enter(options);
     this.calls.addOccurrences++;
     const ticket = this.tickets.get(id);
     if (ticket === undefined) return 'gone';
     if (ticket.state === 'closed' && this.muted.has(ticket.resolution ?? '')) return 'muted';
     const regressed = ticket.state === 'closed';
+    await options?.beforeWrite?.();
+    aborted(options);
+    this.calls.writes++;
     if (regressed) {
       ticket.state = 'open';
       ticket.resolution = null;
       if (!ticket.labels.includes('regression')) ticket.labels.push('regression');
     }
-    ticket.comments.push(describeOccurrences(PLAIN, summary, regressed, 'ticket'));
+    ticket.comments.push(withMarker(describeOccurrences(PLAIN, summary, regressed, 'ticket'), options));
     ticket.updated = this.now().toISOString();
+    ticket.commentTimes.push(ticket.updated);
+    await this.answer('comment', options);
     return regressed ? 'reopened' : 'commented';
+  }
+
+  async deliveredIn(
+    id: string,
+    deliveryIds: readonly string[],
+    since: Date,
+    options?: TrackerCallOptions,
+  ): Promise<string[]> {
+    this.enter(options);
+    this.calls.deliveredIn++;
+    const ticket = this.tickets.get(id);
+    if (ticket === undefined) return [];
+    const from = since.toISOString();
+    const texts = [ticket.description, ...ticket.comments.filter((_, i) => ticket.commentTimes[i]! >= from)];
+    const carried = new Set(texts.flatMap((text) => deliveryIdsIn(text)));
+    return deliveryIds.filter((d) => carried.has(d.toLowerCase()));
   }
 
   async checkSetup(): Promise<SetupCheck[]> {
@@ -118,7 +169,7 @@ export class MemoryTracker implements Tracker {
   }
 
   async changedSince(since: Date, options?: TrackerCallOptions): Promise<TrackerChange[]> {
-    aborted(options);
+    this.enter(options);
     this.calls.changedSince++;
     const from = since.toISOString();
     return [...this.tickets.values()]
@@ -138,6 +189,14 @@ export class MemoryTracker implements Tracker {
   }
 
   // -- what a person does in the tracker, and what a test looks at -------------
+
+  /**
+   * The next `times` creates (or comments) are made, then fail as if their
+   * answer was lost on the way back (a timeout, a cut connection).
+   */
+  loseAnswer(kind: 'create' | 'comment', times = 1): void {
+    this.lost = { kind, times };
+  }
 
   /** Every ticket, oldest first. */
   list(): MemoryTicket[] {
@@ -168,11 +227,60 @@ export class MemoryTracker implements Tracker {
     this.tickets.delete(id);
   }
 
+  /** Writes from now on are made but not answered until `release()` (or their signal aborts). */
+  holdAnswers(): void {
+    if (this.held !== undefined) return;
+    let release!: () => void;
+    const promise = new Promise<void>((resolve) => (release = resolve));
+    this.held = { promise, release };
+  }
+
+  release(): void {
+    this.held?.release();
+    this.held = undefined;
+  }
+
+  /** Refuse every request (the tracker is down), or serve again. */
+  down(on: boolean): void {
+    this.isDown = on;
+  }
+
+  private enter(options: TrackerCallOptions | undefined): void {
+    aborted(options);
+    if (!this.isDown) return;
+    this.calls.refused++;
+    throw new LogticketsError('BACKEND_UNAVAILABLE', `${this.name} is down`, { retryable: true, backend: this.name });
+  }
+
+  /** After a write was made: its answer, held back or lost as the test asked. */
+  private async answer(kind: 'create' | 'comment', options: TrackerCallOptions | undefined): Promise<void> {
+    const held = this.held;
+    if (held !== undefined) {
+      const signal = options?.signal;
+      await new Promise<void>((resolve) => {
+        void held.promise.then(resolve);
+        signal?.addEventListener('abort', () => resolve(), { once: true });
+      });
+      aborted(options);
+    }
+    if (this.lost?.kind !== kind) return;
+    if (--this.lost.times <= 0) this.lost = undefined;
+    throw new LogticketsError('TIMEOUT', `the answer to a ${kind} was lost (made, but not confirmed)`, {
+      retryable: true,
+      backend: this.name,
+    });
+  }
+
   private must(id: string): MemoryTicket {
     const ticket = this.tickets.get(id);
     if (ticket === undefined) throw new LogticketsError('TICKET_NOT_FOUND', `${this.name} has no ticket ${id}`);
     return ticket;
   }
+}
+
+function withMarker(text: string, options: TrackerWriteOptions | undefined): string {
+  const ids = options?.deliveryIds ?? [];
+  return ids.length === 0 ? text : `${text}\n[${deliveryMarker(ids)}]`;
 }
 
 function aborted(options: TrackerCallOptions | undefined): void {

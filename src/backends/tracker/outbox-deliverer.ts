@@ -1,160 +1,393 @@
 /**
- * The background loop that empties a tracker's part of the durable outbox.
+ * The loop that empties one tracker's part of the durable outbox. Every
+ * process runs one per configured tracker, but only the process holding the
+ * tracker's lease in the store delivers (tracker-lease.ts); the others only
+ * ask for the lease now and then, to take over when its holder dies.
  *
- * Each round leases due entries (a lease expires, so entries of a crashed
- * process are taken over), groups them by problem, and hands each group to
- * `deliver`, which answers "done" or "not before T" (a comment window is
- * closed). A failed delivery is released with backoff and reported through a
- * rate-limited hook, never dropped: it waits in the store until the tracker
- * is back. After a failure the round stops, so a tracker that is down is not
- * hammered by every waiting entry. Timers are unref'd: the loop never keeps a
- * process alive.
+ * A turn of the holder: read the tracker's fleet-wide state; while it is
+ * paused (a rate limit, a backoff after failures) do nothing until the pause
+ * ends; else lease the due entries, and deliver them problem by problem
+ * (tracker-delivery.ts). Each tracker write takes one write of the budget
+ * from the store first (write-gate.ts); a budget that is used up postpones
+ * what is left until it has room. A failure pauses the tracker as a whole
+ * (tracker-pause.ts) and releases the entries, never drops them.
+ *
+ * `settle` (a closing process) delivers what is due, and held digests when
+ * asked, until a deadline. Timers are unref'd: the loop keeps no process alive.
  */
 
-import { randomUUID } from 'node:crypto';
 import { asLogticketsError, type LogticketsError } from '../../errors.js';
-import { backoffDelay, type BackoffOptions } from '../../ticketing/backoff.js';
+import type { BackoffOptions } from '../../ticketing/backoff.js';
 import type { LinkKey, OutboxEntry, TicketStore } from '../contract.js';
-
-export type DeliveryResult = 'done' | { readonly postponeUntil: string };
+import type { DelivererStats } from '../delivery-report.js';
+import type { TrackerState } from '../tracker-state.js';
+import { TrackerDelivery, type ProblemOutcome } from './tracker-delivery.js';
+import { TrackerLease } from './tracker-lease.js';
+import { afterFailure, releaseFailed } from './tracker-pause.js';
+import { before, groupByProblem, handBack, retriesFirst, sleep } from './outbox-groups.js';
+import { WriteRefused, writeGate } from './write-gate.js';
 
 export interface DelivererOptions {
   readonly store: TicketStore;
-  /** The tracker's name in the outbox. */
-  readonly tracker: () => string;
-  readonly deliver: (key: LinkKey, entries: readonly OutboxEntry[]) => Promise<DeliveryResult>;
+  readonly delivery: TrackerDelivery;
   readonly onError: (error: LogticketsError) => void;
-  /** How often to look for entries left by other processes or postponed (default 2 000 ms). */
-  readonly pollIntervalMs?: number;
-  /** How long a lease lasts (default 120 000 ms). */
-  readonly leaseMs?: number;
+  /** How often a process asks for the lease, and looks for entries postponed or left by others (default 2 000 ms). */
+  readonly pollIntervalMs: number;
+  /** How long the lease lasts unless renewed: a dead holder is replaced within it (default 10 000 ms). */
+  readonly leaseMs: number;
   readonly retry?: BackoffOptions;
-  readonly now?: () => Date;
+}
+
+export interface SettleOptions {
+  readonly deadline: number;
+  readonly deliverHeld: boolean;
+  /** Aborts the requests of this settling (at its deadline). */
+  readonly signal?: AbortSignal;
 }
 
 // Entries per lease: large enough that a burst of one problem becomes one delivery.
 const ROUND = 1_000;
+// What a closing process told to send held digests leases: everything, whenever it is due.
+const FAR_FUTURE = Date.UTC(9999, 11, 31);
+// How long a close without time to settle waits for a request that ignores its abort signal.
+const STOP_GRACE_MS = 200;
+// Least time between two turns started by new batches.
+const KICK_GAP_MS = 100;
 
 export class OutboxDeliverer {
-  private readonly owner = randomUUID();
-  private readonly now: () => Date;
+  readonly lease: TrackerLease;
+  private readonly name: string;
   private timer: NodeJS.Timeout | undefined;
+  private timerAt: number | undefined;
+  private lastTurn = 0;
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
-  /** Entries delivered, and rounds that ended in a failure. */
-  readonly counts = { delivered: 0, postponed: 0, failed: 0 };
+  private abort = new AbortController();
+  private state: TrackerState | undefined;
+  private pending = 0;
+  private readonly counts = { delivered: 0, postponed: 0, failed: 0, writes: 0 };
 
   constructor(private readonly options: DelivererOptions) {
-    this.now = options.now ?? (() => new Date());
+    this.name = options.delivery.tracker.name;
+    this.lease = new TrackerLease(options.store, this.name, options.leaseMs);
   }
 
-  /** Look for work now (new entries were just enqueued). */
+  get delivery(): TrackerDelivery {
+    return this.options.delivery;
+  }
+
+  stats(): DelivererStats {
+    return {
+      tracker: this.name,
+      ...this.counts,
+      pending: this.pending,
+      delivering: this.lease.holds,
+      pausedUntil: this.state?.pausedUntil ?? null,
+      reason: this.state?.reason ?? null,
+    };
+  }
+
+  /** Look for work soon (new entries came): cheap when this process cannot deliver, one turn per KICK_GAP_MS at most. */
   kick(): void {
     if (this.stopped) return;
     if (this.running !== undefined) {
       this.again = true;
       return;
     }
-    this.running = this.round().finally(() => {
+    // Not the holder, or paused: the timer already says when to look again; a new batch changes nothing.
+    if (this.timer !== undefined && (!this.lease.holds || this.pausedUntil() > Date.now())) return;
+    const wait = this.lastTurn + KICK_GAP_MS - Date.now();
+    if (wait > 0) {
+      if (this.timerAt === undefined || this.timerAt > Date.now() + wait) this.schedule(wait);
+      return;
+    }
+    this.running = this.turn(undefined).finally(() => {
       this.running = undefined;
-      if (this.again) {
+      this.lastTurn = Date.now();
+      if (this.again && !this.stopped) {
         this.again = false;
         this.kick();
-      } else {
-        this.schedule(this.options.pollIntervalMs ?? 2_000);
       }
     });
   }
 
-  /** Run rounds until nothing of this tracker is due, or `timeoutMs` passes. Resolves true when the outbox is empty. */
-  async drain(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
+  /** Deliver until this tracker's outbox is empty (true) or `timeoutMs` passes; another lease holder delivers meanwhile. */
+  async drain(timeoutMs: number, deliverHeld = false): Promise<boolean> {
+    const run = { deadline: Date.now() + timeoutMs, deliverHeld };
     for (;;) {
-      await this.running;
-      const before = this.counts.failed;
-      await this.round();
-      if ((await this.options.store.countOutbox(this.options.tracker())) === 0) return true;
-      if (Date.now() > deadline) return false;
-      // Something is postponed or failing: wait a little rather than spin.
-      await new Promise((r) => setTimeout(r, this.counts.failed > before ? 200 : 50));
+      await this.exclusiveTurn(run);
+      this.pending = await this.options.store.countOutbox(this.name);
+      if (this.pending === 0) return true;
+      // The holder waits for what it knows (a pause, a window, the budget); the others look again soon.
+      const wait = this.lease.holds ? this.nextWait(run) : Math.min(this.options.pollIntervalMs, 250);
+      if (wait === undefined || Date.now() >= run.deadline) return false;
+      await sleep(Math.min(run.deadline - Date.now(), Math.max(wait, 50)));
     }
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Deliver what can be within the deadline: what is due, what comment
+   * windows or a pause release in time (or, with `deliverHeld`, held digests
+   * at once). Requests still under way at the deadline are aborted. Resolves
+   * the entries left.
+   */
+  async settle(settle: SettleOptions): Promise<number> {
+    const cut = new AbortController();
+    const timer = setTimeout(
+      () => {
+        cut.abort();
+        // A request of the loop's own turn would outlast the deadline too.
+        this.cutRequests();
+      },
+      Math.max(0, settle.deadline - Date.now()),
+    );
+    const run = { ...settle, signal: cut.signal };
+    try {
+      while (Date.now() < settle.deadline) {
+        const before = this.counts.delivered;
+        await this.exclusiveTurn(run);
+        this.pending = await this.options.store.countOutbox(this.name).catch(() => this.pending);
+        const wait = this.nextWait(settle);
+        if (this.pending === 0 || wait === undefined) break;
+        if (wait > 0) await sleep(wait, cut.signal);
+        else if (this.counts.delivered === before) break;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    return this.pending;
+  }
+
+  /** Stop the loop; with a deadline, first settle within it. Gives the lease up. Resolves the entries left. */
+  async stop(settle?: SettleOptions): Promise<number> {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    await this.running;
+    // Without time to settle, requests under way stop now.
+    if (settle === undefined) this.abort.abort();
+    try {
+      if (settle !== undefined && Date.now() < settle.deadline) await this.settle(settle);
+      else if (this.running !== undefined) await before(this.running, Date.now() + STOP_GRACE_MS);
+    } finally {
+      this.abort.abort();
+      await this.lease.release();
+    }
+    return this.pending;
   }
+
+  /** Abort the requests under way; later turns get a fresh signal unless the deliverer stopped. */
+  private cutRequests(): void {
+    this.abort.abort();
+    if (!this.stopped) this.abort = new AbortController();
+  }
+
+  private pausedUntil(): number {
+    return this.state?.pausedUntil == null ? 0 : Date.parse(this.state.pausedUntil);
+  }
+
+  /** While settling: how long to wait before the next turn can do something, or undefined when nothing can within the deadline. */
+  private nextWait(settle: SettleOptions): number | undefined {
+    const now = Date.now();
+    if (now >= settle.deadline || !this.lease.holds) return undefined;
+    const paused = this.pausedUntil();
+    if (paused > now) return paused < settle.deadline ? paused - now : undefined;
+    const at = this.heldUntil;
+    if (at !== undefined && at > now) return at < settle.deadline ? at - now : undefined;
+    return 0;
+  }
+
+  /** The earliest time a delivery postponed in the last turn can go (a comment window, the budget). */
+  private heldUntil: number | undefined;
 
   private schedule(ms: number): void {
     if (this.stopped) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.kick(), ms);
+    const delay = Math.max(10, Math.min(ms, 2 ** 31 - 1));
+    this.timerAt = Date.now() + delay;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = undefined;
+      this.lastTurn = 0;
+      this.kick();
+    }, delay);
     this.timer.unref();
   }
 
-  /** One pass over the due entries; returns after the first failure. */
-  private async round(): Promise<void> {
-    const { store } = this.options;
-    const tracker = this.options.tracker();
-    for (;;) {
-      let entries: OutboxEntry[];
-      try {
-        entries = await store.leaseOutbox(tracker, this.owner, ROUND, this.options.leaseMs ?? 120_000);
-      } catch (error) {
-        this.report(error);
+  /** A turn of drain or settle, never at the same time as the loop's own. */
+  private async exclusiveTurn(settle: SettleOptions): Promise<void> {
+    // A turn stuck in a request that ignores its abort signal must not hold a close past its deadline.
+    while (this.running !== undefined) if (!(await before(this.running, settle.deadline))) return;
+    const turn = this.turn(settle).finally(() => {
+      if (this.running === turn) this.running = undefined;
+      if (this.again && !this.stopped) {
+        this.again = false;
+        this.kick();
+      }
+    });
+    this.running = turn;
+    await before(turn, settle.deadline);
+  }
+
+  /** One turn: take or renew the lease, respect a pause, deliver what is due. */
+  private async turn(settle: SettleOptions | undefined): Promise<void> {
+    const { store, pollIntervalMs } = this.options;
+    let next = pollIntervalMs;
+    try {
+      if (!(await this.lease.acquire())) return;
+      this.state = await store.getTrackerState(this.name);
+      const paused = this.pausedUntil() - Date.now();
+      if (paused > 0) {
+        next = Math.min(paused, Math.max(pollIntervalMs, this.options.leaseMs / 3));
         return;
       }
-      if (entries.length === 0) return;
-      const leasedAt = Date.now();
-      const leaseMs = this.options.leaseMs ?? 120_000;
-      const handled = new Set<number>();
-      for (const [key, group] of groupByProblem(tracker, entries)) {
-        // A slow tracker must not let the lease run out under us (another process would deliver the same entries):
-        // hand back what is left while the lease still holds.
-        if (Date.now() - leasedAt > leaseMs * 0.7) {
-          const rest = entries.filter((e) => !handled.has(e.id)).map((e) => e.id);
-          await store.postponeOutbox(rest, this.owner, this.now().toISOString()).catch(() => undefined);
-          break;
-        }
-        const ids = group.map((e) => e.id);
-        for (const id of ids) handled.add(id);
-        try {
-          const result = await this.options.deliver(key, group);
-          if (result === 'done') {
-            await store.completeOutbox(ids, this.owner);
-            this.counts.delivered += group.length;
-          } else {
-            await store.postponeOutbox(ids, this.owner, result.postponeUntil);
-            this.counts.postponed += group.length;
-          }
-        } catch (thrown) {
-          this.counts.failed++;
-          const error = this.report(thrown);
-          const attempts = Math.max(...group.map((e) => e.attempts)) + 1;
-          // A configuration problem (password, permission) will not fix itself soon: wait at least a minute.
-          const floor = error.retryable ? 0 : 60_000;
-          const delay = Math.max(
-            floor,
-            backoffDelay(attempts, { initialMs: 1_000, maxMs: 600_000, ...this.options.retry }),
-          );
-          const at = new Date(this.now().getTime() + delay).toISOString();
-          // Release everything leased this round: this group with an attempt counted, the rest as it was.
-          await Promise.all(
-            ids.map((id) => store.retryOutbox(id, this.owner, at, `${error.code}: ${error.message}`)),
-          ).catch(() => undefined);
-          const rest = entries.filter((e) => !ids.includes(e.id)).map((e) => e.id);
-          await store.postponeOutbox(rest, this.owner, at).catch(() => undefined);
-          return;
-        }
+      const stopRenewing = this.lease.keepWhile();
+      try {
+        next = await this.deliverDue(settle);
+      } finally {
+        stopRenewing();
       }
-      if (entries.length < ROUND) return;
+      this.pending = await store.countOutbox(this.name);
+    } catch (thrown) {
+      this.report(thrown);
+    } finally {
+      if (settle === undefined) this.schedule(next);
     }
   }
 
+  /** Lease and deliver due entries; returns when to look again. */
+  private async deliverDue(settle: SettleOptions | undefined): Promise<number> {
+    const { store, leaseMs, pollIntervalMs } = this.options;
+    const dueBy = settle === undefined ? undefined : new Date(settle.deliverHeld ? FAR_FUTURE : settle.deadline);
+    this.heldUntil = undefined;
+    for (;;) {
+      const entries = await store.leaseOutbox(this.name, this.lease.owner, ROUND, leaseMs, {
+        ...(dueBy === undefined ? {} : { dueBy: dueBy.toISOString() }),
+      });
+      if (entries.length === 0) return pollIntervalMs;
+      const leasedAt = Date.now();
+      const groups = groupByProblem(this.name, entries);
+      for (let i = 0; i < groups.length; i++) {
+        const rest = groups.slice(i).flatMap(([, g]) => g);
+        // Our hold on these entries ends with leaseMs: hand back what is left before it does, and lease again.
+        const cut = this.abort.signal.aborted || settle?.signal?.aborted === true;
+        if (Date.now() - leasedAt > leaseMs * 0.6 || !this.lease.holds || cut) {
+          await handBack(store, this.lease.owner, rest, new Date(Date.now()).toISOString(), 'handed back unsent');
+          return this.lease.holds && !cut ? 0 : pollIntervalMs;
+        }
+        const [key, all] = groups[i]!;
+        const { now: group, later } = retriesFirst(all);
+        if (later.length > 0)
+          await store.postponeOutbox(
+            later.map((e) => e.id),
+            this.lease.owner,
+            new Date(Date.now()).toISOString(),
+          );
+        const outcome = await this.deliverOne(key, group, settle);
+        if (outcome === 'continue') continue;
+        // The tracker is paused, the budget is used up, or requests were cut: nothing else goes this turn.
+        const others = groups.slice(i + 1).flatMap(([, g]) => g);
+        const at = new Date(outcome.now === true ? Date.now() : outcome.until).toISOString();
+        await handBack(store, this.lease.owner, others, at, 'handed back unsent');
+        return Math.max(10, outcome.until - Date.now());
+      }
+      if (entries.length < ROUND) return pollIntervalMs;
+    }
+  }
+
+  /** Deliver one problem's entries; 'continue', or the time before which this tracker takes no more. */
+  private async deliverOne(
+    key: LinkKey,
+    group: readonly OutboxEntry[],
+    settle: SettleOptions | undefined,
+  ): Promise<'continue' | { until: number; now?: boolean }> {
+    const { store, delivery, leaseMs } = this.options;
+    const owner = this.lease.owner;
+    const ids = group.map((e) => e.id);
+    let outcome: ProblemOutcome;
+    const signal = AbortSignal.any([this.abort.signal, this.lease.signal, ...(settle?.signal ? [settle.signal] : [])]);
+    let wrote = false;
+    try {
+      outcome = await delivery.deliver(key, group, {
+        owner,
+        claimMs: leaseMs,
+        signal,
+        beforeWrite: writeGate(store, this.name, owner, delivery.tracker.writeBudget ?? [], () => {
+          this.counts.writes++;
+          wrote = true;
+        }),
+        ignoreWindow: settle?.deliverHeld ?? false,
+      });
+    } catch (thrown) {
+      if (thrown instanceof WriteRefused) {
+        // Nothing of this delivery was sent: it waits, as does everything else, until a write fits.
+        await store.postponeOutbox(ids, owner, thrown.notBefore);
+        this.counts.postponed += ids.length;
+        const until = Date.parse(thrown.notBefore);
+        this.hold(until);
+        return { until };
+      }
+      return this.failed(thrown, group, signal, wrote);
+    }
+    await store.completeOutbox(outcome.done, owner);
+    this.counts.delivered += outcome.done.length;
+    if (outcome.later !== undefined) {
+      const later = group.filter((e) => outcome.later!.ids.includes(e.id));
+      // Entries looked for in the tracker and not found are unsent; the others keep their ids.
+      if (outcome.later.checked) await store.postponeOutbox(outcome.later.ids, owner, outcome.later.at);
+      else await handBack(store, owner, later, outcome.later.at, 'put off before it was looked for');
+      this.counts.postponed += outcome.later.ids.length;
+      this.hold(Date.parse(outcome.later.at));
+    }
+    if (this.state !== undefined && this.state.failures > 0) {
+      await store.updateTrackerState(this.name, owner, { failures: 0, pausedUntil: null, reason: null });
+      this.state = { ...this.state, failures: 0, pausedUntil: null, reason: null };
+    }
+    return 'continue';
+  }
+
+  private async failed(
+    thrown: unknown,
+    group: readonly OutboxEntry[],
+    signal: AbortSignal,
+    wrote: boolean,
+  ): Promise<'continue' | { until: number; now?: boolean }> {
+    const { store } = this.options;
+    const owner = this.lease.owner;
+    const release = (at: string, message: string) => releaseFailed(store, owner, group, wrote, at, message);
+    if (signal.aborted) {
+      // Cut by this process (closing, or its lease lost), not a failure of the tracker.
+      await release(new Date(Date.now()).toISOString(), 'cut at shutdown');
+      return { until: Date.now() };
+    }
+    this.counts.failed++;
+    const error = this.report(thrown);
+    const attempts = Math.max(...group.map((e) => e.attempts));
+    const outcome = afterFailure(error, {
+      failures: this.state?.failures ?? 0,
+      attempts,
+      now: new Date(Date.now()),
+      retry: this.options.retry,
+    });
+    const message = `${error.code}: ${error.message}`;
+    if (outcome.scope === 'problem') {
+      await release(outcome.retryAt.toISOString(), message);
+      return 'continue';
+    }
+    const until = outcome.pausedUntil.toISOString();
+    const patch = { pausedUntil: until, failures: outcome.failures, reason: outcome.reason };
+    await store.updateTrackerState(this.name, owner, patch);
+    this.state = { ...(this.state ?? { tracker: this.name, cursor: null }), ...patch };
+    // The entries stay due: the pause (in the store) is what holds them back, so lifting it lets them go at once.
+    await release(new Date(Date.now()).toISOString(), message);
+    return { until: outcome.pausedUntil.getTime(), now: true };
+  }
+
+  private hold(at: number): void {
+    if (Number.isFinite(at)) this.heldUntil = this.heldUntil === undefined ? at : Math.min(this.heldUntil, at);
+  }
+
   private report(thrown: unknown): LogticketsError {
-    const error = asLogticketsError(thrown, { code: 'TRACKER_FAULT', backend: this.options.tracker() });
+    const error = asLogticketsError(thrown, { code: 'TRACKER_FAULT', backend: this.name });
     try {
       this.options.onError(error);
     } catch {
@@ -162,18 +395,4 @@ export class OutboxDeliverer {
     }
     return error;
   }
-}
-
-function groupByProblem(tracker: string, entries: readonly OutboxEntry[]): Map<LinkKey, OutboxEntry[]> {
-  const byKey = new Map<string, { key: LinkKey; entries: OutboxEntry[] }>();
-  for (const entry of entries) {
-    const k = `${entry.appId}\u0000${entry.hash}`;
-    let group = byKey.get(k);
-    if (group === undefined) {
-      group = { key: { tracker, appId: entry.appId, hash: entry.hash }, entries: [] };
-      byKey.set(k, group);
-    }
-    group.entries.push(entry);
-  }
-  return new Map([...byKey.values()].map((g) => [g.key, g.entries]));
 }

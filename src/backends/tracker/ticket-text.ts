@@ -5,6 +5,7 @@
  * safety lies: nothing from a log record is ever outside one).
  */
 
+import { LogticketsError } from '../../errors.js';
 import { levelName } from '../../logging/level.js';
 import type { OccurrenceSummary } from './occurrence-summary.js';
 import { errorText, extraOf, field, hostOf, text } from './record-fields.js';
@@ -69,4 +70,30 @@ export function describeOccurrences(m: Markup, s: OccurrenceSummary, regressed: 
   if (extra !== undefined) latest.push(`extra: ${JSON.stringify(extra)}`);
   parts.push(m.strong(s.count === 1 ? 'Details' : 'Latest'), m.block(latest.join('\n')));
   return parts.join('\n');
+}
+
+/**
+ * The words of a hidden marker naming the deliveries a text is written for;
+ * each tracker hides them in its own markup (an HTML comment, a Trac comment
+ * block). `deliveryIdsIn` finds them again.
+ */
+export function deliveryMarker(ids: readonly string[]): string {
+  return `logtickets:delivery=${ids.join(',')}`;
+}
+
+/** Every delivery id named by a marker in a text. */
+export function deliveryIdsIn(text: string): string[] {
+  const ids: string[] = [];
+  for (const found of text.matchAll(/logtickets:delivery=([0-9a-fA-F,-]+)/g)) {
+    for (const id of found[1]!.split(',')) if (id !== '') ids.push(id.toLowerCase());
+  }
+  return ids;
+}
+
+/** The `since` of `deliveredIn`, checked and taken down to its second (trackers keep whole seconds). */
+export function sinceSecond(since: Date): Date {
+  if (!(since instanceof Date) || Number.isNaN(since.getTime())) {
+    throw new LogticketsError('INVALID_ARGUMENT', 'deliveredIn: since must be a valid Date');
+  }
+  return new Date(Math.floor(since.getTime() / 1000) * 1000);
 }

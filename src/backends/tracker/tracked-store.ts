@@ -6,9 +6,16 @@
  * and tracker queued in the same write; then each tracker's deliverer is
  * woken. Reads, solve, reopen and delete are the store's; a ticket's links to
  * its trackers come from the store too (`links`).
+ *
+ * Every process of a fleet runs a deliverer per tracker, and the store
+ * decides which one delivers (a lease) and keeps the limits all of them obey
+ * (docs/design/fleet-delivery.md). `close({ timeoutMs, deliverHeld })` hands
+ * over at once and resolves, within its timeout, how many deliveries still
+ * wait.
  */
 
 import { LogticketsError } from '../../errors.js';
+import type { BackoffOptions } from '../../ticketing/backoff.js';
 import { rateLimitedStderr } from '../../logging/internal-error.js';
 import { checkOptions } from '../../options.js';
 import {
@@ -28,7 +35,23 @@ import { registerCountsIn } from '../counts-in.js';
 import { openBackend } from '../open-backend.js';
 import { ticketLinks, type TicketLink } from './ticket-links.js';
 import type { Tracker } from './tracker.js';
-import { TrackerDelivery, type DeliveryOptions } from './tracker-delivery.js';
+import type { CloseOptions, DelivererStats, DeliveryReport } from '../delivery-report.js';
+import { OutboxDeliverer } from './outbox-deliverer.js';
+import { TrackerDelivery } from './tracker-delivery.js';
+
+export type { CloseOptions, DelivererStats, DeliveryReport } from '../delivery-report.js';
+
+/** How a tracker's deliveries are paced; each may be set per tracker or for all of a TrackedStore's. */
+export interface DeliveryOptions {
+  /** At most one comment per ticket per this many ms, fleet-wide (default 60 000). */
+  readonly commentIntervalMs?: number;
+  /** How often a process asks for a tracker's lease and looks for waiting deliveries (default 2 000 ms). */
+  readonly pollIntervalMs?: number;
+  /** How long a deliverer's lease lasts unless renewed: a dead holder is replaced within it (default 10 000 ms). */
+  readonly leaseMs?: number;
+  /** Backoff of a failing tracker, fleet-wide (default from 1 s, doubling, up to 10 min, with jitter). */
+  readonly retry?: BackoffOptions;
+}
 
 /** A tracker with pacing of its own (else the TrackedStore's). */
 export interface TrackerEntry extends DeliveryOptions {
@@ -51,12 +74,16 @@ export interface DeliveryCounts {
   readonly failed: number;
 }
 
+// Settling stops this long before the caller's deadline, to leave time for giving the lease up and closing.
+const CLOSE_MARGIN_MS = 100;
+
 export class TrackedStore implements TicketBackend {
   readonly name: string;
   readonly store: TicketStore;
   readonly trackers: readonly Tracker[];
-  private readonly deliveries: readonly TrackerDelivery[];
+  private readonly deliverers: readonly OutboxDeliverer[];
   private readonly closeStore: boolean;
+  private closing: Promise<DeliveryReport> | undefined;
 
   constructor(options: TrackedStoreOptions) {
     checkOptions('TrackedStore options', options, {
@@ -64,6 +91,7 @@ export class TrackedStore implements TicketBackend {
       trackers: 'array',
       commentIntervalMs: { integer: { min: 0 } },
       pollIntervalMs: { integer: { min: 10 } },
+      leaseMs: { integer: { min: 100 } },
       retry: 'object',
       onError: 'function',
       closeStore: 'boolean',
@@ -79,7 +107,7 @@ export class TrackedStore implements TicketBackend {
     this.trackers = entries.map((e) => e.tracker);
     this.name = [this.store.name, ...names].join(' + ');
     const report = rateLimitedStderr();
-    this.deliveries = entries.map(({ tracker, ...pacing }) => {
+    this.deliverers = entries.map(({ tracker, ...pacing }) => {
       const onError =
         options.onError ??
         ((e: LogticketsError) =>
@@ -87,9 +115,15 @@ export class TrackedStore implements TicketBackend {
             `${tracker.name}|${e.code}`,
             `${tracker.name}: ${e.code}: ${e.message} (deliveries wait in the outbox)`,
           ));
-      return new TrackerDelivery(tracker, this.store, {
-        commentIntervalMs: pacing.commentIntervalMs ?? options.commentIntervalMs,
-        pollIntervalMs: pacing.pollIntervalMs ?? options.pollIntervalMs,
+      return new OutboxDeliverer({
+        store: this.store,
+        delivery: new TrackerDelivery(
+          tracker,
+          this.store,
+          pacing.commentIntervalMs ?? options.commentIntervalMs ?? 60_000,
+        ),
+        pollIntervalMs: pacing.pollIntervalMs ?? options.pollIntervalMs ?? 2_000,
+        leaseMs: pacing.leaseMs ?? options.leaseMs ?? 10_000,
         retry: pacing.retry ?? options.retry,
         onError,
       });
@@ -99,36 +133,59 @@ export class TrackedStore implements TicketBackend {
 
   async open(): Promise<void> {
     await this.store.open();
-    for (const d of this.deliveries) d.deliverer.kick();
+    for (const d of this.deliverers) d.kick();
   }
 
   async recordBatch(batch: readonly OccurrenceInput[], options: RecordOptions = {}): Promise<RecordOutcome[]> {
-    const outbox = [...(options.outbox ?? []), ...this.deliveries.flatMap((d) => d.outboxFor(batch))];
+    const outbox = [...(options.outbox ?? []), ...this.deliverers.flatMap((d) => d.delivery.outboxFor(batch))];
     const outcomes = await this.store.recordBatch(batch, { ...options, outbox });
-    for (const d of this.deliveries) d.deliverer.kick();
+    for (const d of this.deliverers) d.kick();
     return outcomes;
   }
 
   /**
    * Deliver what waits in the outbox now, for every tracker or the one named;
    * true when nothing of theirs is left within `timeoutMs` (default 30 000).
+   * The fleet's limits hold: while another process holds a tracker's lease,
+   * this waits for that process to deliver; a pause or the write budget is
+   * waited out within the timeout. `deliverHeld` sends digests held by
+   * comment windows at once.
    */
-  async deliverPending(options: { timeoutMs?: number; tracker?: string } = {}): Promise<boolean> {
+  async deliverPending(
+    options: { timeoutMs?: number; tracker?: string; deliverHeld?: boolean } = {},
+  ): Promise<boolean> {
     const results = await Promise.all(
-      this.select(options.tracker).map((d) => d.deliverer.drain(options.timeoutMs ?? 30_000)),
+      this.select(options.tracker).map((d) => d.drain(options.timeoutMs ?? 30_000, options.deliverHeld ?? false)),
     );
     return results.every(Boolean);
   }
 
-  /** Deliveries made, postponed, and rounds that failed since this backend was made (all trackers, or the one named). */
+  /** Deliveries made, postponed, and attempts that failed in this process (all trackers, or the one named). */
   deliveryCounts(tracker?: string): DeliveryCounts {
     const total = { delivered: 0, postponed: 0, failed: 0 };
     for (const d of this.select(tracker)) {
-      total.delivered += d.deliverer.counts.delivered;
-      total.postponed += d.deliverer.counts.postponed;
-      total.failed += d.deliverer.counts.failed;
+      const s = d.stats();
+      total.delivered += s.delivered;
+      total.postponed += s.postponed;
+      total.failed += s.failed;
     }
     return total;
+  }
+
+  /** Per tracker: what this process delivered, whether it delivers now, the fleet-wide pause, and what waits. */
+  deliveryStats(): DelivererStats[] {
+    return this.deliverers.map((d) => d.stats());
+  }
+
+  /**
+   * Deliver what is due within `timeoutMs` without closing (what a handler
+   * does at its close for a TrackedStore it does not own).
+   */
+  async settle(options: CloseOptions = {}): Promise<DeliveryReport> {
+    const deadline = Date.now() + Math.max(0, (options.timeoutMs ?? 10_000) - CLOSE_MARGIN_MS);
+    const settle = { deadline, deliverHeld: options.deliverHeld ?? false };
+    await Promise.all(this.deliverers.map((d) => d.settle(settle).catch(() => undefined)));
+    return this.report();
   }
 
   /** Where the ticket lives in each tracker (from the store's links). */
@@ -164,16 +221,36 @@ export class TrackedStore implements TicketBackend {
     return this.store.deleteTicket(id);
   }
 
-  /** Stops the deliverers (a delivery under way finishes), closes the trackers, and the store if it is this backend's. */
-  async close(): Promise<void> {
-    await Promise.all(this.deliveries.map((d) => d.deliverer.stop()));
-    await Promise.all(this.trackers.map((t) => t.close().catch(() => undefined)));
-    if (this.closeStore) await this.store.close();
+  /**
+   * Deliver what is due (waiting for comment windows that end in time, or
+   * sending held digests at once with `deliverHeld`), give each tracker's
+   * lease up so another process takes over at once, then close the trackers,
+   * and the store if it is this backend's. Returns within `timeoutMs`
+   * (default 10 000) plus a small margin: requests still under way are
+   * aborted. Resolves what still waits in the outbox.
+   */
+  close(options: CloseOptions = {}): Promise<DeliveryReport> {
+    this.closing ??= (async () => {
+      const timeoutMs = options.timeoutMs ?? 10_000;
+      const deadline = Date.now() + Math.max(0, timeoutMs - CLOSE_MARGIN_MS);
+      const settle = timeoutMs > 0 ? { deadline, deliverHeld: options.deliverHeld ?? false } : undefined;
+      await Promise.all(this.deliverers.map((d) => d.stop(settle).catch(() => undefined)));
+      const report = this.report();
+      await Promise.all(this.trackers.map((t) => t.close().catch(() => undefined)));
+      if (this.closeStore) await this.store.close();
+      return report;
+    })();
+    return this.closing;
   }
 
-  private select(tracker: string | undefined): readonly TrackerDelivery[] {
-    if (tracker === undefined) return this.deliveries;
-    const found = this.deliveries.filter((d) => d.tracker.name === tracker);
+  private report(): DeliveryReport {
+    const trackers = this.deliveryStats();
+    return { pending: trackers.reduce((n, s) => n + s.pending, 0), trackers };
+  }
+
+  private select(tracker: string | undefined): readonly OutboxDeliverer[] {
+    if (tracker === undefined) return this.deliverers;
+    const found = this.deliverers.filter((d) => d.delivery.tracker.name === tracker);
     if (found.length === 0)
       throw new LogticketsError('INVALID_ARGUMENT', `no tracker named ${tracker} in ${this.name}`);
     return found;
@@ -189,7 +266,8 @@ function isTracker(value: unknown): value is Tracker {
     t.name !== '' &&
     typeof t.find === 'function' &&
     typeof t.create === 'function' &&
-    typeof t.addOccurrences === 'function'
+    typeof t.addOccurrences === 'function' &&
+    typeof t.deliveredIn === 'function'
   );
 }
 
@@ -201,13 +279,14 @@ function asEntry(item: Tracker | TrackerEntry, index: number): TrackerEntry {
       tracker: 'any',
       commentIntervalMs: { integer: { min: 0 } },
       pollIntervalMs: { integer: { min: 10 } },
+      leaseMs: { integer: { min: 100 } },
       retry: 'object',
     });
     return entry as TrackerEntry;
   }
   throw new LogticketsError(
     'INVALID_ARGUMENT',
-    `TrackedStore options.trackers[${index}] must be a Tracker or { tracker, commentIntervalMs?, pollIntervalMs?, retry? }`,
+    `TrackedStore options.trackers[${index}] must be a Tracker or { tracker, commentIntervalMs?, pollIntervalMs?, leaseMs?, retry? }`,
   );
 }
 

@@ -1,63 +1,57 @@
 /**
- * How one tracker's deliveries are made from a store: the rules for finding a
- * problem's ticket, comment windows and digests. A TrackedStore runs one of
- * these (with its OutboxDeliverer) per tracker.
+ * One problem's delivery to one tracker: the rules for finding its ticket,
+ * comment windows, digests and exactly-once text. The OutboxDeliverer calls
+ * `deliver` with the problem's leased outbox entries, only while its process
+ * holds the tracker's lease.
  *
- * A delivery:
- * - finds the ticket through a bounded cache, the store's link, then the
- *   tracker's own search for the problem's marker; only the process that wins
- *   the link claim creates a ticket, so several processes make one, and a
- *   create whose answer was lost is found by the search when retried;
- * - waits for the ticket's comment slot (one comment per interval across
- *   processes): what arrives meanwhile is merged into one digest;
- * - lets the tracker comment, reopen a ticket closed as solved, or leave a
- *   muted one alone; a ticket deleted in the tracker loses its link and is
- *   made again on the next round.
+ * - The ticket is found through the store's link (read each time: a link
+ *   deleted or changed by another process counts at once), then the tracker's search for the problem's marker; only the holder of the link
+ *   claim creates a ticket, so a problem gets one ticket.
+ * - Entries that an earlier attempt may have sent (`attempted`) are first
+ *   looked for in the ticket's text by their delivery ids; those found are
+ *   done without writing again. So a create or a comment whose answer was
+ *   lost (a timeout, a cut connection, a 5xx, a kill) is told once.
+ * - The rest become one text: the ticket's description, or one comment when
+ *   the ticket's comment window is open (one comment per interval; what comes
+ *   meanwhile waits and merges). A regression reopens a ticket closed as
+ *   solved; a muted one is left alone; a ticket deleted in the tracker loses
+ *   its link and is made again.
  */
 
-import { LRUCache } from 'lru-cache';
-import type { LogticketsError } from '../../errors.js';
 import type { JsonValue } from '../../logging/json-safe.js';
-import type { BackoffOptions } from '../../ticketing/backoff.js';
 import { groupByTicket } from '../batch.js';
 import type { LinkKey, OccurrenceInput, OutboxEntry, OutboxEntryInput, TicketStore } from '../contract.js';
-import { asSummary, merge, summarize, type OccurrenceSummary } from './occurrence-summary.js';
-import { OutboxDeliverer, type DeliveryResult } from './outbox-deliverer.js';
+import { deliveryIdTime } from '../delivery-id.js';
+import { asSummary, merge, summarize } from './occurrence-summary.js';
 import type { Tracker } from './tracker.js';
 
-/** How a tracker's deliveries are paced; each may be set per tracker or for all of a TrackedStore's. */
-export interface DeliveryOptions {
-  /** At most one comment per ticket per this many ms (default 60 000). */
-  readonly commentIntervalMs?: number;
-  /** How often to look for waiting deliveries (default 2 000 ms). */
-  readonly pollIntervalMs?: number;
-  /** Backoff after a failed delivery. */
-  readonly retry?: BackoffOptions;
+/** How a problem's delivery ended: entries told to the tracker (or found there), and entries to try at a later time. */
+export interface ProblemOutcome {
+  readonly done: readonly number[];
+  /** Entries to try at `at`; `checked`: those an earlier attempt may have sent were looked for and not found. */
+  readonly later?: { readonly ids: readonly number[]; readonly at: string; readonly checked: boolean };
 }
 
-// How long a process may hold a link claim while it creates the ticket.
-const CLAIM_MS = 120_000;
+export interface DeliverContext {
+  /** The lease holder's id (link claims are its). */
+  readonly owner: string;
+  /** How long a link claim lasts (the lease's length: a dead creator's claim runs out with its lease). */
+  readonly claimMs: number;
+  readonly signal: AbortSignal;
+  readonly beforeWrite: () => Promise<void>;
+  /** Send even if the ticket's comment window is closed (a closing process told to deliver held digests). */
+  readonly ignoreWindow: boolean;
+}
+
+// Comments made this long before a delivery id's time still count when looking for it (clocks differ).
+const CLOCK_MARGIN_MS = 10 * 60_000;
 
 export class TrackerDelivery {
-  readonly deliverer: OutboxDeliverer;
-  private readonly commentIntervalMs: number;
-  private readonly cache = new LRUCache<string, string>({ max: 10_000 });
-
   constructor(
     readonly tracker: Tracker,
     private readonly store: TicketStore,
-    options: DeliveryOptions & { readonly onError: (error: LogticketsError) => void },
-  ) {
-    this.commentIntervalMs = options.commentIntervalMs ?? 60_000;
-    this.deliverer = new OutboxDeliverer({
-      store,
-      tracker: () => tracker.name,
-      deliver: (key, entries) => this.deliver(key, entries),
-      onError: options.onError,
-      pollIntervalMs: options.pollIntervalMs,
-      retry: options.retry,
-    });
-  }
+    private readonly commentIntervalMs: number,
+  ) {}
 
   /** The deliveries a batch asks of this tracker: one per problem, queued in the same write as the batch. */
   outboxFor(batch: readonly OccurrenceInput[]): OutboxEntryInput[] {
@@ -69,67 +63,93 @@ export class TrackerDelivery {
     }));
   }
 
-  private async deliver(key: LinkKey, entries: readonly OutboxEntry[]): Promise<DeliveryResult> {
-    const blocked = this.tracker.writesBlockedUntil?.();
-    if (blocked !== undefined) return { postponeUntil: blocked };
-    const summary = merge(entries.map((e) => asSummary(e.payload)));
-    const found = await this.findOrCreate(key, summary);
-    if (found === 'pending') return { postponeUntil: new Date(Date.now() + 2_000).toISOString() };
-    if (found.created) {
-      // The new ticket describes these occurrences; its comment window starts now.
-      await this.store.claimCommentSlot(key, this.commentIntervalMs);
-      return 'done';
-    }
-    const slot = await this.store.claimCommentSlot(key, this.commentIntervalMs);
-    if (!slot.granted) return { postponeUntil: slot.nextAt };
-    const result = await this.tracker.addOccurrences(found.id, summary);
-    if (result === 'gone') {
-      this.cache.delete(cacheKey(key));
-      await this.store.deleteLink(key);
-      return { postponeUntil: new Date().toISOString() };
-    }
-    if (typeof result === 'object') return result;
-    return 'done';
-  }
-
-  private async knownTicket(key: LinkKey): Promise<string | undefined> {
-    const cached = this.cache.get(cacheKey(key));
-    if (cached !== undefined) return cached;
-    const link = await this.store.getLink(key);
-    if (link?.externalId == null) return undefined;
-    this.cache.set(cacheKey(key), link.externalId);
-    return link.externalId;
-  }
-
-  private async findOrCreate(
-    key: LinkKey,
-    summary: OccurrenceSummary,
-  ): Promise<{ id: string; created: boolean } | 'pending'> {
-    const known = await this.knownTicket(key);
-    if (known !== undefined) return { id: known, created: false };
-    const owner = `${process.pid}-${Math.random().toString(36).slice(2)}`;
-    const claim = await this.store.claimLink(key, owner, CLAIM_MS);
-    if (claim.state === 'pending') return 'pending';
-    if (claim.state === 'linked') {
-      this.cache.set(cacheKey(key), claim.externalId);
-      return { id: claim.externalId, created: false };
+  async deliver(key: LinkKey, entries: readonly OutboxEntry[], ctx: DeliverContext): Promise<ProblemOutcome> {
+    const problem = { appId: key.appId, hash: key.hash };
+    const call = { signal: ctx.signal };
+    let id = await this.knownTicket(key);
+    let claimed = false;
+    if (id === undefined) {
+      const claim = await this.store.claimLink(key, ctx.owner, ctx.claimMs);
+      if (claim.state === 'pending') return later(entries, claim.claimedUntil);
+      if (claim.state === 'linked') id = claim.externalId;
+      else {
+        claimed = true;
+        try {
+          // A ticket may exist already: the link was lost, or a create's answer was.
+          id = await this.tracker.find(problem, call);
+        } catch (error) {
+          await this.store.releaseLink(key, ctx.owner).catch(() => undefined);
+          throw error;
+        }
+      }
     }
     try {
-      // A ticket may exist already: the link was lost, or a create's answer was.
-      const problem = { appId: key.appId, hash: key.hash };
-      let id = await this.tracker.find(problem);
-      const created = id === undefined;
-      id ??= await this.tracker.create(problem, summary);
-      await this.store.completeLink(key, owner, id);
-      this.cache.set(cacheKey(key), id);
-      return { id, created };
+      const found = id === undefined ? [] : await this.alreadyTold(id, entries, ctx);
+      // Told already: done now, whatever happens to the rest (a refused write must not hand them back).
+      if (found.length > 0) await this.store.completeOutbox(found, ctx.owner);
+      const rest = entries.filter((e) => !found.includes(e.id));
+      if (id === undefined) {
+        // No ticket anywhere: these occurrences open it, and its comment window starts now.
+        id = await this.tracker.create(problem, digest(rest), { ...call, ...this.writing(rest, ctx) });
+        await this.link(key, id, ctx, claimed);
+        await this.store.claimCommentSlot(key, this.commentIntervalMs);
+        return { done: entries.map((e) => e.id) };
+      }
+      await this.link(key, id, ctx, claimed);
+      if (rest.length === 0) {
+        // Found by its marker, already told (a create whose answer was lost): its comment window starts now.
+        if (claimed) await this.store.claimCommentSlot(key, this.commentIntervalMs);
+        return { done: found };
+      }
+      const slot = await this.store.claimCommentSlot(key, ctx.ignoreWindow ? 0 : this.commentIntervalMs);
+      if (!slot.granted) return { done: found, later: { ids: rest.map((e) => e.id), at: slot.nextAt, checked: true } };
+      const result = await this.tracker.addOccurrences(id, digest(rest), { ...call, ...this.writing(rest, ctx) });
+      if (result === 'gone') {
+        await this.store.deleteLink(key);
+        const at = new Date(Date.now()).toISOString();
+        return { done: found, later: { ids: rest.map((e) => e.id), at, checked: true } };
+      }
+      return { done: entries.map((e) => e.id) };
     } catch (error) {
-      await this.store.releaseLink(key, owner).catch(() => undefined);
+      if (claimed) await this.store.releaseLink(key, ctx.owner).catch(() => undefined);
       throw error;
     }
   }
+
+  /** Entries an earlier attempt may have sent whose delivery id the ticket's text carries. */
+  private async alreadyTold(id: string, entries: readonly OutboxEntry[], ctx: DeliverContext): Promise<number[]> {
+    const sent = entries.filter((e) => e.attempted && e.deliveryId !== null);
+    if (sent.length === 0) return [];
+    const times = sent.map((e) => deliveryIdTime(e.deliveryId!)?.getTime() ?? 0);
+    const since = new Date(Math.max(0, Math.min(...times) - CLOCK_MARGIN_MS));
+    const ids = sent.map((e) => e.deliveryId!);
+    const carried = new Set(
+      (await this.tracker.deliveredIn(id, ids, since, { signal: ctx.signal })).map((x) => x.toLowerCase()),
+    );
+    return sent.filter((e) => carried.has(e.deliveryId!.toLowerCase())).map((e) => e.id);
+  }
+
+  private writing(entries: readonly OutboxEntry[], ctx: DeliverContext) {
+    return {
+      deliveryIds: entries.map((e) => e.deliveryId).filter((d): d is string => d !== null),
+      beforeWrite: ctx.beforeWrite,
+    };
+  }
+
+  private async link(key: LinkKey, id: string, ctx: DeliverContext, claimed: boolean): Promise<void> {
+    if (claimed) await this.store.completeLink(key, ctx.owner, id);
+  }
+
+  private async knownTicket(key: LinkKey): Promise<string | undefined> {
+    const link = await this.store.getLink(key);
+    return link?.externalId ?? undefined;
+  }
 }
 
-function cacheKey(key: LinkKey): string {
-  return `${key.appId}\u0000${key.hash}`;
+function digest(entries: readonly OutboxEntry[]) {
+  return merge(entries.map((e) => asSummary(e.payload)));
+}
+
+function later(entries: readonly OutboxEntry[], at: string): ProblemOutcome {
+  return { done: [], later: { ids: entries.map((e) => e.id), at, checked: false } };
 }

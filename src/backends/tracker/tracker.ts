@@ -10,8 +10,16 @@
  * - check its setup, and give a ticket's web address;
  * - list the tickets changed since a time (for two-way sync).
  * Every call may take an AbortSignal; a tracker honours it where its client can.
+ *
+ * Exactly-once text: every write carries the delivery ids it is made for, in a
+ * hidden marker (ticket-text.ts: `deliveryMarker`), in the description of a
+ * ticket it creates and in each comment. After an ambiguous failure the
+ * deliverer asks `deliveredIn` before writing again. A tracker never retries a
+ * write by itself, and awaits `beforeWrite` before each write request: that is
+ * how the fleet-wide write budget and the deliverer's lease are kept.
  */
 
+import type { BudgetWindow } from '../tracker-state.js';
 import type { OccurrenceSummary } from './occurrence-summary.js';
 import type { SetupCheck } from './setup-check.js';
 
@@ -29,6 +37,19 @@ export interface TrackerCallOptions {
   readonly signal?: AbortSignal;
 }
 
+/** What a write (create, addOccurrences) is given besides its content. */
+export interface TrackerWriteOptions extends TrackerCallOptions {
+  /** The delivery ids the written text carries in its hidden marker (none: no marker). */
+  readonly deliveryIds?: readonly string[];
+  /**
+   * Awaited before each write request (a create, a comment, a reopen, a label).
+   * It rejects when the fleet's write budget or the deliverer's lease does not
+   * allow a write now; the tracker lets that rejection through untouched and
+   * writes nothing more in this call.
+   */
+  readonly beforeWrite?: () => Promise<void>;
+}
+
 /** What happened when occurrences were added to an existing ticket. */
 export type AddResult =
   | 'commented'
@@ -36,9 +57,7 @@ export type AddResult =
   /** Closed as not to be fixed: left as it is. */
   | 'muted'
   /** Deleted in the tracker: the link is forgotten and a new ticket is made. */
-  | 'gone'
-  /** Not now (a limit of the tracker): try again at this time. */
-  | { readonly postponeUntil: string };
+  | 'gone';
 
 /** A ticket's state as the tracker shows it after a change. */
 export interface TrackerChange {
@@ -58,20 +77,32 @@ export interface Tracker {
   /** The external id of the ticket carrying this problem's marker, if the tracker has one. */
   find(problem: TrackerProblem, options?: TrackerCallOptions): Promise<string | undefined>;
   /** Open a ticket for a problem, carrying its marker; returns its external id. */
-  create(problem: TrackerProblem, summary: OccurrenceSummary, options?: TrackerCallOptions): Promise<string>;
+  create(problem: TrackerProblem, summary: OccurrenceSummary, options?: TrackerWriteOptions): Promise<string>;
   /** Add occurrences to a ticket: comment, reopen a ticket closed as solved, or leave a muted one. */
-  addOccurrences(externalId: string, summary: OccurrenceSummary, options?: TrackerCallOptions): Promise<AddResult>;
+  addOccurrences(externalId: string, summary: OccurrenceSummary, options?: TrackerWriteOptions): Promise<AddResult>;
+  /**
+   * Which of `deliveryIds` the ticket's text carries already: in its
+   * description, or in a comment made at or after `since` (the time of the
+   * first attempt, minus a margin for clocks). Asked after an ambiguous
+   * failure, before writing again. A ticket that no longer exists carries none.
+   */
+  deliveredIn(
+    externalId: string,
+    deliveryIds: readonly string[],
+    since: Date,
+    options?: TrackerCallOptions,
+  ): Promise<string[]>;
+  /**
+   * Writes the tracker's service allows per time window (GitHub: 80 per minute
+   * and 500 per hour). The store keeps it for the whole fleet; none: no limit.
+   */
+  readonly writeBudget?: readonly BudgetWindow[];
   /** Check the live tracker is usable (reachable, authenticated, allowed, set up). Changes nothing. */
   checkSetup(options?: TrackerCallOptions): Promise<SetupCheck[]>;
   /** Where a person sees the ticket (a web URL). Makes no request. */
   ticketUrl(externalId: string): string;
   /** Tickets of logtickets changed at or after `since`, oldest first. */
   changedSince(since: Date, options?: TrackerCallOptions): Promise<TrackerChange[]>;
-  /**
-   * Optional: until when the tracker's own limits (a rate-limit answer, a write
-   * budget) allow no write. Asked before each delivery.
-   */
-  writesBlockedUntil?(): string | undefined;
   /** Release what the tracker holds (connections, timers). */
   close(): Promise<void>;
 }

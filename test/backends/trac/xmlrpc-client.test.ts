@@ -108,4 +108,23 @@ if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
     t.like(notFound, { code: 'PROTOCOL_ERROR', status: 404, retryable: false });
     t.regex(notFound!.message, /RPC endpoint/);
   });
+
+  test('a write is sent once: a held answer cut off is a retryable error, and Trac did the write', async (t) => {
+    const server = await trac();
+    const proxy = await startFaultProxy(server.url);
+    t.teardown(() => proxy.close());
+    const rpc = client(server, { url: proxy.url });
+    const summary = `held ${Math.random().toString(36).slice(2)}`;
+    proxy.fault('hold-answer', { methods: /^ticket\.create$/, times: 1 });
+    const pending = rpc.call<number>('ticket.create', [summary, 'held answer', {}, false]);
+    // Reads pass while the create waits.
+    t.deepEqual(await rpc.call('system.getAPIVersion'), [1, 2, 0]);
+    await proxy.untilFaulted();
+    await proxy.settled();
+    proxy.cutHeld();
+    t.like(await t.throwsAsync(pending), { code: 'BACKEND_UNAVAILABLE', retryable: true });
+    t.is(proxy.calls.get('ticket.create'), 1, 'not sent again');
+    const made = (await tracCall(server, 'ticket.query', [`summary=${summary}&max=0`])) as number[];
+    t.is(made.length, 1, 'Trac made the ticket');
+  });
 }

@@ -29,6 +29,15 @@ trackerSuite(test, 'memory', {
           .filter((x) => x.hash === hash)
           .map((x) => x.id);
       },
+      loseAnswer: (kind) => tracker.loseAnswer(kind),
+      holdAnswers: () => tracker.holdAnswers(),
+      release: () => tracker.release(),
+      down: (on) => tracker.down(on),
+      writes: () => tracker.calls.writes,
+      requests: () => {
+        const c = tracker.calls;
+        return c.find + c.create + c.addOccurrences + c.deliveredIn + c.changedSince + c.refused;
+      },
     };
   },
 });

@@ -27,6 +27,7 @@ import {
   type IssueRecord,
   timestamp,
 } from './github-state.js';
+import { FaultSwitch, isAfterWrite, type GitHubFault } from './github-faults.js';
 import {
   matchOperation,
   validateRequest,
@@ -36,27 +37,17 @@ import {
 } from './openapi-validator.js';
 
 export type { GitHubComment, GitHubIssue, StateReason } from './github-state.js';
+export type { GitHubFault } from './github-faults.js';
 export { validateRequest, validateResponse, descriptionLoadMs, descriptionVersion } from './openapi-validator.js';
-
-export type GitHubFault =
-  /** 403 with `retry-after` and GitHub's "secondary rate limit" message */
-  | { kind: 'secondary-rate-limit'; retryAfterSeconds: number; times?: number }
-  /** 403 (or 429 with `status: 429`) with `x-ratelimit-remaining: 0` and `x-ratelimit-reset` */
-  | { kind: 'rate-limit'; resetInSeconds: number; times?: number; status?: 403 | 429 }
-  | { kind: 'status'; status: 429 | 500 | 502 | 503; times?: number; retryAfterSeconds?: number }
-  /** a write (POST/PATCH/DELETE, e.g. POST .../issues) is carried out, then answered with 502 */
-  | { kind: 'server-error-after-create'; status?: 502; times?: number }
-  /** 410 "Issues are disabled for this repo" on the issue endpoints; GET /repos/... says has_issues: false */
-  | { kind: 'issues-disabled' }
-  /** the answer is held back delayMs, then given as usual */
-  | { kind: 'slow'; delayMs: number; times?: number };
 
 export interface GitHubCall {
   method: string;
   /** as requested, with the query string */
   path: string;
-  /** the status answered (0 while the request is still being served) */
+  /** the status answered (0 while the request is still being served, and for ever when its answer is held back) */
   status: number;
+  /** a write carried out whose answer is never sent (fault `hold-answer`) */
+  held?: true;
   /** Date.now() when the request arrived */
   at: number;
 }
@@ -130,6 +121,13 @@ export interface GitHubStandIn {
    * After `times` faulty answers the fault switches itself off; without `times` it stays.
    */
   fault(f: GitHubFault | null, routes?: RegExp): void;
+  /**
+   * Cuts the connections of the answers held back so far (fault `hold-answer`),
+   * as a dying process's connections are: their clients see the connection
+   * close instead of waiting for their timeout. Returns how many there were.
+   * (Turning the fault off, `fault(null)`, leaves them held.)
+   */
+  cutHeldAnswers(): number;
   /** every request, in order of arrival */
   readonly calls: GitHubCall[];
   /** every mismatch with GitHub's OpenAPI description; tests assert it is empty */
@@ -138,6 +136,8 @@ export interface GitHubStandIn {
   seedIssue(i: Partial<GitHubIssue> & { title: string }): GitHubIssue;
   /** Closes an issue as a human would (closed_by: the stand-in's human user). */
   closeIssue(number: number, reason: 'completed' | 'not_planned'): void;
+  /** Deletes an issue as a maintainer would in the web UI: requests for it are then answered 410 "This issue was deleted". */
+  deleteIssue(number: number): void;
   /**
    * Changes an issue as a human would in the web UI (labels replace the
    * issue's labels and are created if missing; state 'open' reopens). Use this,
@@ -408,7 +408,9 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
   const calls: GitHubCall[] = [];
   const violations: string[] = [];
   const rate = new RateLimit();
-  let active: { fault: GitHubFault; routes: RegExp; left: number } | undefined;
+  const faults = new FaultSwitch();
+  /** Answers never sent (fault `hold-answer`): their connections are cut when the stand-in closes. */
+  const held = new Set<http.ServerResponse>();
 
   const server = http.createServer();
   await new Promise<void>((resolve, reject) => {
@@ -701,23 +703,6 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
     'x-github-request-id': requestId(),
   });
 
-  /** The active fault, if it applies to this request. */
-  const faultFor = (method: string, path: string, match: MatchedOperation): GitHubFault | undefined => {
-    if (!active) return undefined;
-    active.routes.lastIndex = 0;
-    if (!active.routes.test(`${method} ${path}`)) return undefined;
-    const f = active.fault;
-    if (f.kind === 'issues-disabled')
-      return /^\/repos\/\{owner\}\/\{repo\}\/issues/.test(match.template) ? f : undefined;
-    if (f.kind === 'server-error-after-create' && !['POST', 'PATCH', 'PUT', 'DELETE'].includes(method))
-      return undefined;
-    return f;
-  };
-  /** Counts one faulty answer against `times`; the fault goes off when they are used up. */
-  const spend = (f: GitHubFault): void => {
-    if (active?.fault === f && --active.left <= 0) active = undefined;
-  };
-
   const serve = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     res.on('error', () => {}); // a client that gave up (e.g. on a slow answer) is not our problem
     const method = (req.method ?? 'GET').toUpperCase();
@@ -852,9 +837,9 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
       return send({ status: 403, body: errorBody(403, NOT_BY_INTEGRATION, match.docsUrl) });
 
     // 3. Faults.
-    const fault = faultFor(method, path, match);
+    const fault = faults.for(method, path, match.template);
     const docs = match.docsUrl;
-    if (fault && fault.kind !== 'server-error-after-create') spend(fault);
+    if (fault && !isAfterWrite(fault)) faults.spend(fault);
     if (fault) {
       switch (fault.kind) {
         case 'slow':
@@ -901,6 +886,7 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
         case 'issues-disabled':
           return send({ status: 410, body: errorBody(410, 'Issues are disabled for this repo', docs) });
         case 'server-error-after-create':
+        case 'hold-answer':
           break; // handled after the write
       }
     }
@@ -921,13 +907,20 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
       if (!(e instanceof GitHubApiError)) throw e;
       reply = { status: e.status, body: errorBody(e.status, e.message, docs, e.errors) };
     }
-    if (fault?.kind === 'server-error-after-create') {
-      // Only a write that succeeded is turned into a 502; a refused one (422, 404) is answered as is.
-      if (reply.status < 300) {
-        spend(fault);
-        const status = fault.status ?? 502;
-        return send({ status, body: errorBody(status, STATUS_MESSAGES[status] ?? 'Server Error', DOCS_ROOT) });
+    // Only a write that succeeded is faulted; a refused one (422, 404) is answered as is.
+    if (isAfterWrite(fault) && reply.status < 300) {
+      faults.spend(fault);
+      if (fault.kind === 'hold-answer') {
+        // Checked as if sent, then kept: the client hears nothing until it gives up.
+        const problems = validateResponse(method, path, reply.status, reply.body);
+        violations.push(...problems.map((p) => `response to ${method} ${rawUrl}: ${p}`));
+        call.held = true;
+        held.add(res);
+        res.on('close', () => held.delete(res));
+        return;
       }
+      const status = fault.status ?? 502;
+      return send({ status, body: errorBody(status, STATUS_MESSAGES[status] ?? 'Server Error', DOCS_ROOT) });
     }
     send(reply);
   };
@@ -955,15 +948,21 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
     issues: () => state.snapshot(),
     labels: () => state.labelSnapshot(),
     fault(f, routes = /.*/) {
-      active =
-        f === null ? undefined : { fault: f, routes, left: 'times' in f && f.times !== undefined ? f.times : Infinity };
+      faults.set(f, routes);
       state.hasIssues = f?.kind !== 'issues-disabled';
+    },
+    cutHeldAnswers() {
+      const cut = held.size;
+      for (const res of [...held]) res.destroy();
+      held.clear();
+      return cut;
     },
     seedIssue: (i) => {
       const issue = state.seedIssue(i);
       return state.snapshot().find((x) => x.number === issue.number)!;
     },
     closeIssue: (number, reason) => state.closeIssue(number, reason),
+    deleteIssue: (number) => state.deleteIssue(number),
     editIssue: (number, patch) => {
       state.updateIssue(number, patch, HUMAN_LOGIN);
       return state.snapshot().find((x) => x.number === number)!;
@@ -1015,6 +1014,7 @@ export async function startGitHub(options: StartGitHubOptions = {}): Promise<Git
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((e) => (e ? reject(e) : resolve()));
+        for (const res of held) res.destroy();
         server.closeAllConnections();
       }),
   };

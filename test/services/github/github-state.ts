@@ -180,6 +180,8 @@ export class GitHubState {
   private readonly api: string;
   private readonly html: string;
   private readonly issuesByNumber = new Map<number, IssueRecord>();
+  /** Numbers of deleted issues (never given again). */
+  private readonly deleted = new Set<number>();
   private readonly labelRecords: LabelRecord[] = [];
   private readonly userIds = new Map<string, number>();
   private nextNumber = 1;
@@ -208,6 +210,7 @@ export class GitHubState {
 
   issue(number: number): IssueRecord {
     const issue = this.issuesByNumber.get(number);
+    if (this.deleted.has(number)) throw new GitHubApiError(410, 'This issue was deleted');
     if (!issue) throw new GitHubApiError(404, 'Not Found');
     return issue;
   }
@@ -404,6 +407,12 @@ export class GitHubState {
     }
     issue.updatedAt = i.updated_at ?? issue.closedAt ?? issue.comments.at(-1)?.createdAt ?? createdAt;
     return issue;
+  }
+
+  /** Deletes an issue as a maintainer can in the web UI: from then on GitHub answers 410 for it. */
+  deleteIssue(number: number): void {
+    if (!this.issuesByNumber.delete(number)) throw new Error(`no issue #${number}`);
+    this.deleted.add(number);
   }
 
   closeIssue(number: number, reason: 'completed' | 'not_planned'): void {
