@@ -1,4 +1,4 @@
-/** Timing helpers shared by the benchmark scenarios. */
+/** Timing helpers shared by the benchmark scenarios, and the table their figures are printed in. */
 
 export interface Figure {
   readonly scenario: string;
@@ -36,4 +36,25 @@ export async function throughput(count: number, work: () => Promise<void>): Prom
   const start = process.hrtime.bigint();
   await work();
   return count / (Number(process.hrtime.bigint() - start) / 1e9);
+}
+
+/** The figures as a table, one line each: scenario, subject, value, ratio against its target, note. */
+export function printFigures(figures: readonly Figure[]): void {
+  const rows = figures.map((f) => [
+    f.scenario,
+    f.subject,
+    `${f.value >= 100 || Number.isInteger(f.value) ? Math.round(f.value).toLocaleString('en-US') : f.value.toFixed(2)} ${f.unit}`,
+    f.ratio === undefined
+      ? ''
+      : `${Number.isInteger(f.ratio.value) ? f.ratio.value : f.ratio.value.toFixed(2)} ${f.ratio.label} (target ${f.ratio.target}: ${f.ratio.met ? 'met' : 'MISSED'})`,
+    f.note ?? '',
+  ]);
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const row of rows)
+    console.log(
+      row
+        .map((cell, i) => (i < 4 ? cell.padEnd(widths[i]!) : cell))
+        .join('  ')
+        .trimEnd(),
+    );
 }
