@@ -24,7 +24,7 @@ export interface DelivererStats {
   readonly writes: number;
   /** Entries waiting in the store for this tracker, as of this process's last look. */
   readonly pending: number;
-  /** Whether this process delivers to the tracker now (holds its lease). */
+  /** Whether this process delivers to the tracker now (holds its lease); after close, whether it did then. */
   readonly delivering: boolean;
   /** The fleet-wide pause, as of the last look: until when, and why. */
   readonly pausedUntil: string | null;

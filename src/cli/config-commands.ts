@@ -253,8 +253,9 @@ export async function sync(setup: CliSetup, flags: Flags): Promise<CommandResult
       }, 250);
       let done: boolean;
       try {
-        // sync is how short-lived processes get their held digests out: comment windows do not hold it back.
-        done = await tracked.deliverPending({ timeoutMs, tracker: tracker.name, deliverHeld: true });
+        // sync is how short-lived processes get their held digests out: comment windows do not hold it back,
+        // and a person running it after fixing a password or permission wants a try now, not after the backoff.
+        done = await tracked.deliverPending({ timeoutMs, tracker: tracker.name, deliverHeld: true, retryNow: true });
       } finally {
         clearInterval(ticker);
       }

@@ -107,8 +107,8 @@ const trackerCommon = {
   /** How this tracker is named in `check-config` and `sync` output (default: its URL or owner/repo). */
   name: text.optional(),
   commentIntervalMs: ms.optional(),
-  pollIntervalMs: z.number().int().min(10).optional(),
-  leaseMs: z.number().int().min(100).optional(),
+  pollIntervalMs: z.number().int().min(10).max(3_600_000).optional(),
+  leaseMs: z.number().int().min(100).max(3_600_000).optional(),
   timeoutMs: count.optional(),
   retry: retry.optional(),
 };

@@ -34,15 +34,26 @@ export async function closeBackends(
   return { pending: trackers.reduce((n, s) => n + s.pending, 0), trackers };
 }
 
-/** Say on stderr which trackers still have deliveries waiting, and what sends them. */
+/** Why one tracker's deliveries still wait, as far as this process knows. */
+function whyWaiting(s: DelivererStats, deliverHeld: boolean): string {
+  if (s.pausedUntil !== null && s.pausedUntil > new Date(Date.now()).toISOString())
+    return `${maskSecrets(s.tracker)} is paused until ${s.pausedUntil}: ${maskSecrets(s.reason ?? 'backoff')}`;
+  if (!s.delivering) return `another process delivers to ${maskSecrets(s.tracker)}`;
+  return deliverHeld ? 'not sent in time' : 'held by comment windows';
+}
+
+/** Say on stderr which trackers still have deliveries waiting, why, and what sends them. */
 export function reportWaiting(report: DeliveryReport, deliverHeld: boolean): void {
   const waiting = report.trackers.filter((s: DelivererStats) => s.pending > 0);
   if (waiting.length === 0) return;
   const list = waiting.map((s) => `${s.pending} to ${maskSecrets(s.tracker)}`).join(', ');
-  const why = deliverHeld ? '' : ' (held by comment windows, or the tracker is paused)';
+  const why = waiting.map((s) => whyWaiting(s, deliverHeld)).join('; ');
+  const hint = deliverHeld
+    ? ''
+    : '; close({ deliverHeld: true }) or the config key handler.deliverHeldOnClose sends held digests at once';
   try {
     process.stderr.write(
-      `logtickets: deliveries still wait in the store${why}: ${list}; a running process or \`logtickets sync\` sends them${deliverHeld ? '' : '; close({ deliverHeld: true }) sends held ones at once'}\n`,
+      `logtickets: deliveries still wait in the store: ${list} (${why}); a running replica or \`logtickets sync\` sends them${hint}\n`,
     );
   } catch {
     // stderr is gone too: nothing more to do.

@@ -217,6 +217,11 @@ export class TicketingHandler extends Handler {
    * on stderr says so.
    */
   close(options: { timeoutMs?: number; deliverHeld?: boolean } = {}): Promise<boolean> {
+    try {
+      checkOptions('close options', options, { timeoutMs: { integer: { min: 0 } }, deliverHeld: 'boolean' });
+    } catch (error) {
+      return Promise.reject(error);
+    }
     this.closing ??= (async () => {
       this.unwatchExit();
       const timeoutMs = options.timeoutMs ?? 10_000;
@@ -285,12 +290,11 @@ export class TicketingHandler extends Handler {
         await this.flush({ timeoutMs: this.exitFlushMs });
         this.reportUnwritten();
         if (!delivers) return;
+        // Backends this handler owns are closed (their leases handed over at once); the others settle.
         const timeoutMs = Math.max(0, deadline - Date.now());
-        const settled = await Promise.all(
-          this.backends.map((b) => b.settle?.({ timeoutMs, deliverHeld: this.deliverHeld }).catch(() => undefined)),
-        );
-        const trackers = settled.flatMap((r) => r?.trackers ?? []);
-        reportWaiting({ pending: trackers.reduce((n, t) => n + t.pending, 0), trackers }, this.deliverHeld);
+        const owned = new Set([...this.owned].filter((b) => b.settle !== undefined));
+        const report = await closeBackends(this.backends, owned, { timeoutMs, deliverHeld: this.deliverHeld });
+        reportWaiting(report, this.deliverHeld);
       })().finally(() => clearTimeout(keepAlive));
     };
     process.on('beforeExit', this.exitHook);

@@ -101,7 +101,11 @@ test('a digest held by the comment window: close leaves it for a later process, 
   t.regex(ticket!.comments[0]!, /2 more occurrences/);
 });
 
-test('the config key handler.deliverHeldOnClose reaches the handler', (t) => {
+test('close options are checked; the config key handler.deliverHeldOnClose reaches the handler', async (t) => {
+  const handler = new TicketingHandler('memory:', { exitFlushMs: 0 });
+  await t.throwsAsync(handler.close({ timeoutMs: 'abc' } as never), { message: /close options\.timeoutMs must be/ });
+  await t.throwsAsync(handler.close({ timeotMs: 5 } as never), { message: /close options\.timeotMs is not an option/ });
+  t.true(await handler.close({ timeoutMs: 1_000 }));
   t.like(handlerOptions({ handler: { deliverHeldOnClose: true } } as never), { deliverHeldOnClose: true });
   t.throws(() => new TicketingHandler('memory:', { deliverHeldOnClose: 'yes' as never }), {
     message: /deliverHeldOnClose/,

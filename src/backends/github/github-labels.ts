@@ -44,8 +44,8 @@ export class LabelKeeper {
    * Rejects only with a refusal of `beforeWrite` (as it came). Calls made
    * while the work is under way share it.
    */
-  async ensure(beforeWrite?: () => Promise<void>): Promise<void> {
-    this.ready ??= this.createMissing(beforeWrite).then(
+  async ensure(beforeWrite?: () => Promise<void>, signal?: AbortSignal): Promise<void> {
+    this.ready ??= this.createMissing(beforeWrite, signal).then(
       () => {
         this.settled = true;
       },
@@ -67,14 +67,17 @@ export class LabelKeeper {
     }
   }
 
-  private async createMissing(beforeWrite: (() => Promise<void>) | undefined): Promise<void> {
+  private async createMissing(
+    beforeWrite: (() => Promise<void>) | undefined,
+    caller: AbortSignal | undefined,
+  ): Promise<void> {
     const { octokit, owner, repo, call } = this.options;
-    const at = <T extends object>(params: T) => ({
-      owner,
-      repo,
-      ...params,
-      request: { signal: AbortSignal.timeout(this.options.timeoutMs) },
-    });
+    // Each request ends at its timeout, or when the caller gives up (a close, a lost lease).
+    const signal = () => {
+      const timeout = AbortSignal.timeout(this.options.timeoutMs);
+      return caller === undefined ? timeout : AbortSignal.any([timeout, caller]);
+    };
+    const at = <T extends object>(params: T) => ({ owner, repo, ...params, request: { signal: signal() } });
     for (const [name, look] of this.options.wanted) {
       try {
         await call(`read the label "${name}"`, () => octokit.rest.issues.getLabel(at({ name })));

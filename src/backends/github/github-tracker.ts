@@ -203,7 +203,7 @@ export class GitHubTracker implements Tracker {
 
   async create(problem: TrackerProblem, summary: OccurrenceSummary, options?: TrackerWriteOptions): Promise<string> {
     const body = issueBody(summary, problem.appId, problem.hash, options?.deliveryIds ?? []);
-    await this.labelKeeper.ensure(options?.beforeWrite);
+    await this.labelKeeper.ensure(options?.beforeWrite, options?.signal);
     // Outside call(): a refusal (budget, lease) reaches the caller as it is.
     await options?.beforeWrite?.();
     // Whatever happens now, a listing made before may lack this issue.
@@ -245,7 +245,7 @@ export class GitHubTracker implements Tracker {
     if (issue.state === 'closed') {
       if (issue.state_reason === 'not_planned') return 'muted';
       const comment = occurrenceComment(summary, true, ids);
-      await this.labelKeeper.ensure(options?.beforeWrite);
+      await this.labelKeeper.ensure(options?.beforeWrite, options?.signal);
       await options?.beforeWrite?.();
       await this.call('reopen an issue', () =>
         this.octokit.rest.issues.update(

@@ -17,33 +17,17 @@
  */
 
 import { asLogticketsError, type LogticketsError } from '../../errors.js';
-import type { BackoffOptions } from '../../ticketing/backoff.js';
 import type { LinkKey, OutboxEntry, TicketStore } from '../contract.js';
 import type { DelivererStats } from '../delivery-report.js';
 import type { TrackerState } from '../tracker-state.js';
-import { TrackerDelivery, type ProblemOutcome } from './tracker-delivery.js';
+import type { DelivererOptions, SettleOptions } from './deliverer-options.js';
+import type { ProblemOutcome, TrackerDelivery } from './tracker-delivery.js';
 import { TrackerLease } from './tracker-lease.js';
 import { afterFailure, releaseFailed } from './tracker-pause.js';
 import { before, groupByProblem, handBack, retriesFirst, sleep } from './outbox-groups.js';
 import { WriteRefused, writeGate } from './write-gate.js';
 
-export interface DelivererOptions {
-  readonly store: TicketStore;
-  readonly delivery: TrackerDelivery;
-  readonly onError: (error: LogticketsError) => void;
-  /** How often a process asks for the lease, and looks for entries postponed or left by others (default 2 000 ms). */
-  readonly pollIntervalMs: number;
-  /** How long the lease lasts unless renewed: a dead holder is replaced within it (default 10 000 ms). */
-  readonly leaseMs: number;
-  readonly retry?: BackoffOptions;
-}
-
-export interface SettleOptions {
-  readonly deadline: number;
-  readonly deliverHeld: boolean;
-  /** Aborts the requests of this settling (at its deadline). */
-  readonly signal?: AbortSignal;
-}
+export type { DelivererOptions, SettleOptions } from './deliverer-options.js';
 
 // Entries per lease: large enough that a burst of one problem becomes one delivery.
 const ROUND = 1_000;
@@ -66,6 +50,8 @@ export class OutboxDeliverer {
   private abort = new AbortController();
   private state: TrackerState | undefined;
   private pending = 0;
+  /** Whether this process was the deliverer when it stopped (what close() reports). */
+  private heldAtStop = false;
   private readonly counts = { delivered: 0, postponed: 0, failed: 0, writes: 0 };
 
   constructor(private readonly options: DelivererOptions) {
@@ -82,7 +68,7 @@ export class OutboxDeliverer {
       tracker: this.name,
       ...this.counts,
       pending: this.pending,
-      delivering: this.lease.holds,
+      delivering: this.stopped ? this.heldAtStop : this.lease.holds,
       pausedUntil: this.state?.pausedUntil ?? null,
       reason: this.state?.reason ?? null,
     };
@@ -113,8 +99,8 @@ export class OutboxDeliverer {
   }
 
   /** Deliver until this tracker's outbox is empty (true) or `timeoutMs` passes; another lease holder delivers meanwhile. */
-  async drain(timeoutMs: number, deliverHeld = false): Promise<boolean> {
-    const run = { deadline: Date.now() + timeoutMs, deliverHeld };
+  async drain(timeoutMs: number, deliverHeld = false, retryNow = false): Promise<boolean> {
+    const run = { deadline: Date.now() + timeoutMs, deliverHeld, retryNow };
     for (;;) {
       await this.exclusiveTurn(run);
       this.pending = await this.options.store.countOutbox(this.name);
@@ -170,6 +156,7 @@ export class OutboxDeliverer {
       else if (this.running !== undefined) await before(this.running, Date.now() + STOP_GRACE_MS);
     } finally {
       this.abort.abort();
+      this.heldAtStop = this.lease.holds;
       await this.lease.release();
     }
     return this.pending;
@@ -233,8 +220,20 @@ export class OutboxDeliverer {
     const { store, pollIntervalMs } = this.options;
     let next = pollIntervalMs;
     try {
-      if (!(await this.lease.acquire())) return;
+      const held = await this.lease.acquire();
+      // Every process keeps what stats() shows current: the fleet-wide pause, and what waits.
       this.state = await store.getTrackerState(this.name);
+      this.pending = await store.countOutbox(this.name);
+      if (!held) return;
+      if (
+        settle?.retryNow === true &&
+        this.pausedUntil() > Date.now() &&
+        !this.state.reason?.startsWith('BACKEND_BUSY')
+      ) {
+        // A person asked (sync after fixing the config): try now; a rate limit is still waited out.
+        await store.updateTrackerState(this.name, this.lease.owner, { pausedUntil: null });
+        this.state = { ...this.state, pausedUntil: null };
+      }
       const paused = this.pausedUntil() - Date.now();
       if (paused > 0) {
         next = Math.min(paused, Math.max(pollIntervalMs, this.options.leaseMs / 3));

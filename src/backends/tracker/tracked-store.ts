@@ -53,6 +53,14 @@ export interface DeliveryOptions {
   readonly retry?: BackoffOptions;
 }
 
+export interface DeliverPendingOptions {
+  readonly timeoutMs?: number;
+  /** Only this tracker (its name). */
+  readonly tracker?: string;
+  readonly deliverHeld?: boolean;
+  readonly retryNow?: boolean;
+}
+
 /** A tracker with pacing of its own (else the TrackedStore's). */
 export interface TrackerEntry extends DeliveryOptions {
   readonly tracker: Tracker;
@@ -96,6 +104,7 @@ export class TrackedStore implements TicketBackend {
       onError: 'function',
       closeStore: 'boolean',
     });
+    checkPacing('TrackedStore options', options);
     const entries = (options.trackers ?? []).map((item, index) => asEntry(item, index));
     const names = entries.map((e) => e.tracker.name);
     const twice = names.find((n, i) => names.indexOf(n) !== i);
@@ -149,13 +158,19 @@ export class TrackedStore implements TicketBackend {
    * The fleet's limits hold: while another process holds a tracker's lease,
    * this waits for that process to deliver; a pause or the write budget is
    * waited out within the timeout. `deliverHeld` sends digests held by
-   * comment windows at once.
+   * comment windows at once; `retryNow` lifts a pause after failures (not a
+   * rate limit) first, for a person who just fixed the cause.
    */
-  async deliverPending(
-    options: { timeoutMs?: number; tracker?: string; deliverHeld?: boolean } = {},
-  ): Promise<boolean> {
+  async deliverPending(options: DeliverPendingOptions = {}): Promise<boolean> {
+    checkOptions('deliverPending options', options, {
+      timeoutMs: { integer: { min: 0 } },
+      tracker: 'string',
+      deliverHeld: 'boolean',
+      retryNow: 'boolean',
+    });
+    const { timeoutMs = 30_000, deliverHeld = false, retryNow = false } = options;
     const results = await Promise.all(
-      this.select(options.tracker).map((d) => d.drain(options.timeoutMs ?? 30_000, options.deliverHeld ?? false)),
+      this.select(options.tracker).map((d) => d.drain(timeoutMs, deliverHeld, retryNow)),
     );
     return results.every(Boolean);
   }
@@ -182,6 +197,7 @@ export class TrackedStore implements TicketBackend {
    * does at its close for a TrackedStore it does not own).
    */
   async settle(options: CloseOptions = {}): Promise<DeliveryReport> {
+    checkCloseOptions('settle', options);
     const deadline = Date.now() + Math.max(0, (options.timeoutMs ?? 10_000) - CLOSE_MARGIN_MS);
     const settle = { deadline, deliverHeld: options.deliverHeld ?? false };
     await Promise.all(this.deliverers.map((d) => d.settle(settle).catch(() => undefined)));
@@ -230,6 +246,11 @@ export class TrackedStore implements TicketBackend {
    * aborted. Resolves what still waits in the outbox.
    */
   close(options: CloseOptions = {}): Promise<DeliveryReport> {
+    try {
+      checkCloseOptions('close', options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     this.closing ??= (async () => {
       const timeoutMs = options.timeoutMs ?? 10_000;
       const deadline = Date.now() + Math.max(0, timeoutMs - CLOSE_MARGIN_MS);
@@ -257,6 +278,20 @@ export class TrackedStore implements TicketBackend {
   }
 }
 
+/** Bounds the option kinds cannot say: an hour at most between looks or for a lease; a retry's own keys. */
+function checkPacing(where: string, pacing: DeliveryOptions | undefined): void {
+  for (const key of ['pollIntervalMs', 'leaseMs'] as const) {
+    const value = pacing?.[key];
+    if (value !== undefined && value > 3_600_000)
+      throw new LogticketsError('INVALID_ARGUMENT', `${where}.${key} must be at most 3600000 (an hour), got ${value}`);
+  }
+  checkOptions(`${where}.retry`, pacing?.retry, { initialMs: { integer: { min: 1 } }, maxMs: { integer: { min: 1 } } });
+}
+
+function checkCloseOptions(what: string, options: CloseOptions): void {
+  checkOptions(`${what} options`, options, { timeoutMs: { integer: { min: 0 } }, deliverHeld: 'boolean' });
+}
+
 function isTracker(value: unknown): value is Tracker {
   const t = value as Partial<Tracker> | null;
   return (
@@ -282,6 +317,7 @@ function asEntry(item: Tracker | TrackerEntry, index: number): TrackerEntry {
       leaseMs: { integer: { min: 100 } },
       retry: 'object',
     });
+    checkPacing(`TrackedStore options.trackers[${index}]`, entry);
     return entry as TrackerEntry;
   }
   throw new LogticketsError(

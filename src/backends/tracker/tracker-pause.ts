@@ -3,8 +3,8 @@
  * down, refuses the credentials or answers with a rate limit is paused for
  * the whole fleet (the store keeps the pause): new occurrences only merge
  * into the outbox meanwhile, and one attempt is made per backoff step, not
- * one per batch. Only a fault tied to one problem's content (a tracker
- * refusing that ticket's text) backs off that problem alone.
+ * one per batch. Only a tracker refusing one ticket's content (HTTP 422)
+ * backs off that problem alone.
  */
 
 import type { LogticketsError } from '../../errors.js';
@@ -42,7 +42,9 @@ export function afterFailure(
     const at = Math.max(Date.parse(error.retryAt) || 0, now.getTime() + 1_000);
     return { scope: 'tracker', pausedUntil: new Date(at), failures: context.failures + 1, reason };
   }
-  if (error.code === 'TRACKER_FAULT' && !error.retryable) {
+  // Only a tracker refusing this problem's content (HTTP 422) is the problem's own; a missing repository,
+  // issues turned off or a refused password concern every problem alike.
+  if (error.code === 'TRACKER_FAULT' && !error.retryable && error.status === 422) {
     const delay = Math.max(CONFIG_FLOOR_MS, backoffDelay(context.attempts + 1, retry));
     return { scope: 'problem', retryAt: new Date(now.getTime() + delay) };
   }
