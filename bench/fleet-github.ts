@@ -21,7 +21,7 @@ import { startGitHub, type GitHubStandIn } from '../test/services/github/github-
 import { deliveredBy, openShared, startFleet, type FleetJob } from './fleet.js';
 import type { Figure } from './measure.js';
 import { OutboxWatch } from './outbox-watch.js';
-import { checkCounts, describeCounts, type TicketText } from './stated-counts.js';
+import { checkCounts, countsFigure, type TicketText } from './stated-counts.js';
 
 const REPLICAS = 4;
 const OCCURRENCES = 10_000;
@@ -104,19 +104,7 @@ export async function githubFleet(): Promise<Figure[]> {
         unit: 's',
         note: `${emptyAt === undefined ? 'NOT all delivered; ' : ''}writes paced by GitHub's guidance (1 s, 3 s when notifying); ${deliveredBy(reports)}`,
       },
-      {
-        scenario: SCENARIO,
-        subject: 'occurrences stated in GitHub (issue bodies and comments)',
-        value: counts.stated,
-        unit: 'occ',
-        ratio: {
-          value: counts.stored === 0 ? 0 : counts.stated / counts.stored,
-          label: 'of those counted in the store',
-          target: '= 1',
-          met: counts.stated === counts.stored && counts.mismatched.length === 0 && counts.tickets === counts.problems,
-        },
-        note: `store counted ${counts.stored}; ${describeCounts(counts, 'GitHub')}`,
-      },
+      countsFigure(SCENARIO, 'occurrences stated in GitHub (issue bodies and comments)', counts, 'GitHub'),
       {
         scenario: SCENARIO,
         subject: "requests breaking GitHub's OpenAPI description",

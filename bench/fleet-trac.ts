@@ -23,7 +23,7 @@ import { startTrac, tracCall, type TracServer } from '../test/services/trac/trac
 import { deliveredBy, openShared, startFleet, type FleetJob } from './fleet.js';
 import type { Figure } from './measure.js';
 import { OutboxWatch } from './outbox-watch.js';
-import { checkCounts, describeCounts, type TicketText } from './stated-counts.js';
+import { checkCounts, countsFigure, type TicketText } from './stated-counts.js';
 
 const REPLICAS = 4;
 const OCCURRENCES = 10_000;
@@ -114,19 +114,7 @@ export async function tracFleet(): Promise<Figure[]> {
         },
         note: `${watch.samples} samples; a row per batch and problem would have made up to ${batchTimes.length * PROBLEMS}`,
       },
-      {
-        scenario: SCENARIO,
-        subject: 'occurrences told to Trac (descriptions and comments)',
-        value: counts.stated,
-        unit: 'occ',
-        ratio: {
-          value: counts.stored === 0 ? 0 : counts.stated / counts.stored,
-          label: 'of those counted in the store',
-          target: '= 1',
-          met: counts.stated === counts.stored && counts.mismatched.length === 0 && counts.tickets === counts.problems,
-        },
-        note: `store counted ${counts.stored}; ${describeCounts(counts, 'Trac')}`,
-      },
+      countsFigure(SCENARIO, 'occurrences told to Trac (descriptions and comments)', counts, 'Trac'),
       {
         scenario: SCENARIO,
         subject: `time until all ${OCCURRENCES.toLocaleString('en-US')} delivered after Trac came back`,

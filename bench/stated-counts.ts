@@ -7,6 +7,7 @@
  */
 
 import type { TicketStore } from '../src/index.js';
+import type { Figure } from './measure.js';
 
 /** A ticket as the tracker shows it. */
 export interface TicketText {
@@ -69,4 +70,21 @@ export function describeCounts(check: CountCheck, tracker: string): string {
   return check.mismatched.length === 0
     ? `${per}; every problem's count agrees`
     : `${per}; MISMATCHED: ${check.mismatched.join('; ')}`;
+}
+
+/** The figure comparing what a tracker states with what the store counted (target: equal, one ticket each). */
+export function countsFigure(scenario: string, subject: string, counts: CountCheck, tracker: string): Figure {
+  return {
+    scenario,
+    subject,
+    value: counts.stated,
+    unit: 'occ',
+    ratio: {
+      value: counts.stored === 0 ? 0 : counts.stated / counts.stored,
+      label: 'of those counted in the store',
+      target: '= 1',
+      met: counts.stated === counts.stored && counts.mismatched.length === 0 && counts.tickets === counts.problems,
+    },
+    note: `store counted ${counts.stored}; ${describeCounts(counts, tracker)}`,
+  };
 }
