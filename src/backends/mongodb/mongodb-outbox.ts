@@ -30,7 +30,7 @@ import { mergePayloads } from '../outbox-summary.js';
 import type { Collections } from './mongodb-connection.js';
 import { payloadOf, toOutboxEntry } from './mongodb-documents.js';
 import { isDuplicateKey } from './mongodb-errors.js';
-import { allocate } from './mongodb-record.js';
+import { allocate } from './mongodb-counters.js';
 
 // Ids of batches still being written, per row: at most one per writer at a time (see mongodb-record.ts).
 export const MAX_PENDING_MARKERS = 1_000;

@@ -28,6 +28,7 @@ import { BATCH_ID_RETENTION_MS, type OutboxEntryInput, type RecordOutcome } from
 import { toBsonKeys } from './bson-keys.js';
 import type { Collections } from './mongodb-connection.js';
 import { isDuplicateKey } from './mongodb-errors.js';
+import { allocate } from './mongodb-counters.js';
 import { mergeOutbox, unmarkOutbox } from './mongodb-outbox.js';
 
 /**
@@ -249,24 +250,6 @@ async function insertOnce(
     const stored = await into.find({ b: batchId }, { projection: { i: 1 } }).toArray();
     const present = new Set(stored.map((d) => Number(d.i)));
     pending = pending.filter((doc) => !present.has(Number(doc.i)));
-  }
-}
-
-/** Reserve `n` consecutive ids of a sequence; returns the first. */
-export async function allocate(c: Collections, sequence: string, n: number): Promise<number> {
-  if (n === 0) return 0;
-  for (;;) {
-    try {
-      const doc = await c.counters.findOneAndUpdate(
-        { _id: sequence as never },
-        { $inc: { seq: n } },
-        { upsert: true, returnDocument: 'after' },
-      );
-      return Number(doc!.seq) - n + 1;
-    } catch (error) {
-      // Two first-ever allocations raced to create the counter: the loser simply asks again.
-      if (!isDuplicateKey(error)) throw error;
-    }
   }
 }
 
