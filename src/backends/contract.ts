@@ -23,7 +23,20 @@
 import { LogticketsError } from '../errors.js';
 import type { CloseOptions, DelivererStats, DeliveryReport } from './delivery-report.js';
 import type { JsonValue } from '../logging/json-safe.js';
+import type { LinkStore, OutboxEntryInput, OutboxStore } from './links-outbox.js';
+import type { SettableState, StateChangeOptions, TicketState } from './ticket-state.js';
 import type { TrackerStateStore } from './tracker-state.js';
+
+export type {
+  Link,
+  LinkClaim,
+  LinkKey,
+  LinkStore,
+  OutboxEntry,
+  OutboxEntryInput,
+  OutboxStore,
+} from './links-outbox.js';
+export type { SettableState, StateChangeOptions, TicketState } from './ticket-state.js';
 
 export type {
   BudgetWindow,
@@ -75,6 +88,13 @@ export interface Ticket {
   readonly solvedAt: string | null;
   readonly regressionCount: number;
   readonly lastRegressionAt: string | null;
+  /** Muted: counted, never reopened by a recurrence, never told to a tracker again (ticket-state.ts). */
+  readonly muted: boolean;
+  readonly mutedAt: string | null;
+  /** When the state last changed (solved, reopened, muted, unmuted, regressed); null for a ticket never changed. */
+  readonly stateChangedAt: string | null;
+  /** open, solved, regressed or muted (derived with `stateOf`, ticket-state.ts). */
+  readonly state: TicketState;
 }
 
 export interface StoredOccurrence {
@@ -131,6 +151,12 @@ export interface RecordOptions {
    * counts (the transactional-outbox pattern). Only stores (`TicketStore`) accept them.
    */
   readonly outbox?: readonly OutboxEntryInput[];
+  /**
+   * An occurrence less than this many ms after its ticket was solved is
+   * counted without reopening it (it was in flight): default
+   * REGRESSION_GRACE_MS (60 s), 0 for none.
+   */
+  readonly regressionGraceMs?: number;
 }
 
 /** What recording did to one ticket. */
@@ -150,6 +176,10 @@ export interface TicketFilter {
   /** The ticket of this fingerprint. */
   readonly hash?: string;
   readonly solved?: boolean;
+  /** Only tickets in this state, or in one of these. */
+  readonly state?: TicketState | readonly TicketState[];
+  /** With false, muted tickets are left out; with true, only they. */
+  readonly muted?: boolean;
   /** Exactly this level. */
   readonly level?: number;
   /** This level or above. */
@@ -219,10 +249,23 @@ export interface TicketBackend {
   /** Throws TICKET_NOT_FOUND when the ticket does not exist. */
   getOccurrences(ticketId: number, options?: GetOccurrencesOptions): Promise<StoredOccurrence[]>;
 
-  /** Mark solved (sets solvedAt). Throws TICKET_NOT_FOUND. Returns the updated ticket. */
-  solveTicket(id: number): Promise<Ticket>;
-  /** Mark unsolved by hand (not a regression). Throws TICKET_NOT_FOUND. */
-  reopenTicket(id: number): Promise<Ticket>;
+  /**
+   * Set a ticket's state (ticket-state.ts) at `options.at` (default now):
+   * applied only when that time is not older than the ticket's
+   * `stateChangedAt` (the later change wins), else the ticket is returned as
+   * it is. `solved` sets solvedAt; `open` clears solved and muted (not a
+   * regression); `muted` sets mutedAt. Throws TICKET_NOT_FOUND. Returns the
+   * ticket after the change.
+   */
+  setTicketState(id: number, state: SettableState, options?: StateChangeOptions): Promise<Ticket>;
+  /** setTicketState(id, 'solved'). */
+  solveTicket(id: number, options?: StateChangeOptions): Promise<Ticket>;
+  /** setTicketState(id, 'open'): unsolved by hand, not a regression. */
+  reopenTicket(id: number, options?: StateChangeOptions): Promise<Ticket>;
+  /** setTicketState(id, 'muted'). */
+  muteTicket(id: number, options?: StateChangeOptions): Promise<Ticket>;
+  /** setTicketState(id, 'open'). */
+  unmuteTicket(id: number, options?: StateChangeOptions): Promise<Ticket>;
   /** Remove the ticket and all its occurrences. Throws TICKET_NOT_FOUND. */
   deleteTicket(id: number): Promise<void>;
 
@@ -246,147 +289,6 @@ export interface TicketBackend {
    * after a process's exit flush.
    */
   release?(): Promise<void>;
-}
-
-// ---------------------------------------------------------------------------
-// Links and outbox: what a reference store keeps for the tracker backends.
-
-/** A fingerprint's ticket in an external tracker (Trac, GitHub). */
-export interface Link {
-  readonly hash: string;
-  readonly appId: string;
-  /** Which tracker: e.g. `trac:https://trac.example.org`, `github:owner/repo`. */
-  readonly tracker: string;
-  /** The external ticket id, or null while a claim is pending. */
-  readonly externalId: string | null;
-  readonly owner: string | null;
-  readonly claimedUntil: string | null;
-}
-
-export type LinkClaim =
-  /** The caller won: it must create the external ticket, then `completeLink`. */
-  | { readonly state: 'claimed' }
-  /** The external ticket exists already. */
-  | { readonly state: 'linked'; readonly externalId: string }
-  /** Another owner holds an unexpired claim: wait and ask again. */
-  | { readonly state: 'pending'; readonly owner: string; readonly claimedUntil: string };
-
-export interface LinkKey {
-  readonly hash: string;
-  readonly appId: string;
-  readonly tracker: string;
-}
-
-export interface LinkStore {
-  getLink(key: LinkKey): Promise<Link | null>;
-  /**
-   * Atomically claim the right to create the external ticket. At most one
-   * owner holds an unexpired claim; an expired claim (its owner crashed) can
-   * be taken over.
-   */
-  claimLink(key: LinkKey, owner: string, leaseMs: number): Promise<LinkClaim>;
-  /** Record the external id. Only the current claim owner may complete; returns false otherwise. */
-  completeLink(key: LinkKey, owner: string, externalId: string): Promise<boolean>;
-  /** Give up a claim without an external id (creation failed for good). */
-  releaseLink(key: LinkKey, owner: string): Promise<void>;
-  /** Point a fingerprint at an external ticket unconditionally (rebuilt from a marker). */
-  setLink(key: LinkKey, externalId: string): Promise<void>;
-  /**
-   * Atomically take the right to comment on a linked ticket now, if no comment
-   * was made in the last `intervalMs` (across all processes). Otherwise says
-   * when the next comment may be made.
-   */
-  claimCommentSlot(key: LinkKey, intervalMs: number): Promise<{ granted: true } | { granted: false; nextAt: string }>;
-  deleteLink(key: LinkKey): Promise<void>;
-}
-
-/**
- * A delivery waiting for a tracker. A row is `pending` while none of it has
- * been sent: new deliveries of the same (tracker, app id, hash) merge into it
- * (outbox-summary.ts), and there is at most one pending row per problem.
- * Leasing freezes it: its content never changes while frozen (later
- * occurrences start a new pending row), and it gets a `deliveryId`, a UUID
- * version 7 stamped with the lease time (delivery-id.ts), that the tracker's
- * text will carry. Then:
- * - delivered: the row goes (`completeOutbox`);
- * - maybe sent (a failure, `retryOutbox`, or a lease that ran out): the row
- *   stays frozen and keeps its id, so the next lease is `attempted`;
- * - not sent (`postponeOutbox`): the row gives its id back and is pending
- *   again, or, when its problem has a pending row by then, merges into that
- *   row and goes.
- * So a problem has one pending row plus the frozen rows that may have
- * reached the tracker, however long its deliveries keep being postponed.
- */
-export interface OutboxEntry {
-  readonly id: number;
-  readonly tracker: string;
-  readonly hash: string;
-  readonly appId: string;
-  readonly payload: JsonValue;
-  readonly attempts: number;
-  readonly availableAt: string;
-  readonly lastError: string | null;
-  /** Set by a lease (see above); null while pending or after a postpone. */
-  readonly deliveryId: string | null;
-  readonly state: 'pending' | 'frozen';
-  /**
-   * True when this lease kept a delivery id handed out by an earlier lease:
-   * an earlier attempt may have reached the tracker, so the deliverer looks
-   * for the id in the ticket before writing. False on a first lease and after
-   * a postpone.
-   */
-  readonly attempted: boolean;
-}
-
-export interface OutboxEntryInput {
-  readonly tracker: string;
-  readonly hash: string;
-  readonly appId: string;
-  readonly payload: JsonValue;
-}
-
-export interface OutboxStore {
-  /**
-   * Queue deliveries: each merges into its problem's pending row (one write,
-   * atomic against other writers), or starts one. A summary payload is
-   * digested (outbox-summary.ts); any other payload replaces the pending one.
-   */
-  enqueueOutbox(entries: readonly OutboxEntryInput[]): Promise<void>;
-  /**
-   * Atomically lease up to `limit` entries of a tracker that are due and not
-   * leased by a live owner, oldest first. A lease expires after `leaseMs`, so
-   * the deliveries of a crashed process are picked up by another. Leased
-   * entries are frozen (see OutboxEntry) and carry their delivery id.
-   * `options.dueBy` (ISO 8601) leases entries due by that time instead of now
-   * (a closing process sending held digests).
-   */
-  leaseOutbox(
-    tracker: string,
-    owner: string,
-    limit: number,
-    leaseMs: number,
-    options?: { readonly dueBy?: string },
-  ): Promise<OutboxEntry[]>;
-  /** Delivered: remove the entries (only those this owner still leases). */
-  completeOutbox(ids: readonly number[], owner: string): Promise<void>;
-  /** Not delivered: release the entry, due again at `availableAt`, attempts + 1. */
-  retryOutbox(id: number, owner: string, availableAt: string, error: string): Promise<void>;
-  /**
-   * Not sent (a comment window or the write budget said not yet, and nothing
-   * of these entries reached the tracker: an `attempted` entry only once its
-   * id was looked for and not found). Each entry this owner still leases is
-   * pending again, without a delivery id (the next lease gives a new one,
-   * `attempted` false), due at `availableAt`, attempts unchanged. If its
-   * problem has a pending row already, the entry merges into that row as the
-   * older content (summaries are digested, any other payload gives way to
-   * the pending one) and is removed; the pending row is due at the later of
-   * its time and `availableAt`, with the larger number of attempts. Several
-   * entries of one problem end as one pending row. Atomic against enqueues
-   * and postpones in other processes: never two pending rows of a problem,
-   * nothing counted twice or lost.
-   */
-  postponeOutbox(ids: readonly number[], owner: string, availableAt: string): Promise<void>;
-  countOutbox(tracker?: string): Promise<number>;
 }
 
 /** A backend that can also serve as the reference store of tracker backends. */

@@ -7,6 +7,7 @@
  * - create a ticket for a problem;
  * - add occurrences to a ticket: comment, reopen as a regression, or leave a
  *   muted one (closed as wontfix / not planned) alone;
+ * - set a ticket's state (solved, open, muted) as the store asks;
  * - check its setup, and give a ticket's web address;
  * - list the tickets changed since a time (for two-way sync).
  * Every call may take an AbortSignal; a tracker honours it where its client can.
@@ -19,6 +20,7 @@
  * how the fleet-wide write budget and the deliverer's lease are kept.
  */
 
+import type { SettableState } from '../ticket-state.js';
 import type { BudgetWindow } from '../tracker-state.js';
 import type { OccurrenceSummary } from './occurrence-summary.js';
 import type { SetupCheck } from './setup-check.js';
@@ -48,7 +50,16 @@ export interface TrackerWriteOptions extends TrackerCallOptions {
    * writes nothing more in this call.
    */
   readonly beforeWrite?: () => Promise<void>;
+  /**
+   * addOccurrences only: whether a ticket closed as solved is reopened as a
+   * regression (default true). False when the store counted the occurrences
+   * without reopening (the grace window after solving): a comment only.
+   */
+  readonly reopen?: boolean;
 }
+
+/** What setState did: the ticket changed, it was in that state already, or it no longer exists. */
+export type SetStateResult = 'changed' | 'unchanged' | 'gone';
 
 /** What happened when occurrences were added to an existing ticket. */
 export type AddResult =
@@ -69,6 +80,14 @@ export interface TrackerChange {
   readonly updatedAt: string;
   /** Labels (GitHub) or keywords (Trac). */
   readonly labels: readonly string[];
+  /**
+   * The state as the store understands it: closed as fixed / completed →
+   * solved; closed as wontfix, invalid, duplicate or not planned, or carrying
+   * a muted label → muted; else open.
+   */
+  readonly ticketState: SettableState;
+  /** When the ticket reached that state, as near as the tracker tells (GitHub: closed_at when closed). */
+  readonly stateAt: string;
 }
 
 export interface Tracker {
@@ -101,8 +120,20 @@ export interface Tracker {
   checkSetup(options?: TrackerCallOptions): Promise<SetupCheck[]>;
   /** Where a person sees the ticket (a web URL). Makes no request. */
   ticketUrl(externalId: string): string;
-  /** Tickets of logtickets changed at or after `since`, oldest first. */
+  /**
+   * Tickets of logtickets changed at or after `since`, oldest first, with one
+   * listing request per page of changes (Trac: the recent changes, then one
+   * multicall per page of tickets).
+   */
   changedSince(since: Date, options?: TrackerCallOptions): Promise<TrackerChange[]>;
+  /**
+   * Bring a ticket to a state: solved (Trac: resolve as fixed; GitHub: close
+   * as completed), open (reopen) or muted (Trac: resolve as wontfix; GitHub:
+   * close as not planned). Reads the ticket first and writes nothing when it
+   * is in that state already, so a repeat after a lost answer is harmless.
+   * A write carries `deliveryIds` where the tracker writes text with it.
+   */
+  setState(externalId: string, state: SettableState, options?: TrackerWriteOptions): Promise<SetStateResult>;
   /** Release what the tracker holds (connections, timers). */
   close(): Promise<void>;
 }
