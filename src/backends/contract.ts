@@ -13,8 +13,10 @@
  *   any number of processes end with one ticket per fingerprint and an exact
  *   count.
  * - A solved ticket that recurs is reopened and marked as a regression,
- *   unless the occurrence happened before the ticket was solved (it was
- *   already in flight).
+ *   unless the occurrence came less than `regressionGraceMs` (60 s) after
+ *   the solve (it was already in flight); a muted ticket never regresses.
+ * - A state change carries a time and is applied only when it is not older
+ *   than the ticket's last one (ticket-state.ts).
  * - Paged reads have a stable order: ties are broken by ticket id.
  * - Failures are `LogticketsError`s; `retryable` says whether the pipeline
  *   should keep the batch and try again.

@@ -29,6 +29,14 @@ export interface DelivererStats {
   /** The fleet-wide pause, as of the last look: until when, and why. */
   readonly pausedUntil: string | null;
   readonly reason: string | null;
+  /** Two-way sync's polls made by this process (absent when the tracker is not polled). */
+  readonly sync?: {
+    readonly polls: number;
+    readonly learned: number;
+    readonly lastPollAt: string | null;
+    /** The last full read (`sync --full`) made by this process: tickets read, store tickets changed, trackers told again. */
+    readonly lastFull?: { readonly changes: number; readonly applied: number; readonly restated: number };
+  };
 }
 
 /** Deliveries still waiting in the outbox after a close or a settle, in all and per tracker. */

@@ -5,10 +5,23 @@
  * the latest record replaced). The store merges a new delivery into the
  * problem's pending outbox row with `mergePayloads`, in the same write that
  * counts the batch.
+ *
+ * A delivery may also carry `sync`: a state change made in the store (solve,
+ * reopen, mute, unmute) for the tracker to carry out. A payload with only
+ * `sync` asks for the state alone; merged into a summary it rides along, and
+ * of two the later change is kept.
  */
 
 import type { JsonValue } from '../logging/json-safe.js';
 import type { TicketDelta } from './batch.js';
+import type { SettableState } from './ticket-state.js';
+
+/** A store state change to carry out in a tracker. */
+export interface StateSync {
+  readonly state: SettableState;
+  /** When the store made it (ISO 8601): of two, the later wins. */
+  readonly at: string;
+}
 
 export interface OccurrenceSummary {
   readonly level: number;
@@ -26,6 +39,8 @@ export interface OccurrenceSummary {
   /** The first record of the summary, and the latest. */
   readonly firstRecord: JsonValue;
   readonly latestRecord: JsonValue;
+  /** A store state change riding along (see above). */
+  readonly sync?: StateSync;
 }
 
 export const MAX_MESSAGES = 10;
@@ -65,14 +80,43 @@ export function merge(summaries: readonly OccurrenceSummary[]): OccurrenceSummar
     for (const [message, n] of s.messages) counts.set(message, (counts.get(message) ?? 0) + n);
     other += s.otherMessages;
   }
+  const { sync: _ignored, ...rest } = earliest;
+  const sync = latestSync(summaries.map((s) => s.sync));
   return capMessages({
-    ...earliest,
+    ...rest,
     count: summaries.reduce((n, s) => n + s.count, 0),
     last: latest.last,
     messages: [...counts],
     otherMessages: other,
     latestRecord: latest.latestRecord,
+    ...(sync === undefined ? {} : { sync }),
   });
+}
+
+/** The later of several state changes (undefined when there is none). */
+export function latestSync(syncs: ReadonlyArray<StateSync | undefined>): StateSync | undefined {
+  let latest: StateSync | undefined;
+  for (const s of syncs) if (s !== undefined && (latest === undefined || s.at >= latest.at)) latest = s;
+  return latest;
+}
+
+/** The payload of a delivery that only asks a tracker to carry out a state change. */
+export function syncPayload(sync: StateSync): JsonValue {
+  return { sync: { state: sync.state, at: sync.at } };
+}
+
+/** The state change a payload carries, if any (a summary's or a sync-only payload's). */
+export function syncOf(payload: JsonValue): StateSync | undefined {
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return undefined;
+  const sync = (payload as Record<string, JsonValue>).sync;
+  if (sync === null || typeof sync !== 'object' || Array.isArray(sync)) return undefined;
+  const { state, at } = sync as Record<string, JsonValue>;
+  if ((state === 'open' || state === 'solved' || state === 'muted') && typeof at === 'string') return { state, at };
+  return undefined;
+}
+
+function isSyncOnly(payload: JsonValue): boolean {
+  return syncOf(payload) !== undefined && Object.keys(payload as Record<string, JsonValue>).length === 1;
 }
 
 function capMessages(s: OccurrenceSummary): OccurrenceSummary {
@@ -103,10 +147,17 @@ export function isSummary(payload: JsonValue): boolean {
 
 /**
  * The payload of a pending row after `next` joins `current`: the digest of
- * both when both are summaries; any other payload is replaced by the newer
- * one (the store cannot know how to add it up).
+ * both when both are summaries, keeping the later state change of either; a
+ * sync-only payload joins a summary (or another one) the same way; any other
+ * payload is replaced by the newer one (the store cannot know how to add it up).
  */
 export function mergePayloads(current: JsonValue, next: JsonValue): JsonValue {
-  if (!isSummary(current) || !isSummary(next)) return next;
-  return merge([asSummary(current), asSummary(next)]) as unknown as JsonValue;
+  const sync = latestSync([syncOf(current), syncOf(next)]);
+  const withSync = (payload: JsonValue): JsonValue =>
+    sync === undefined ? payload : { ...(payload as Record<string, JsonValue>), sync: { ...sync } };
+  if (isSummary(current) && isSummary(next))
+    return merge([asSummary(current), asSummary(next)]) as unknown as JsonValue;
+  if (isSummary(current) && isSyncOnly(next)) return withSync(current);
+  if (isSyncOnly(current) && (isSummary(next) || isSyncOnly(next))) return withSync(next);
+  return next;
 }

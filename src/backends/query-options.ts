@@ -1,6 +1,7 @@
 /**
- * Defaults and checks for the read options of the backend contract, shared by
- * every backend so that all of them reject the same bad input the same way.
+ * Defaults and checks for the options of the backend contract (reads, the
+ * regression grace of a batch, link states), shared by every backend so that
+ * all of them reject the same bad input the same way.
  */
 
 import { LogticketsError } from '../errors.js';
@@ -8,9 +9,17 @@ import {
   TICKET_ORDER_FIELDS,
   type GetOccurrencesOptions,
   type GetTicketsOptions,
+  type RecordOptions,
   type TicketFilter,
   type TicketOrderField,
 } from './contract.js';
+import {
+  checkSettableState,
+  REGRESSION_GRACE_MS,
+  TICKET_STATES,
+  type SettableState,
+  type TicketState,
+} from './ticket-state.js';
 
 export interface PageQuery {
   readonly limit: number;
@@ -60,7 +69,7 @@ export function occurrenceQuery(options: GetOccurrencesOptions = {}): Occurrence
   return { ...page(options.limit, options.offset), descending: order === '-time' };
 }
 
-const FILTER_KEYS = new Set(['hash', 'solved', 'level', 'minLevel', 'appId', 'channel']);
+const FILTER_KEYS = new Set(['hash', 'solved', 'state', 'muted', 'level', 'minLevel', 'appId', 'channel']);
 
 export function checkFilter(filter: TicketFilter): TicketFilter {
   for (const key of Object.keys(filter)) {
@@ -68,9 +77,12 @@ export function checkFilter(filter: TicketFilter): TicketFilter {
       throw new LogticketsError('INVALID_ARGUMENT', `unknown filter ${key} (known: ${[...FILTER_KEYS].join(', ')})`);
     }
   }
-  if (filter.solved !== undefined && typeof filter.solved !== 'boolean') {
-    throw new LogticketsError('INVALID_ARGUMENT', 'filter.solved must be a boolean');
+  for (const key of ['solved', 'muted'] as const) {
+    if (filter[key] !== undefined && typeof filter[key] !== 'boolean') {
+      throw new LogticketsError('INVALID_ARGUMENT', `filter.${key} must be a boolean`);
+    }
   }
+  if (filter.state !== undefined) filterStates(filter);
   for (const key of ['level', 'minLevel'] as const) {
     const value = filter[key];
     if (value !== undefined && !Number.isInteger(value)) {
@@ -84,6 +96,49 @@ export function checkFilter(filter: TicketFilter): TicketFilter {
     }
   }
   return filter;
+}
+
+/**
+ * The states a filter asks for, as a list without repeats, or undefined when
+ * it asks for none in particular. A filter that passed checkFilter is valid.
+ */
+export function filterStates(filter: TicketFilter): TicketState[] | undefined {
+  const asked: unknown = filter.state;
+  if (asked === undefined) return undefined;
+  const list: unknown[] = Array.isArray(asked) ? asked : [asked];
+  const bad = list.find((s) => !TICKET_STATES.includes(s as TicketState));
+  if (bad !== undefined || list.length === 0) {
+    throw new LogticketsError(
+      'INVALID_ARGUMENT',
+      `filter.state must be one of ${TICKET_STATES.join(', ')} or a non-empty list of them, got ${JSON.stringify(asked)}`,
+    );
+  }
+  return TICKET_STATES.filter((s) => list.includes(s));
+}
+
+/** How long after a solve an occurrence still leaves a ticket solved (RecordOptions.regressionGraceMs), in ms. */
+export function regressionGrace(options: RecordOptions): number {
+  const grace: unknown = options.regressionGraceMs ?? REGRESSION_GRACE_MS;
+  if (typeof grace !== 'number' || !Number.isSafeInteger(grace) || grace < 0) {
+    throw new LogticketsError(
+      'INVALID_ARGUMENT',
+      `regressionGraceMs must be a non-negative integer (milliseconds), got ${String(grace)}`,
+    );
+  }
+  return grace;
+}
+
+/** The arguments of LinkStore.setLinkState, checked; returns the time in the form every store keeps. */
+export function checkLinkState(state: unknown, at: unknown): { state: SettableState; at: string } {
+  const checked = checkSettableState(state);
+  const ms = typeof at === 'string' ? Date.parse(at) : NaN;
+  if (!Number.isFinite(ms)) {
+    throw new LogticketsError(
+      'INVALID_ARGUMENT',
+      `a link state's time must be an ISO 8601 time, got ${JSON.stringify(at)}`,
+    );
+  }
+  return { state: checked, at: new Date(ms).toISOString() };
 }
 
 export function checkTicketId(id: unknown): number {

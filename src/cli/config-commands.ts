@@ -238,6 +238,24 @@ export async function sync(setup: CliSetup, flags: Flags): Promise<CommandResult
     await tracked.store.open();
     const outbox = tracked.store;
     for (const { label, tracker } of trackers) {
+      if (flags.full === true) {
+        // Every linked ticket's state is read again: whichever process delivers to the tracker does it.
+        const read = await tracked.syncAll({ tracker: tracker.name, timeoutMs });
+        const full = tracked.deliveryStats().find((s) => s.tracker === tracker.name)?.sync?.lastFull;
+        lines.push(
+          line(
+            read,
+            label,
+            'states read',
+            !read
+              ? `not done within ${timeoutMs / 1000} s: ${await whyWaiting(outbox, tracker.name)}`
+              : full === undefined
+                ? 'by the process delivering to it'
+                : `${plural(full.changes, 'ticket')} read, ${full.applied} changed here, ${full.restated} told the store's state`,
+          ),
+        );
+        if (!read) failed = true;
+      }
       const total = await outbox.countOutbox(tracker.name);
       if (total === 0) {
         lines.push(line(true, label, 'synced', 'nothing was waiting'));
@@ -280,6 +298,10 @@ export async function sync(setup: CliSetup, flags: Flags): Promise<CommandResult
     await target.close({ timeoutMs: 0 }).catch(() => undefined);
   }
   return { output: lines.join('\n'), code: failed ? 1 : 0 };
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /** Why a tracker's deliveries still wait: its fleet-wide pause, another process delivering, or errors. */

@@ -9,7 +9,8 @@
  * The store is, first match wins: --db, the store of --config, LOGTICKETS_DB,
  * the store of LOGTICKETS_CONFIG, sqlite:./logtickets.db. list, show,
  * occurrences and stats open it read-only (they create and change nothing),
- * solve, reopen and delete write only into a store that exists, and a SQLite
+ * solve, reopen, mute, unmute and delete write only into a store that exists
+ * (a state change is also queued for the config's trackers), and a SQLite
  * store file that is not there is an error in every command but the demo.
  */
 
@@ -18,7 +19,8 @@ import type { TicketBackend } from '../backends/contract.js';
 import type { LinkedTracker } from '../backends/tracker/ticket-links.js';
 import { LogticketsError, maskSecrets } from '../errors.js';
 import { runDemo } from '../demo/run-demo.js';
-import { list, occurrences, remove, reopen, show, solve, stats, type Flags } from './ticket-commands.js';
+import { list, occurrences, remove, show, stats, type Flags } from './ticket-commands.js';
+import { changeTicketState, STATE_COMMANDS } from './state-commands.js';
 import { UsageError } from './usage-error.js';
 import { checkConfig, sync, testTicket, type CliSetup, type CommandResult } from './config-commands.js';
 import { loadConfig } from '../config/load-config.js';
@@ -31,14 +33,18 @@ Commands:
   list                 tickets, most recent first
   show ID              one ticket
   occurrences ID       a ticket's occurrences, newest first
-  solve ID             mark a ticket solved (it reopens as a regression if it recurs)
-  reopen ID            mark a ticket open again
+  solve ID             mark a ticket solved, here and in its trackers (a recurrence more than
+                       a minute later reopens it as a regression)
+  reopen ID            mark a ticket open again, here and in its trackers
+  mute ID              never reopen or comment it again (closed as wontfix / not planned)
+  unmute ID            open a muted ticket again
   delete ID            delete a ticket and its occurrences
   stats                counts by state and level
   demo                 run a small simulated service that logs into the store, then list
   check-config         validate the config file, then check the store and each tracker for real
   test-ticket          send one synthetic record end to end; print where its ticket landed
-  sync                 deliver what waits in the outbox to the trackers, then exit
+  sync                 deliver what waits in the outbox to the trackers, then exit;
+                       --full also re-reads every linked ticket's state in the trackers
 
 Options:
   --config PATH        a logtickets config file (also LOGTICKETS_CONFIG); see config.example.json
@@ -48,12 +54,14 @@ Options:
   --json               machine-readable output (list, show, occurrences, stats)
   --help               this text
 
-list:         --open | --solved, --level NAME, --min-level NAME, --app ID, --channel NAME,
+list:         --open | --solved | --muted | --state STATE (open, solved, regressed, muted;
+              muted tickets are left out unless asked), --level NAME, --min-level NAME, --app ID, --channel NAME,
               --order FIELD (id, lastSeen, firstSeen, occurrenceCount, level, regressionCount;
               prefix - for descending; default -lastSeen), --limit N (50), --offset N (0)
 occurrences:  --limit N (20), --offset N (0), --oldest
 demo:         --processes N (2), --rounds N (40)
-test-ticket:  --timeout SECONDS (60)      sync: --timeout SECONDS (300)`;
+test-ticket:  --timeout SECONDS (60)      sync: --timeout SECONDS (300), --full
+solve, reopen, mute, unmute: --timeout SECONDS (20) to deliver the change to the trackers now`;
 
 const OPTIONS = {
   db: { type: 'string' },
@@ -64,6 +72,9 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   open: { type: 'boolean' },
   solved: { type: 'boolean' },
+  muted: { type: 'boolean' },
+  state: { type: 'string' },
+  full: { type: 'boolean' },
   level: { type: 'string' },
   'min-level': { type: 'string' },
   app: { type: 'string' },
@@ -77,7 +88,7 @@ const OPTIONS = {
   worker: { type: 'string' },
 } as const;
 
-const NEEDS_ID = new Set(['show', 'occurrences', 'solve', 'reopen', 'delete']);
+const NEEDS_ID = new Set(['show', 'occurrences', 'delete', ...Object.keys(STATE_COMMANDS)]);
 const READS = new Set(['list', 'show', 'occurrences', 'stats']);
 const CONFIG_COMMANDS = new Set(['check-config', 'test-ticket', 'sync']);
 const COMMANDS = new Set([...NEEDS_ID, ...CONFIG_COMMANDS, 'list', 'stats', 'demo']);
@@ -122,7 +133,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     mustExist(store.uri, whereNamed(setup));
     backend = openStore(store, READS.has(command) ? 'read' : 'change');
     await backend.open();
-    const output = await run(command, backend, id, flags, linkedTrackers(loaded?.config));
+    const trackers = linkedTrackers(loaded?.config);
+    const output =
+      STATE_COMMANDS[command] === undefined
+        ? await run(command, backend, id, flags, trackers)
+        : await changeTicketState(command, backend, id, flags, trackers, setup);
     process.stdout.write(`${output}\n`);
     return 0;
   } catch (error) {
@@ -172,10 +187,6 @@ function run(
       return show(backend, id, flags, trackers);
     case 'occurrences':
       return occurrences(backend, id, flags);
-    case 'solve':
-      return solve(backend, id);
-    case 'reopen':
-      return reopen(backend, id);
     case 'delete':
       return remove(backend, id);
     default:

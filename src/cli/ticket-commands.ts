@@ -1,6 +1,6 @@
 /**
  * The CLI commands that read and change tickets in a store: list, show,
- * occurrences, solve, reopen, delete, stats. Each takes the opened backend and
+ * occurrences, delete, stats (state changes: state-commands.ts). Each takes the opened backend and
  * its parsed flags and returns the text to print.
  */
 
@@ -11,6 +11,7 @@ import {
   type TicketBackend,
   type TicketFilter,
 } from '../backends/contract.js';
+import { settable, TICKET_STATES, type TicketState } from '../backends/ticket-state.js';
 import { ticketLinks, type LinkedTracker, type TicketLink } from '../backends/tracker/ticket-links.js';
 import { Level, levelName, parseLevel } from '../logging/level.js';
 import { renderTable } from './table.js';
@@ -32,12 +33,18 @@ export function ticketJson(ticket: Ticket, links?: readonly TicketLink[]): Recor
     occurrenceCount: ticket.occurrenceCount,
     firstSeen: ticket.firstSeen,
     lastSeen: ticket.lastSeen,
+    state: ticket.state,
     solved: ticket.solved,
     solvedAt: ticket.solvedAt,
+    muted: ticket.muted,
+    mutedAt: ticket.mutedAt,
+    stateChangedAt: ticket.stateChangedAt,
     regressionCount: ticket.regressionCount,
     lastRegressionAt: ticket.lastRegressionAt,
     appId: ticket.appId,
-    ...(links === undefined ? {} : { links }),
+    ...(links === undefined
+      ? {}
+      : { links: links.map((l) => ({ tracker: l.tracker, externalId: l.externalId, url: l.url, state: l.state })) }),
   };
 }
 
@@ -53,9 +60,15 @@ export async function list(
   trackers: readonly LinkedTracker[] = [],
 ): Promise<string> {
   const filter: { -readonly [K in keyof TicketFilter]: TicketFilter[K] } = {};
-  if (flags.solved === true && flags.open === true) throw new UsageError('--solved and --open exclude each other');
-  if (flags.solved === true) filter.solved = true;
-  if (flags.open === true) filter.solved = false;
+  const states = (['open', 'solved', 'muted'] as const).filter((f) => flags[f] === true);
+  if (typeof flags.state === 'string') states.push(stateFlag(flags.state) as never);
+  if (states.length > 1)
+    throw new UsageError(`--open, --solved, --muted and --state exclude each other (${states.length} given)`);
+  const state = states[0] as TicketState | undefined;
+  // --open means not solved (regressed included) and not muted; muted tickets show only when asked for.
+  if (state === 'open') Object.assign(filter, { state: ['open', 'regressed'] });
+  else if (state !== undefined) filter.state = state;
+  else filter.muted = false;
   if (typeof flags.level === 'string') filter.level = levelFlag('--level', flags.level);
   if (typeof flags['min-level'] === 'string') filter.minLevel = levelFlag('--min-level', flags['min-level']);
   if (typeof flags.app === 'string') filter.appId = flags.app;
@@ -66,16 +79,23 @@ export async function list(
     limit: intFlag('--limit', flags.limit, 50),
     offset: intFlag('--offset', flags.offset, 0),
   });
-  if (flags.json === true) {
-    const withLinks = await Promise.all(tickets.map(async (t) => ticketJson(t, await linksOf(backend, trackers, t))));
-    return JSON.stringify(withLinks, null, 2);
-  }
+  const links = await Promise.all(tickets.map((t) => linksOf(backend, trackers, t)));
+  if (flags.json === true)
+    return JSON.stringify(
+      tickets.map((t, i) => ticketJson(t, links[i])),
+      null,
+      2,
+    );
   if (tickets.length === 0) return 'No tickets.';
-  return renderTable(tickets, [
+  const rows = tickets.map((t, i) => ({ ...t, links: links[i]! }));
+  return renderTable(rows, [
     { header: 'ID', value: (t) => t.id, align: 'right' },
     { header: 'LEVEL', value: (t) => levelName(t.level) },
     { header: 'COUNT', value: (t) => t.occurrenceCount, align: 'right' },
-    { header: 'STATE', value: (t) => (t.solved ? 'solved' : t.regressionCount > 0 ? 'regressed' : 'open') },
+    { header: 'STATE', value: (t) => t.state },
+    ...(trackers.length === 0
+      ? []
+      : [{ header: 'TRACKER', value: (t: (typeof rows)[number]) => trackerColumn(t, t.links) }]),
     { header: 'LAST SEEN', value: (t) => t.lastSeen.replace('T', ' ').slice(0, 19) },
     { header: 'CHANNEL', value: (t) => t.channel, max: 24 },
     { header: 'LOCATION', value: (t) => t.location, max: 36 },
@@ -97,7 +117,13 @@ export async function show(
     k,
     v === null ? '-' : String(v),
   ]);
-  for (const link of links) rows.push(['link', link.url]);
+  for (const link of links) {
+    const agree =
+      link.state === null || link.state === settable(ticket.state)
+        ? ''
+        : ` (sync pending: ${settable(ticket.state)} here)`;
+    rows.push(['link', `${link.url} ${link.state ?? 'state unknown'}${agree}`]);
+  }
   return renderTable(rows, [
     { header: 'FIELD', value: (r) => r[0] },
     { header: 'VALUE', value: (r) => r[1], max: 100 },
@@ -131,26 +157,17 @@ function hostOf(o: StoredOccurrence): string {
   return p && typeof p === 'object' ? `${String(p.hostname ?? '')}:${String(p.pid ?? '')}` : '';
 }
 
-export async function solve(backend: TicketBackend, id: number): Promise<string> {
-  const ticket = await backend.solveTicket(id);
-  return `Ticket ${ticket.id} solved (${oneLineTitle(ticket)}).`;
-}
-
-export async function reopen(backend: TicketBackend, id: number): Promise<string> {
-  const ticket = await backend.reopenTicket(id);
-  return `Ticket ${ticket.id} reopened (${oneLineTitle(ticket)}).`;
-}
-
 export async function remove(backend: TicketBackend, id: number): Promise<string> {
   await backend.deleteTicket(id);
   return `Ticket ${id} deleted with its occurrences.`;
 }
 
 export async function stats(backend: TicketBackend, flags: Flags): Promise<string> {
-  const [total, open, solved] = await Promise.all([
+  const [total, open, solved, muted] = await Promise.all([
     backend.countTickets(),
-    backend.countTickets({ solved: false }),
-    backend.countTickets({ solved: true }),
+    backend.countTickets({ state: ['open', 'regressed'] }),
+    backend.countTickets({ state: 'solved' }),
+    backend.countTickets({ state: 'muted' }),
   ]);
   const levels = await Promise.all(
     Object.values(Level).map(async (level) => [levelName(level), await backend.countTickets({ level })] as const),
@@ -162,6 +179,7 @@ export async function stats(backend: TicketBackend, flags: Flags): Promise<strin
     tickets: total,
     open,
     solved,
+    muted,
     byLevel: Object.fromEntries(levels.filter(([, n]) => n > 0)),
     busiest: busiest[0] === undefined ? null : { id: busiest[0].id, occurrenceCount: busiest[0].occurrenceCount },
     outboxWaiting: outbox,
@@ -169,7 +187,7 @@ export async function stats(backend: TicketBackend, flags: Flags): Promise<strin
   if (flags.json === true) return JSON.stringify(result, null, 2);
   const lines = [
     `store        ${result.store}`,
-    `tickets      ${total} (${open} open, ${solved} solved)`,
+    `tickets      ${total} (${open} open, ${solved} solved, ${muted} muted)`,
     `by level     ${
       levels
         .filter(([, n]) => n > 0)
@@ -182,8 +200,23 @@ export async function stats(backend: TicketBackend, flags: Flags): Promise<strin
   return lines.join('\n');
 }
 
-function oneLineTitle(ticket: Ticket): string {
-  return ticket.title.length > 60 ? `${ticket.title.slice(0, 59)}…` : ticket.title;
+/**
+ * Each linked tracker's state in short (`#12 solved`), marked with `*` where
+ * it differs from the store's while a sync is pending; `-` without links.
+ */
+function trackerColumn(ticket: Ticket, links: readonly TicketLink[]): string {
+  if (links.length === 0) return '-';
+  return links
+    .map(
+      (l) => `#${l.externalId} ${l.state ?? '?'}${l.state !== null && l.state !== settable(ticket.state) ? '*' : ''}`,
+    )
+    .join(', ');
+}
+
+function stateFlag(value: string): TicketState {
+  if (!(TICKET_STATES as readonly string[]).includes(value))
+    throw new UsageError(`--state: unknown state ${JSON.stringify(value)} (use ${TICKET_STATES.join(', ')})`);
+  return value as TicketState;
 }
 
 function levelFlag(flag: string, value: string): number {

@@ -58,6 +58,7 @@ export const handlerSchema = block({
   maxRejectedAttempts: count.optional(),
   flushTimeoutMs: ms.optional(),
   deliverHeldOnClose: z.boolean().optional(),
+  regressionGraceMs: ms.optional(),
   titleLength: count.optional(),
   retry: retry.optional(),
   limits: block({
@@ -109,6 +110,8 @@ const trackerCommon = {
   commentIntervalMs: ms.optional(),
   pollIntervalMs: z.number().int().min(10).max(3_600_000).optional(),
   leaseMs: z.number().int().min(100).max(3_600_000).optional(),
+  /** How often the deliverer reads changes made in the tracker (default 60 000; 0: never). */
+  syncIntervalMs: z.number().int().min(0).max(3_600_000).optional(),
   timeoutMs: count.optional(),
   retry: retry.optional(),
 };

@@ -85,6 +85,7 @@ export function handlerOptions(config: LogticketsConfig): TicketingHandlerOption
     maxRejectedAttempts: h.maxRejectedAttempts,
     exitFlushMs: h.flushTimeoutMs,
     deliverHeldOnClose: h.deliverHeldOnClose,
+    regressionGraceMs: h.regressionGraceMs,
     titleLength: h.titleLength,
     retry: strip(h.retry),
     limits: strip(h.limits),
@@ -137,6 +138,7 @@ function openTracker(tracker: TracConfig | GitHubConfig, config: LogticketsConfi
     commentIntervalMs: tracker.commentIntervalMs ?? config.comments?.intervalMs,
     pollIntervalMs: tracker.pollIntervalMs,
     leaseMs: tracker.leaseMs,
+    syncIntervalMs: tracker.syncIntervalMs,
     retry: strip(tracker.retry),
   })!;
   if (tracker.type === 'trac') {

@@ -61,6 +61,8 @@ export interface WriterOptions {
   readonly batchSize: number;
   readonly maxRejectedAttempts: number;
   readonly backoff: BackoffOptions;
+  /** Passed to the store: how long after a solve an occurrence counts without reopening (default 60 s). */
+  readonly regressionGraceMs?: number;
   readonly prepare: (item: Captured) => OccurrenceInput;
   readonly onError: (error: LogticketsError, info: { backend: string; attempt: number; willRetry: boolean }) => void;
 }
@@ -273,7 +275,12 @@ export class BackendWriter {
             await this.backend.open();
             this.opened = true;
           }
-          await this.backend.recordBatch(batch, { batchId });
+          await this.backend.recordBatch(batch, {
+            batchId,
+            ...(this.options.regressionGraceMs === undefined
+              ? {}
+              : { regressionGraceMs: this.options.regressionGraceMs }),
+          });
           this.inflight = undefined;
           this.settle(items, folded);
           for (const occurrence of batch) this.counts.written += occurrence.count ?? 1;

@@ -73,6 +73,11 @@ export interface TicketingHandlerOptions extends HandlerOptions {
    * jobs, CLIs and serverless functions.
    */
   readonly deliverHeldOnClose?: boolean;
+  /**
+   * An occurrence less than this many ms after its ticket was solved counts
+   * without reopening it: it was already in flight (default 60 000; 0: none).
+   */
+  readonly regressionGraceMs?: number;
 }
 
 const positive = { integer: { min: 1 } } as const;
@@ -97,6 +102,7 @@ const OPTION_KINDS: Record<keyof TicketingHandlerOptions, OptionKind> = {
   exitFlushMs: { integer: { min: 0 } },
   closeBackends: 'boolean',
   deliverHeldOnClose: 'boolean',
+  regressionGraceMs: { integer: { min: 0 } },
 };
 
 export interface TicketingStats {
@@ -179,6 +185,7 @@ export class TicketingHandler extends Handler {
           batchSize: options.batchSize ?? 500,
           maxRejectedAttempts: options.maxRejectedAttempts ?? 5,
           backoff: options.retry ?? {},
+          ...(options.regressionGraceMs === undefined ? {} : { regressionGraceMs: options.regressionGraceMs }),
           prepare: (item) => prepare(item, this.settings),
           onError,
         }),

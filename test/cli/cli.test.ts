@@ -85,9 +85,11 @@ test('the table, show, occurrences, solve, recurrence as a regression, reopen, d
 
   t.regex((await cli(['solve', String(charge.id), '--db', db])).stdout, /Ticket \d+ solved/);
   t.is(JSON.parse((await cli(['list', '--db', db, '--json', '--solved'])).stdout).length, 1);
+  // Solved two minutes ago: what recurs now is past the grace window, a regression.
+  await solvedMinutesAgo(dir, charge.id, 2);
   await logFromTwoProcesses(db);
   const after = JSON.parse((await cli(['show', String(charge.id), '--db', db, '--json'])).stdout);
-  t.like(after, { solved: false, regressionCount: 1, occurrenceCount: 40 });
+  t.like(after, { state: 'regressed', solved: false, muted: false, regressionCount: 1, occurrenceCount: 40 });
   t.regex((await cli(['list', '--db', db])).stdout, /regressed/);
 
   await cli(['solve', String(charge.id), '--db', db]);
@@ -96,6 +98,57 @@ test('the table, show, occurrences, solve, recurrence as a regression, reopen, d
   const stats = JSON.parse((await cli(['stats', '--db', db, '--json'])).stdout);
   t.like(stats, { tickets: 2, open: 2, solved: 0, byLevel: { CRITICAL: 1, WARNING: 1 } });
 });
+
+test('mute and unmute; list leaves muted tickets out unless asked; --state; a recurrence within the grace window', async (t) => {
+  const dir = workdir(t);
+  const db = `sqlite:${join(dir, 'tickets.db')}`;
+  await logFromTwoProcesses(db);
+  const all = JSON.parse((await cli(['list', '--db', db, '--json'])).stdout) as Array<{ id: number; title: string }>;
+  const [first, second] = all;
+  const muted = await cli(['mute', String(first!.id), '--db', db]);
+  t.is(muted.code, 0, muted.stderr);
+  t.regex(muted.stdout, /Ticket \d+ muted/);
+  const listed = JSON.parse((await cli(['list', '--db', db, '--json'])).stdout) as Array<{ id: number }>;
+  t.false(
+    listed.some((x) => x.id === first!.id),
+    'a muted ticket is left out of list',
+  );
+  const onlyMuted = JSON.parse((await cli(['list', '--db', db, '--json', '--muted'])).stdout);
+  t.like(onlyMuted, [{ id: first!.id, state: 'muted', muted: true }]);
+  t.is(JSON.parse((await cli(['list', '--db', db, '--json', '--state', 'muted'])).stdout).length, 1);
+  // Muted: counted, never regresses.
+  await logFromTwoProcesses(db);
+  t.like(JSON.parse((await cli(['show', String(first!.id), '--db', db, '--json'])).stdout), {
+    state: 'muted',
+    regressionCount: 0,
+  });
+  t.regex((await cli(['unmute', String(first!.id), '--db', db])).stdout, /unmuted/);
+  t.like(JSON.parse((await cli(['show', String(first!.id), '--db', db, '--json'])).stdout), { state: 'open' });
+  // Solved just now: what recurs at once was in flight, counted without reopening.
+  await cli(['solve', String(second!.id), '--db', db]);
+  await logFromTwoProcesses(db);
+  t.like(JSON.parse((await cli(['show', String(second!.id), '--db', db, '--json'])).stdout), {
+    state: 'solved',
+    regressionCount: 0,
+  });
+  const stats = JSON.parse((await cli(['stats', '--db', db, '--json'])).stdout);
+  t.like(stats, { tickets: 3, solved: 1, muted: 0, open: 2 });
+  const bad = await cli(['list', '--db', db, '--state', 'closed']);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /--state: unknown state "closed" \(use open, solved, regressed, muted\)/);
+  const both = await cli(['list', '--db', db, '--open', '--muted']);
+  t.is(both.code, 2);
+  t.regex(both.stderr, /exclude each other/);
+});
+
+/** Move a ticket's solve back in time, as if it had been solved minutes ago. */
+async function solvedMinutesAgo(dir: string, id: number, minutes: number): Promise<void> {
+  const { default: Database } = await import('better-sqlite3');
+  const sqlite = new Database(join(dir, 'tickets.db'));
+  const at = new Date(Date.now() - minutes * 60_000).toISOString();
+  sqlite.prepare('update logtickets_tickets set solved_at = ?, state_at = ? where id = ?').run(at, at, id);
+  sqlite.close();
+}
 
 test('LOGTICKETS_DB and the default store are honoured', async (t) => {
   const dir = workdir(t);

@@ -24,6 +24,7 @@ import { groupByTicket } from '../../src/backends/batch.js';
 import { summarize } from '../../src/backends/outbox-summary.js';
 import { accessSuite } from './access-suite.js';
 import { processSuite } from './process-suite.js';
+import { ticketStateCases } from './ticket-state-cases.js';
 
 const exec = promisify(execFile);
 
@@ -85,6 +86,7 @@ export function backendSuite(test: TestFn, factory: () => Promise<Subject>, quir
   };
   accessSuite(test, withSubject);
   processSuite(test, withSubject, quirks);
+  ticketStateCases(test, withSubject);
 
   test('the first occurrence creates a ticket with every field', async (t) => {
     await withSubject(async (_s, b) => {
@@ -108,6 +110,10 @@ export function backendSuite(test: TestFn, factory: () => Promise<Subject>, quir
         solvedAt: null,
         regressionCount: 0,
         lastRegressionAt: null,
+        muted: false,
+        mutedAt: null,
+        stateChangedAt: null,
+        state: 'open',
       });
     })(t);
   });
@@ -336,23 +342,34 @@ export function backendSuite(test: TestFn, factory: () => Promise<Subject>, quir
       const solved = await b.solveTicket(first!.ticketId);
       t.true(solved.solved);
       t.truthy(solved.solvedAt);
-      t.is((await b.solveTicket(first!.ticketId)).solvedAt, solved.solvedAt, 'solving twice keeps the first time');
+      const older = new Date(Date.parse(solved.solvedAt!) - 1).toISOString();
+      t.is(
+        (await b.solveTicket(first!.ticketId, { at: older })).solvedAt,
+        solved.solvedAt,
+        'an older solve changes nothing',
+      );
 
       // An occurrence from before the solve (it was in flight) does not reopen.
-      const [late] = await b.recordBatch([occurrence({ hash: h, time: new Date(Date.now() - 30_000).toISOString() })]);
+      const noGrace = { regressionGraceMs: 0 };
+      const [late] = await b.recordBatch(
+        [occurrence({ hash: h, time: new Date(Date.now() - 30_000).toISOString() })],
+        noGrace,
+      );
       t.false(late!.regressed);
       t.like(await b.getTicket(first!.ticketId), { solved: true, occurrenceCount: 2, regressionCount: 0 });
 
+      // Without a grace window (ticket-state-cases.ts has it), any later occurrence reopens.
       const when = new Date(Date.now() + 1_000).toISOString();
-      const [again] = await b.recordBatch([occurrence({ hash: h, time: when })]);
+      const [again] = await b.recordBatch([occurrence({ hash: h, time: when })], noGrace);
       t.like(again, { created: false, regressed: true, occurrenceCount: 3 });
       t.like(await b.getTicket(first!.ticketId), {
         solved: false,
         solvedAt: null,
         regressionCount: 1,
         lastRegressionAt: when,
+        state: 'regressed',
       });
-      const [next] = await b.recordBatch([occurrence({ hash: h, time: when })]);
+      const [next] = await b.recordBatch([occurrence({ hash: h, time: when })], noGrace);
       t.false(next!.regressed, 'only the reopening write is a regression');
     })(t);
   });
@@ -362,7 +379,7 @@ export function backendSuite(test: TestFn, factory: () => Promise<Subject>, quir
       const [o] = await b.recordBatch([occurrence({ hash: hash() })]);
       await b.solveTicket(o!.ticketId);
       const reopened = await b.reopenTicket(o!.ticketId);
-      t.like(reopened, { solved: false, solvedAt: null, regressionCount: 0 });
+      t.like(reopened, { solved: false, solvedAt: null, regressionCount: 0, state: 'open' });
     })(t);
   });
 

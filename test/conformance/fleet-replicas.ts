@@ -42,6 +42,10 @@ export interface ReplicaJob {
   readonly leaseMs?: number;
   readonly pollIntervalMs?: number;
   readonly commentIntervalMs?: number;
+  /** Two-way sync's polling (default 0 here: off, unless a case asks). */
+  readonly syncIntervalMs?: number;
+  /** Passed with each batch (default: the store's 60 s). */
+  readonly regressionGraceMs?: number;
   readonly retry?: { readonly initialMs?: number; readonly maxMs?: number };
   /**
    * After writing: `deliver` (deliverPending within timeoutMs, then close

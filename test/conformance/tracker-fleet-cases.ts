@@ -17,7 +17,7 @@ import { hash } from './backend-suite.js';
 import { runReplicas, startReplica, until, type ReplicaJob } from './fleet-replicas.js';
 import { APP, statedCount, type Case, type World } from './tracker-suite.js';
 
-interface Fleet {
+export interface Fleet {
   readonly uri: string;
   readonly store: TicketStore;
   job(over: Partial<ReplicaJob> & Pick<ReplicaJob, 'problems' | 'then'>): ReplicaJob;
@@ -25,7 +25,7 @@ interface Fleet {
   sync(over?: Partial<TrackedStoreOptions>): TrackedStore;
 }
 
-async function fleet(t: ExecutionContext, w: World): Promise<Fleet> {
+export async function fleet(t: ExecutionContext, w: World): Promise<Fleet> {
   const dir = mkdtempSync(join(tmpdir(), 'logtickets-fleet-'));
   const uri = `sqlite:${join(dir, 'fleet.db')}`;
   const store = new SqlBackend(uri);
@@ -56,6 +56,7 @@ async function fleet(t: ExecutionContext, w: World): Promise<Fleet> {
         commentIntervalMs: 0,
         leaseMs: 1_000,
         pollIntervalMs: 100,
+        syncIntervalMs: 0,
         retry: { initialMs: 100, maxMs: 1_000 },
         onError: (e) => t.log(`sync: ${e.code}: ${e.message}`),
         ...over,
@@ -66,13 +67,13 @@ async function fleet(t: ExecutionContext, w: World): Promise<Fleet> {
   };
 }
 
-async function counted(store: TicketStore, problem: string): Promise<number> {
+export async function counted(store: TicketStore, problem: string): Promise<number> {
   const [ticket] = await store.getTickets({ filter: { hash: problem } });
   return ticket?.occurrenceCount ?? 0;
 }
 
 /** Each problem has one ticket, whose text states the store's count. */
-async function toldOnce(t: ExecutionContext, w: World, store: TicketStore, problems: readonly string[]) {
+export async function toldOnce(t: ExecutionContext, w: World, store: TicketStore, problems: readonly string[]) {
   for (const problem of problems) {
     const ids = await w.subject.ticketsOf(problem);
     t.is(ids.length, 1, `one ticket for ${problem.slice(0, 8)}`);

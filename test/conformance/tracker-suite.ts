@@ -27,6 +27,9 @@ import type { BudgetWindow } from '../../src/backends/tracker-state.js';
 import type { ReplicaTracker } from './fleet-replicas.js';
 import { faultCases } from './tracker-fault-cases.js';
 import { fleetCases } from './tracker-fleet-cases.js';
+import { stateCases } from './tracker-state-cases.js';
+import { syncCases } from './tracker-sync-cases.js';
+import { fleetSyncCases } from './tracker-fleet-sync-cases.js';
 
 /** A ticket as the tracker shows it. */
 export interface TrackerView {
@@ -114,8 +117,8 @@ const oneTicketPerProblem: Case[] = [
       const [stored] = await backend.getTickets({ filter: { hash: problem } });
       t.is(stored!.occurrenceCount, 6, 'the store counted as many');
       const tracker = backend.trackers[0]!;
-      t.deepEqual(await backend.links(stored!), [
-        { tracker: tracker.name, externalId: ids[0]!, url: tracker.ticketUrl(ids[0]!) },
+      t.like(await backend.links(stored!), [
+        { tracker: tracker.name, externalId: ids[0]!, url: tracker.ticketUrl(ids[0]!), state: 'open' },
       ]);
     },
   ],
@@ -213,6 +216,8 @@ export const CASES: readonly Case[] = [
   ...lostLinks,
   ...twoWaySync,
   ...faultCases,
+  ...stateCases(),
+  ...syncCases,
 ];
 
 /**
@@ -220,7 +225,7 @@ export const CASES: readonly Case[] = [
  * processes (Trac, GitHub), so the fleet cases run too.
  */
 export function trackerSuite(test: TestFn, label: string, harness: TrackerHarness, replicas = false): void {
-  for (const [title, run] of replicas ? [...CASES, ...fleetCases] : CASES) {
+  for (const [title, run] of replicas ? [...CASES, ...fleetCases, ...fleetSyncCases] : CASES) {
     test(`${label} tracker: ${title}`, async (t) => {
       const subject = await harness.start(t);
       const store = new MemoryBackend();
@@ -242,6 +247,7 @@ export function trackerSuite(test: TestFn, label: string, harness: TrackerHarnes
             commentIntervalMs: 0,
             leaseMs: 1_000,
             pollIntervalMs: 100,
+            syncIntervalMs: 0,
             retry: { initialMs: 50, maxMs: 200 },
             onError: (e) => t.log(`delivery error: ${e.code}: ${e.message}`),
             ...options,

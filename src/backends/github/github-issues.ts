@@ -14,6 +14,7 @@
  */
 
 import type { Octokit } from 'octokit';
+import { LogticketsError } from '../../errors.js';
 import type { TrackerCallOptions } from '../tracker/tracker.js';
 import { deliveryIdsIn } from '../tracker/ticket-text.js';
 
@@ -25,6 +26,7 @@ export interface Issue {
   state_reason?: string | null;
   labels: Array<string | { name?: string }>;
   updated_at: string;
+  closed_at?: string | null;
   pull_request?: unknown;
 }
 
@@ -139,6 +141,15 @@ export class IssueFinder {
     if (generation === this.generation) this.listing = listing;
     return listing;
   }
+}
+
+/** The issue number an external id names; anything else is an INVALID_ARGUMENT. */
+export function issueNumber(externalId: string): number {
+  const n = Number(externalId);
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new LogticketsError('INVALID_ARGUMENT', `not a GitHub issue number: ${JSON.stringify(externalId)}`);
+  }
+  return n;
 }
 
 export function labelNames(issue: Issue): string[] {

@@ -15,23 +15,26 @@
  * - the problem's issue is found by listing issues with the search label (all
  *   states, every page) and matching a hidden marker in the body — never the
  *   search API, which lags and would create duplicates;
- * - closed as completed → reopened with a comment and the regression label;
- *   closed as not planned, or labelled as muted (wontfix) → left alone;
- *   deleted → `gone`;
+ * - closed as completed → reopened with a comment and the regression label
+ *   (or, when the store asks, a comment only); closed as not planned, or
+ *   labelled as muted (wontfix, muted) → left alone; deleted → `gone`;
+ * - `setState` closes (as completed or not planned) or reopens with a PATCH,
+ *   without a comment (github-issue-state.ts);
  * - the search and regression labels are created where the repository lacks
  *   them (github-labels.ts).
  */
 
 import type { Octokit } from 'octokit';
+import type { SettableState } from '../ticket-state.js';
 import { LogticketsError, secretMatchers, type SecretMatchers } from '../../errors.js';
 import { rateLimitedStderr } from '../../logging/internal-error.js';
-import { checkOptions } from '../../options.js';
-import { checkWindows, type BudgetWindow } from '../tracker-state.js';
+import type { BudgetWindow } from '../tracker-state.js';
 import type { OccurrenceSummary } from '../tracker/occurrence-summary.js';
 import type { SetupCheck } from '../tracker/setup-check.js';
 import { sinceSecond } from '../tracker/ticket-text.js';
 import type {
   AddResult,
+  SetStateResult,
   Tracker,
   TrackerCallOptions,
   TrackerChange,
@@ -39,38 +42,18 @@ import type {
   TrackerWriteOptions,
 } from '../tracker/tracker.js';
 import { githubClient } from './github-client.js';
+import { checkGitHubOptions, type GitHubTrackerOptions } from './github-options.js';
 import { explainGitHubError, issueDeleted } from './github-errors.js';
-import { IssueFinder, labelNames, type Issue } from './github-issues.js';
+import { issueChange, issueTicketState, mutedLabelSet, statePatches } from './github-issue-state.js';
+import { IssueFinder, issueNumber, labelNames, type Issue } from './github-issues.js';
 import { LabelKeeper } from './github-labels.js';
 import { issueBody, issueTitle, occurrenceComment } from './github-markdown.js';
-import { githubSecrets, type GitHubAppAuth } from './github-secrets.js';
+import { githubSecrets } from './github-secrets.js';
 import { checkGitHubSetup, githubIssueUrl } from './github-setup-check.js';
-import { GITHUB_WRITE_BUDGET } from './write-budget.js';
+import { budgetOf } from './write-budget.js';
 
 export type { GitHubAppAuth } from './github-secrets.js';
-
-export interface GitHubTrackerOptions {
-  readonly owner: string;
-  readonly repo: string;
-  /** A token, or GitHub App credentials. */
-  readonly auth: string | GitHubAppAuth;
-  /** GitHub Enterprise Server: `https://HOST/api/v3` (default api.github.com). */
-  readonly baseUrl?: string;
-  /** Labels of new issues (default `['logtickets']`); the first one is how logtickets finds its issues. */
-  readonly labels?: readonly string[];
-  readonly assignees?: readonly string[];
-  /** Added to an issue reopened by a regression (default `regression`). */
-  readonly regressionLabel?: string;
-  /** Issues with one of these labels are never reopened (default `['wontfix']`). */
-  readonly mutedLabels?: readonly string[];
-  /** Writes allowed per window, for the whole fleet (default 80 per minute and 500 per hour). */
-  readonly writeBudget?: readonly BudgetWindow[];
-  /** Least time between two writes of this process (default 1 000 ms), and between two that notify people (default 3 000 ms). */
-  readonly writeIntervalMs?: number;
-  readonly notifyIntervalMs?: number;
-  /** Per request (default 15 000 ms). */
-  readonly timeoutMs?: number;
-}
+export type { GitHubTrackerOptions } from './github-options.js';
 
 export class GitHubTracker implements Tracker {
   readonly name: string;
@@ -92,44 +75,8 @@ export class GitHubTracker implements Tracker {
   readonly #secrets: SecretMatchers;
 
   constructor(options: GitHubTrackerOptions) {
-    checkOptions('GitHubTracker options', options, {
-      owner: 'string',
-      repo: 'string',
-      auth: 'any',
-      baseUrl: 'string',
-      labels: 'array',
-      assignees: 'array',
-      regressionLabel: 'string',
-      mutedLabels: 'array',
-      writeBudget: 'array',
-      writeIntervalMs: { integer: { min: 0 } },
-      notifyIntervalMs: { integer: { min: 0 } },
-      timeoutMs: { integer: { min: 1 } },
-    });
-    for (const key of ['owner', 'repo'] as const) {
-      if (typeof options?.[key] !== 'string' || options[key] === '') {
-        throw new LogticketsError('INVALID_ARGUMENT', `GitHubTracker options.${key} is required`);
-      }
-    }
+    checkGitHubOptions(options);
     const auth = options.auth;
-    if (typeof auth === 'string') {
-      if (auth.trim() === '')
-        throw new LogticketsError('INVALID_ARGUMENT', 'GitHubTracker options.auth: the token is empty');
-    } else {
-      checkOptions('GitHubTracker options.auth', auth, { appId: 'any', privateKey: 'string', installationId: 'any' });
-      if (auth === undefined || !auth.appId || !auth.privateKey || !auth.installationId) {
-        throw new LogticketsError(
-          'INVALID_ARGUMENT',
-          'GitHubTracker options.auth must be a token or { appId, privateKey, installationId }',
-        );
-      }
-    }
-    if (options.baseUrl !== undefined && !/^https?:\/\//.test(options.baseUrl)) {
-      throw new LogticketsError(
-        'INVALID_ARGUMENT',
-        `GitHubTracker options.baseUrl must be an http(s) URL, got ${JSON.stringify(options.baseUrl)}`,
-      );
-    }
     this.writeBudget = budgetOf(options.writeBudget);
     this.#secrets = secretMatchers(githubSecrets(auth));
     this.owner = options.owner;
@@ -142,7 +89,7 @@ export class GitHubTracker implements Tracker {
       throw new LogticketsError('INVALID_ARGUMENT', 'GitHubTracker options.labels needs at least one label');
     this.assignees = options.assignees ?? [];
     this.regressionLabel = options.regressionLabel ?? 'regression';
-    this.mutedLabels = new Set(options.mutedLabels ?? ['wontfix']);
+    this.mutedLabels = mutedLabelSet(options.mutedLabels ?? ['wontfix', 'muted']);
     this.timeoutMs = options.timeoutMs ?? 15_000;
     const report = rateLimitedStderr();
     this.warn = (key, message) => report(`${this.name}|${key}`, message);
@@ -240,10 +187,10 @@ export class GitHubTracker implements Tracker {
       if (await this.issueGone(error, options)) return 'gone';
       throw error;
     }
-    const labels = labelNames(issue);
-    if (labels.some((l) => this.mutedLabels.has(l))) return 'muted';
-    if (issue.state === 'closed') {
-      if (issue.state_reason === 'not_planned') return 'muted';
+    const state = issueTicketState(issue, this.mutedLabels);
+    if (state === 'muted') return 'muted';
+    if (state === 'solved' && options?.reopen !== false) {
+      const labels = labelNames(issue);
       const comment = occurrenceComment(summary, true, ids);
       await this.labelKeeper.ensure(options?.beforeWrite, options?.signal);
       await options?.beforeWrite?.();
@@ -295,15 +242,39 @@ export class GitHubTracker implements Tracker {
   async changedSince(since: Date, options?: TrackerCallOptions): Promise<TrackerChange[]> {
     const issues = await this.finder.list({ since: since.toISOString(), signal: this.signal(options, 4) });
     return issues
-      .map((issue) => ({
-        externalId: String(issue.number),
-        state: issue.state === 'closed' ? ('closed' as const) : ('open' as const),
-        resolution: issue.state === 'closed' ? (issue.state_reason ?? null) : null,
-        updatedAt: new Date(issue.updated_at).toISOString(),
-        labels: labelNames(issue),
-      }))
+      .map((issue) => issueChange(issue, this.mutedLabels))
       .filter((change) => change.updatedAt >= since.toISOString())
       .sort((a, b) => (a.updatedAt < b.updatedAt ? -1 : a.updatedAt > b.updatedAt ? 1 : 0));
+  }
+
+  /** One read of the issue; undefined when it was deleted or is missing from a repository that is there. */
+  async readState(externalId: string, options?: TrackerCallOptions): Promise<TrackerChange | undefined> {
+    try {
+      return issueChange(await this.getIssue(issueNumber(externalId), options), this.mutedLabels);
+    } catch (error) {
+      if (await this.issueGone(error, options)) return undefined;
+      throw error;
+    }
+  }
+
+  /** See github-issue-state.ts: one PATCH (two for an issue closed as the other kind), nothing when already so. */
+  async setState(externalId: string, state: SettableState, options?: TrackerWriteOptions): Promise<SetStateResult> {
+    const issue_number = issueNumber(externalId);
+    let issue: Issue;
+    try {
+      issue = await this.getIssue(issue_number, options);
+    } catch (error) {
+      if (await this.issueGone(error, options)) return 'gone';
+      throw error;
+    }
+    const patches = statePatches(issue, state, this.mutedLabels);
+    for (const patch of patches) {
+      await options?.beforeWrite?.();
+      await this.call("change an issue's state", () =>
+        this.octokit.rest.issues.update(this.at({ issue_number, ...patch }, options)),
+      );
+    }
+    return patches.length === 0 ? 'unchanged' : 'changed';
   }
 
   async close(): Promise<void> {
@@ -372,22 +343,4 @@ export class GitHubTracker implements Tracker {
 /** `github:[host/]owner/repo`, credential-free: the tracker's name in stats, errors, links and the outbox. */
 export function githubTrackerName(baseUrl: string | undefined, owner: string, repo: string): string {
   return `github:${baseUrl === undefined ? '' : `${new URL(baseUrl).host}/`}${owner}/${repo}`;
-}
-
-function budgetOf(windows: readonly BudgetWindow[] | undefined): readonly BudgetWindow[] {
-  if (windows === undefined) return GITHUB_WRITE_BUDGET;
-  try {
-    checkWindows(windows);
-  } catch (error) {
-    throw new LogticketsError('INVALID_ARGUMENT', `GitHubTracker options.writeBudget: ${(error as Error).message}`);
-  }
-  return Object.freeze(windows.map((w) => Object.freeze({ writes: w.writes, perMs: w.perMs })));
-}
-
-function issueNumber(externalId: string): number {
-  const n = Number(externalId);
-  if (!Number.isSafeInteger(n) || n < 1) {
-    throw new LogticketsError('INVALID_ARGUMENT', `not a GitHub issue number: ${JSON.stringify(externalId)}`);
-  }
-  return n;
 }

@@ -11,7 +11,8 @@
  * together, not each one, stays within it.
  */
 
-import type { BudgetWindow } from '../tracker-state.js';
+import { LogticketsError } from '../../errors.js';
+import { checkWindows, type BudgetWindow } from '../tracker-state.js';
 
 export type { BudgetWindow } from '../tracker-state.js';
 
@@ -19,3 +20,14 @@ export const GITHUB_WRITE_BUDGET: readonly BudgetWindow[] = Object.freeze([
   Object.freeze({ writes: 80, perMs: 60_000 }),
   Object.freeze({ writes: 500, perMs: 3_600_000 }),
 ]);
+
+/** The budget a GitHubTracker states: GitHub's by default, else a frozen copy of the windows given, checked. */
+export function budgetOf(windows: readonly BudgetWindow[] | undefined): readonly BudgetWindow[] {
+  if (windows === undefined) return GITHUB_WRITE_BUDGET;
+  try {
+    checkWindows(windows);
+  } catch (error) {
+    throw new LogticketsError('INVALID_ARGUMENT', `GitHubTracker options.writeBudget: ${(error as Error).message}`);
+  }
+  return Object.freeze(windows.map((w) => Object.freeze({ writes: w.writes, perMs: w.perMs })));
+}

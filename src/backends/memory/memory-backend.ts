@@ -19,6 +19,8 @@ import {
   type OutboxEntryInput,
   type RecordOptions,
   type RecordOutcome,
+  type SettableState,
+  type StateChangeOptions,
   type StoredOccurrence,
   type Ticket,
   type TicketFilter,
@@ -27,9 +29,20 @@ import {
 } from '../contract.js';
 import { AppliedBatches } from '../applied-batches.js';
 import { groupByTicket, isoTime, ticketKey } from '../batch.js';
-import { checkFilter, checkTicketId, occurrenceQuery, ticketNotFound, ticketQuery } from '../query-options.js';
+import {
+  checkFilter,
+  checkLinkState,
+  checkTicketId,
+  filterStates,
+  occurrenceQuery,
+  regressionGrace,
+  ticketNotFound,
+  ticketQuery,
+} from '../query-options.js';
+import { changeTime, checkSettableState, stateOf } from '../ticket-state.js';
 import { checkOptions } from '../../options.js';
 import type { BudgetWindow, TrackerLease, TrackerState, TrackerStatePatch, WriteGrant } from '../tracker-state.js';
+import { MemoryLinks } from './memory-links.js';
 import { clone, MemoryOutbox } from './memory-outbox.js';
 import { MemoryTrackerState } from './memory-tracker-state.js';
 
@@ -38,15 +51,16 @@ export interface MemoryBackendOptions extends Pick<StoreAccessOptions, 'readOnly
   readonly now?: () => Date;
 }
 
-type MutableTicket = { -readonly [K in keyof Ticket]: Ticket[K] };
+/** What the store keeps of a ticket: `muted` and `state` are derived from it when read. */
+type StoredTicket = { -readonly [K in keyof Omit<Ticket, 'muted' | 'state'>]: Ticket[K] };
 
 export class MemoryBackend implements TicketStore {
   readonly name = 'memory';
   private readonly now: () => Date;
-  private readonly tickets = new Map<number, MutableTicket>();
+  private readonly tickets = new Map<number, StoredTicket>();
   private readonly byKey = new Map<string, number>();
   private readonly occurrences = new Map<number, StoredOccurrence[]>();
-  private readonly links = new Map<string, { -readonly [K in keyof Link]: Link[K] } & { lastCommentAt?: number }>();
+  private readonly links: MemoryLinks;
   private readonly appliedBatches: AppliedBatches;
   private readonly readOnly: boolean;
   private readonly outbox: MemoryOutbox;
@@ -60,6 +74,7 @@ export class MemoryBackend implements TicketStore {
     this.readOnly = options.readOnly === true;
     this.appliedBatches = new AppliedBatches(() => this.now().getTime());
     this.outbox = new MemoryOutbox(this.now);
+    this.links = new MemoryLinks(this.now);
     this.trackerState = new MemoryTrackerState(this.now);
   }
 
@@ -69,6 +84,7 @@ export class MemoryBackend implements TicketStore {
   async recordBatch(batch: readonly OccurrenceInput[], options: RecordOptions = {}): Promise<RecordOutcome[]> {
     this.writable('record occurrences');
     const deltas = groupByTicket(batch);
+    const grace = regressionGrace(options);
     if (options.batchId !== undefined) {
       if (this.appliedBatches.has(options.batchId)) return deltas.map((d) => this.currentOutcome(d.appId, d.hash));
       // Nothing below can fail, so the batch is applied whole once it is marked.
@@ -101,17 +117,22 @@ export class MemoryBackend implements TicketStore {
           solvedAt: null,
           regressionCount: 0,
           lastRegressionAt: null,
+          mutedAt: null,
+          stateChangedAt: null,
         });
         this.occurrences.set(id, []);
       } else {
         const ticket = this.tickets.get(id)!;
         const lastSeen = isoTime(delta.lastSeen);
-        if (ticket.solved && ticket.solvedAt !== null && lastSeen > ticket.solvedAt) {
+        // Solved, not muted, and recurring after the grace window: reopened.
+        const solvedUntil = ticket.solvedAt === null ? -Infinity : Date.parse(ticket.solvedAt) + grace;
+        if (ticket.solved && ticket.mutedAt === null && Date.parse(lastSeen) > solvedUntil) {
           regressed = true;
           ticket.solved = false;
           ticket.solvedAt = null;
           ticket.regressionCount += 1;
           ticket.lastRegressionAt = lastSeen;
+          ticket.stateChangedAt = lastSeen;
         }
         ticket.occurrenceCount += delta.count;
         if (lastSeen > ticket.lastSeen) ticket.lastSeen = lastSeen;
@@ -148,28 +169,28 @@ export class MemoryBackend implements TicketStore {
   }
 
   async countTickets(filter: TicketFilter = {}): Promise<number> {
-    const f = checkFilter(filter);
+    const matches = matcher(checkFilter(filter));
     let n = 0;
-    for (const ticket of this.tickets.values()) if (matches(ticket, f)) n++;
+    for (const ticket of this.tickets.values()) if (matches(view(ticket))) n++;
     return n;
   }
 
   async getTickets(options: GetTicketsOptions = {}): Promise<Ticket[]> {
     const q = ticketQuery(options);
     const sign = q.descending ? -1 : 1;
-    const rows = [...this.tickets.values()].filter((t) => matches(t, q.filter));
+    const rows = [...this.tickets.values()].map(view).filter(matcher(q.filter));
     rows.sort((a, b) => {
       const x = a[q.field];
       const y = b[q.field];
       if (x !== y) return (x < y ? -1 : 1) * sign;
       return (a.id - b.id) * sign;
     });
-    return rows.slice(q.offset, q.offset + q.limit).map((t) => ({ ...t }));
+    return rows.slice(q.offset, q.offset + q.limit);
   }
 
   async getTicket(id: number): Promise<Ticket | null> {
     const ticket = this.tickets.get(checkTicketId(id));
-    return ticket === undefined ? null : { ...ticket };
+    return ticket === undefined ? null : view(ticket);
   }
 
   async getOccurrences(ticketId: number, options: GetOccurrencesOptions = {}): Promise<StoredOccurrence[]> {
@@ -181,22 +202,35 @@ export class MemoryBackend implements TicketStore {
     return sorted.slice(q.offset, q.offset + q.limit).map((o) => ({ ...o, data: clone(o.data) }));
   }
 
-  async solveTicket(id: number): Promise<Ticket> {
-    this.writable('solve a ticket');
+  async setTicketState(id: number, state: SettableState, options?: StateChangeOptions): Promise<Ticket> {
+    this.writable('change the state of a ticket');
+    checkTicketId(id);
+    checkSettableState(state);
+    const at = changeTime(options, this.now());
     const ticket = this.mustGet(id);
-    if (!ticket.solved) {
-      ticket.solved = true;
-      ticket.solvedAt = this.now().toISOString();
-    }
-    return { ...ticket };
+    // The later change wins: one older than the last is ignored.
+    if (ticket.stateChangedAt !== null && ticket.stateChangedAt > at) return view(ticket);
+    ticket.solved = state === 'solved';
+    ticket.solvedAt = state === 'solved' ? at : null;
+    ticket.mutedAt = state === 'muted' ? at : null;
+    ticket.stateChangedAt = at;
+    return view(ticket);
   }
 
-  async reopenTicket(id: number): Promise<Ticket> {
-    this.writable('reopen a ticket');
-    const ticket = this.mustGet(id);
-    ticket.solved = false;
-    ticket.solvedAt = null;
-    return { ...ticket };
+  solveTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
+    return this.setTicketState(id, 'solved', options);
+  }
+
+  reopenTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
+    return this.setTicketState(id, 'open', options);
+  }
+
+  muteTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
+    return this.setTicketState(id, 'muted', options);
+  }
+
+  unmuteTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
+    return this.setTicketState(id, 'open', options);
   }
 
   async deleteTicket(id: number): Promise<void> {
@@ -207,52 +241,30 @@ export class MemoryBackend implements TicketStore {
     this.byKey.delete(ticketKey(ticket.appId, ticket.hash));
   }
 
-  // -- links -----------------------------------------------------------------
+  // -- links (memory-links.ts) ------------------------------------------------
 
   async getLink(key: LinkKey): Promise<Link | null> {
-    const link = this.links.get(linkKey(key));
-    return link === undefined ? null : { ...link };
+    return this.links.get(key);
   }
 
   async claimLink(key: LinkKey, owner: string, leaseMs: number): Promise<LinkClaim> {
     this.writable('claim a link');
-    const now = this.now().getTime();
-    const k = linkKey(key);
-    const link = this.links.get(k);
-    if (link?.externalId != null) return { state: 'linked', externalId: link.externalId };
-    if (
-      link !== undefined &&
-      link.owner !== owner &&
-      link.claimedUntil !== null &&
-      Date.parse(link.claimedUntil) > now
-    ) {
-      return { state: 'pending', owner: link.owner ?? '', claimedUntil: link.claimedUntil };
-    }
-    const claimedUntil = new Date(now + leaseMs).toISOString();
-    this.links.set(k, { ...key, externalId: null, owner, claimedUntil });
-    return { state: 'claimed' };
+    return this.links.claim(key, owner, leaseMs);
   }
 
   async completeLink(key: LinkKey, owner: string, externalId: string): Promise<boolean> {
     this.writable('complete a link');
-    const link = this.links.get(linkKey(key));
-    if (link === undefined || link.owner !== owner || link.externalId !== null) return false;
-    link.externalId = externalId;
-    link.owner = null;
-    link.claimedUntil = null;
-    return true;
+    return this.links.complete(key, owner, externalId);
   }
 
   async releaseLink(key: LinkKey, owner: string): Promise<void> {
     this.writable('release a link');
-    const k = linkKey(key);
-    const link = this.links.get(k);
-    if (link !== undefined && link.owner === owner && link.externalId === null) this.links.delete(k);
+    this.links.release(key, owner);
   }
 
   async setLink(key: LinkKey, externalId: string): Promise<void> {
     this.writable('set a link');
-    this.links.set(linkKey(key), { ...key, externalId, owner: null, claimedUntil: null });
+    this.links.set(key, externalId);
   }
 
   async claimCommentSlot(
@@ -260,19 +272,22 @@ export class MemoryBackend implements TicketStore {
     intervalMs: number,
   ): Promise<{ granted: true } | { granted: false; nextAt: string }> {
     this.writable('claim a comment slot');
-    const link = this.links.get(linkKey(key));
-    const now = this.now().getTime();
-    if (link === undefined) return { granted: true };
-    if (link.lastCommentAt !== undefined && now - link.lastCommentAt < intervalMs) {
-      return { granted: false, nextAt: new Date(link.lastCommentAt + intervalMs).toISOString() };
-    }
-    link.lastCommentAt = now;
-    return { granted: true };
+    return this.links.commentSlot(key, intervalMs);
   }
 
   async deleteLink(key: LinkKey): Promise<void> {
     this.writable('delete a link');
-    this.links.delete(linkKey(key));
+    this.links.delete(key);
+  }
+
+  async setLinkState(key: LinkKey, state: SettableState, at: string): Promise<void> {
+    this.writable('set the state of a link');
+    const checked = checkLinkState(state, at);
+    this.links.setState(key, checked.state, checked.at);
+  }
+
+  async getLinksByExternalId(tracker: string, externalIds: readonly string[]): Promise<Link[]> {
+    return this.links.byExternalId(tracker, externalIds);
   }
 
   // -- outbox (memory-outbox.ts) ----------------------------------------------
@@ -346,24 +361,27 @@ export class MemoryBackend implements TicketStore {
     if (this.readOnly) throw readOnlyError(this.name, action);
   }
 
-  private mustGet(id: number): MutableTicket {
+  private mustGet(id: number): StoredTicket {
     const ticket = this.tickets.get(checkTicketId(id));
     if (ticket === undefined) throw ticketNotFound(id, this.name);
     return ticket;
   }
 }
 
-function matches(ticket: Ticket, f: TicketFilter): boolean {
-  return (
+/** A stored ticket as the contract shows it (a copy). */
+function view(t: StoredTicket): Ticket {
+  return { ...t, muted: t.mutedAt !== null, state: stateOf(t) };
+}
+
+function matcher(f: TicketFilter): (ticket: Ticket) => boolean {
+  const states = filterStates(f);
+  return (ticket) =>
     (f.hash === undefined || ticket.hash === f.hash) &&
     (f.solved === undefined || ticket.solved === f.solved) &&
+    (states === undefined || states.includes(ticket.state)) &&
+    (f.muted === undefined || ticket.muted === f.muted) &&
     (f.level === undefined || ticket.level === f.level) &&
     (f.minLevel === undefined || ticket.level >= f.minLevel) &&
     (f.appId === undefined || ticket.appId === f.appId) &&
-    (f.channel === undefined || ticket.channel === f.channel)
-  );
-}
-
-function linkKey(key: LinkKey): string {
-  return `${key.tracker}\u0000${key.appId}\u0000${key.hash}`;
+    (f.channel === undefined || ticket.channel === f.channel);
 }

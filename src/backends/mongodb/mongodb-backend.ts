@@ -7,7 +7,9 @@
  * - a ticket is changed by one atomic findOneAndUpdate per batch; a new one is
  *   created by an upsert guarded by the unique (appId, hash) index;
  * - a regression is a separate update that only matches a ticket solved
- *   before the occurrence, so exactly one writer reopens it;
+ *   before the occurrence's grace window, so exactly one writer reopens it;
+ * - a state change is one conditional update that only matches a ticket
+ *   whose last change is not later (mongodb-ticket-state.ts);
  * - a batch the pipeline retries carries the same batch id, and is
  *   recognised exactly even after a partial write (mongodb-record.ts);
  * - ids users see are numbers from an atomic counter.
@@ -36,21 +38,34 @@ import {
   type OutboxEntryInput,
   type RecordOptions,
   type RecordOutcome,
+  type SettableState,
+  type StateChangeOptions,
   type StoreAccessOptions,
   type StoredOccurrence,
   type Ticket,
   type TicketFilter,
   type TicketStore,
 } from '../contract.js';
-import { checkFilter, checkTicketId, occurrenceQuery, ticketNotFound, ticketQuery } from '../query-options.js';
+import {
+  checkFilter,
+  checkLinkState,
+  checkTicketId,
+  occurrenceQuery,
+  regressionGrace,
+  ticketNotFound,
+  ticketQuery,
+} from '../query-options.js';
+import { changeTime, checkSettableState } from '../ticket-state.js';
 import { fromBsonKeys } from './bson-keys.js';
 import { DEFAULT_IDLE_CLOSE_MS, MongoConnection, type Collections, type MongoAccess } from './mongodb-connection.js';
-import { linkFilter, mongoFilter, ORDER_FIELDS, toLink, toTicket } from './mongodb-documents.js';
+import { mongoFilter, ORDER_FIELDS, toTicket } from './mongodb-documents.js';
 import { classifyMongoError } from './mongodb-errors.js';
 import { takeCommentSlot, takeLink } from './mongodb-claims.js';
-import { mergeOutbox, takeLeases } from './mongodb-outbox.js';
+import * as links from './mongodb-links.js';
+import { mergeOutbox, retryRow, takeLeases } from './mongodb-outbox.js';
 import { postponeRows } from './mongodb-outbox-postpone.js';
 import { recordDeltas, type RecordContext } from './mongodb-record.js';
+import { changeTicketState } from './mongodb-ticket-state.js';
 import * as ts from './mongodb-tracker-state.js';
 import type { BudgetWindow, TrackerLease, TrackerState, TrackerStatePatch, WriteGrant } from '../tracker-state.js';
 import { parseMongoUri } from './mongodb-uri.js';
@@ -171,11 +186,12 @@ export class MongoDBBackend implements TicketStore {
 
   async recordBatch(batch: readonly OccurrenceInput[], options: RecordOptions = {}): Promise<RecordOutcome[]> {
     const deltas = groupByTicket(batch);
+    const graceMs = regressionGrace(options);
     if (deltas.length === 0) return [];
     const named = options.batchId !== undefined;
     const batchId = options.batchId ?? randomUUID();
     return this.write('record occurrences', (c) =>
-      recordDeltas(this.rc, c, deltas, batchId, named, options.outbox ?? []),
+      recordDeltas(this.rc, c, deltas, batchId, named, options.outbox ?? [], graceMs),
     );
   }
 
@@ -224,29 +240,27 @@ export class MongoDBBackend implements TicketStore {
 
   // -- changes ---------------------------------------------------------------
 
-  async solveTicket(id: number): Promise<Ticket> {
+  async setTicketState(id: number, state: SettableState, options?: StateChangeOptions): Promise<Ticket> {
     checkTicketId(id);
-    const now = this.now();
-    return this.change('solve a ticket', id, async (c) => {
-      // Only the solved fields change; solving twice keeps the first time.
-      const doc = await c.tickets.findOneAndUpdate(
-        { _id: id as never, solved: false },
-        { $set: { solved: true, solvedAt: now } },
-        { returnDocument: 'after' },
-      );
-      return doc ?? c.tickets.findOne({ _id: id as never });
-    });
+    checkSettableState(state);
+    const at = new Date(changeTime(options, this.now()));
+    return this.change('change the state of a ticket', id, (c) => changeTicketState(this.name, c, id, state, at));
   }
 
-  async reopenTicket(id: number): Promise<Ticket> {
-    checkTicketId(id);
-    return this.change('reopen a ticket', id, (c) =>
-      c.tickets.findOneAndUpdate(
-        { _id: id as never },
-        { $set: { solved: false, solvedAt: null } },
-        { returnDocument: 'after' },
-      ),
-    );
+  solveTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
+    return this.setTicketState(id, 'solved', options);
+  }
+
+  reopenTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
+    return this.setTicketState(id, 'open', options);
+  }
+
+  muteTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
+    return this.setTicketState(id, 'muted', options);
+  }
+
+  unmuteTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
+    return this.setTicketState(id, 'open', options);
   }
 
   async deleteTicket(id: number): Promise<void> {
@@ -261,9 +275,8 @@ export class MongoDBBackend implements TicketStore {
 
   // -- links -----------------------------------------------------------------
 
-  async getLink(key: LinkKey): Promise<Link | null> {
-    const doc = await this.run('read a link', (c) => c.links.findOne(linkFilter(key)));
-    return doc === null ? null : toLink(doc);
+  getLink(key: LinkKey): Promise<Link | null> {
+    return this.run('read a link', (c) => links.getLink(c, key));
   }
 
   async claimLink(key: LinkKey, owner: string, leaseMs: number): Promise<LinkClaim> {
@@ -271,24 +284,25 @@ export class MongoDBBackend implements TicketStore {
     return this.write('claim a link', (c) => takeLink(c, key, owner, now, new Date(now.getTime() + leaseMs)));
   }
 
-  async completeLink(key: LinkKey, owner: string, externalId: string): Promise<boolean> {
-    const result = await this.write('complete a link', (c) =>
-      c.links.updateOne(
-        { ...linkFilter(key), owner, externalId: null },
-        { $set: { externalId, owner: null, claimedUntil: null } },
-      ),
-    );
-    return result.modifiedCount > 0;
+  completeLink(key: LinkKey, owner: string, externalId: string): Promise<boolean> {
+    return this.write('complete a link', (c) => links.completeLink(c, key, owner, externalId));
   }
 
-  async releaseLink(key: LinkKey, owner: string): Promise<void> {
-    await this.write('release a link', (c) => c.links.deleteOne({ ...linkFilter(key), owner, externalId: null }));
+  releaseLink(key: LinkKey, owner: string): Promise<void> {
+    return this.write('release a link', (c) => links.releaseLink(c, key, owner));
   }
 
-  async setLink(key: LinkKey, externalId: string): Promise<void> {
-    await this.write('set a link', (c) =>
-      c.links.updateOne(linkFilter(key), { $set: { externalId, owner: null, claimedUntil: null } }, { upsert: true }),
-    );
+  setLink(key: LinkKey, externalId: string): Promise<void> {
+    return this.write('set a link', (c) => links.setLink(c, key, externalId));
+  }
+
+  async setLinkState(key: LinkKey, state: SettableState, at: string): Promise<void> {
+    const set = checkLinkState(state, at);
+    await this.write('set the state of a link', (c) => links.setLinkState(c, key, set.state, new Date(set.at)));
+  }
+
+  getLinksByExternalId(tracker: string, externalIds: readonly string[]): Promise<Link[]> {
+    return this.run('read links by external id', (c) => links.linksByExternalId(c, tracker, externalIds));
   }
 
   async claimCommentSlot(
@@ -299,8 +313,8 @@ export class MongoDBBackend implements TicketStore {
     return this.write('claim a comment slot', (c) => takeCommentSlot(c, key, now, intervalMs));
   }
 
-  async deleteLink(key: LinkKey): Promise<void> {
-    await this.write('delete a link', (c) => c.links.deleteOne(linkFilter(key)));
+  deleteLink(key: LinkKey): Promise<void> {
+    return this.write('delete a link', (c) => links.deleteLink(c, key));
   }
 
   // -- outbox ----------------------------------------------------------------
@@ -328,15 +342,7 @@ export class MongoDBBackend implements TicketStore {
   }
 
   async retryOutbox(id: number, owner: string, availableAt: string, error: string): Promise<void> {
-    await this.write('postpone a delivery', (c) =>
-      c.outbox.updateOne(
-        { _id: id as never, owner },
-        {
-          $set: { owner: null, leasedUntil: null, availableAt: new Date(availableAt), lastError: error },
-          $inc: { attempts: 1 },
-        },
-      ),
-    );
+    await this.write('postpone a delivery', (c) => retryRow(c, id, owner, new Date(availableAt), error));
   }
 
   async countOutbox(tracker?: string): Promise<number> {

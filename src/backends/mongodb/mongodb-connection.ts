@@ -173,6 +173,8 @@ async function createIndexes(c: Collections): Promise<void> {
     c.occurrences.createIndex({ ticketId: 1, time: -1, _id: -1 }, { name: 'by_ticket' }),
     c.occurrences.createIndex({ b: 1, i: 1 }, { unique: true, name: 'batch_entry' }),
     c.links.createIndex({ tracker: 1, appId: 1, hash: 1 }, { unique: true, name: 'link_key' }),
+    // Two-way sync finds the links of the tickets a tracker changed.
+    c.links.createIndex({ tracker: 1, externalId: 1 }, { name: 'by_external_id' }),
     c.outbox.createIndex({ tracker: 1, availableAt: 1, _id: 1 }, { name: 'due' }),
     c.outbox.createIndex({ b: 1, i: 1 }, { unique: true, name: 'batch_entry' }),
     // Old ids are deleted by age (there are no TTL indexes everywhere: FerretDB lacks them).

@@ -1,8 +1,21 @@
-/** Tickets, links and deliveries between MongoDB documents and the contract's objects. */
+/**
+ * Tickets, links and deliveries between MongoDB documents and the contract's
+ * objects.
+ *
+ * A ticket document keeps, besides the fields its state is derived from
+ * (`solved`, `mutedAt`, `lastRegressionAt`, `stateAt`), that state itself in
+ * `state`, set by every write that changes it: lists filter on it, because
+ * telling a regressed ticket from a reopened one means comparing two fields,
+ * which FerretDB cannot do in a query. Documents of older versions have none
+ * of these new fields; they read as null, and such a ticket's state follows
+ * from `solved` and `lastRegressionAt` alone (it was never muted).
+ */
 
 import type { Document } from 'mongodb';
 import type { JsonValue } from '../../logging/json-safe.js';
 import type { Link, LinkKey, OutboxEntry, Ticket, TicketFilter, TicketOrderField } from '../contract.js';
+import { filterStates } from '../query-options.js';
+import { SETTABLE_STATES, stateOf, type SettableState, type TicketState } from '../ticket-state.js';
 import { fromBsonKeys } from './bson-keys.js';
 
 export const ORDER_FIELDS: Record<TicketOrderField, string> = {
@@ -23,12 +36,36 @@ export function mongoFilter(f: TicketFilter): Document {
     query.level = f.level === undefined ? { $gte: f.minLevel } : f.level >= f.minLevel ? f.level : { $in: [] };
   if (f.appId !== undefined) query.appId = f.appId;
   if (f.channel !== undefined) query.channel = f.channel;
+  const and: Document[] = [];
+  const states = filterStates(f);
+  if (states !== undefined) and.push(stateFilter(states));
+  if (f.muted !== undefined) and.push({ mutedAt: f.muted ? { $ne: null } : null });
+  if (and.length > 0) query.$and = and;
   return query;
+}
+
+/** How a document of an older version, without `state`, shows each state (none was muted). */
+const OLDER: Record<TicketState, Document | null> = {
+  open: { solved: false, lastRegressionAt: null },
+  solved: { solved: true },
+  regressed: { solved: false, lastRegressionAt: { $ne: null } },
+  muted: null,
+};
+
+function stateFilter(states: readonly TicketState[]): Document {
+  const older = states.flatMap((s) => (OLDER[s] === null ? [] : [{ state: null, ...OLDER[s] }]));
+  return { $or: [{ state: { $in: [...states] } }, ...older] };
 }
 
 const iso = (value: unknown): string | null => (value instanceof Date ? value.toISOString() : null);
 
 export function toTicket(doc: Document): Ticket {
+  const state = {
+    solved: Boolean(doc.solved),
+    mutedAt: iso(doc.mutedAt),
+    lastRegressionAt: iso(doc.lastRegressionAt),
+    stateChangedAt: iso(doc.stateAt),
+  };
   return {
     id: Number(doc._id),
     hash: String(doc.hash),
@@ -41,10 +78,14 @@ export function toTicket(doc: Document): Ticket {
     firstSeen: iso(doc.firstSeen)!,
     lastSeen: iso(doc.lastSeen)!,
     occurrenceCount: Number(doc.occurrenceCount),
-    solved: Boolean(doc.solved),
+    solved: state.solved,
     solvedAt: iso(doc.solvedAt),
     regressionCount: Number(doc.regressionCount ?? 0),
-    lastRegressionAt: iso(doc.lastRegressionAt),
+    lastRegressionAt: state.lastRegressionAt,
+    muted: state.mutedAt !== null,
+    mutedAt: state.mutedAt,
+    stateChangedAt: state.stateChangedAt,
+    state: stateOf(state),
   };
 }
 
@@ -60,6 +101,8 @@ export function toLink(doc: Document): Link {
     externalId: doc.externalId == null ? null : String(doc.externalId),
     owner: doc.owner == null ? null : String(doc.owner),
     claimedUntil: iso(doc.claimedUntil),
+    state: SETTABLE_STATES.includes(doc.state as SettableState) ? (doc.state as SettableState) : null,
+    stateAt: iso(doc.stateAt),
   };
 }
 

@@ -147,6 +147,14 @@ export async function unmarkOutbox(
  * is taken by one atomic conditional update: two owners never hold the same
  * entry, and one that another owner took in between is skipped for the next.
  */
+/** Not delivered: the row is released, due again at `availableAt`, with one more attempt (only its owner may). */
+export async function retryRow(c: Collections, id: number, owner: string, availableAt: Date, error: string) {
+  await c.outbox.updateOne(
+    { _id: id as never, owner },
+    { $set: { owner: null, leasedUntil: null, availableAt, lastError: error }, $inc: { attempts: 1 } },
+  );
+}
+
 export async function takeLeases(
   c: Collections,
   tracker: string,

@@ -19,6 +19,11 @@
  *    then is its id pulled from its tickets' pending lists: a ticket's list
  *    holds only batches still being written, never the ids of all the
  *    batches a busy ticket has seen.
+ *
+ * A solved ticket is reopened as a regression by a separate update that only
+ * matches it while it is solved since before the batch's latest occurrence
+ * less the grace window, so exactly one writer reopens it. A muted ticket is
+ * never solved, so it is only counted.
  */
 
 import type { Collection, Document } from 'mongodb';
@@ -62,6 +67,7 @@ export async function recordDeltas(
   batchId: string,
   named: boolean,
   outbox: readonly OutboxEntryInput[],
+  graceMs: number,
 ): Promise<RecordOutcome[]> {
   if (named && (await c.batches.findOne({ _id: batchId as never }, { projection: { _id: 1 } })) !== null) {
     const outcomes = await currentOutcomes(c, deltas);
@@ -74,7 +80,7 @@ export async function recordDeltas(
   const docs: Document[] = [];
   let index = 0;
   for (const delta of deltas) {
-    const outcome = await applyDelta(ctx, c, delta, batchId);
+    const outcome = await applyDelta(ctx, c, delta, batchId, graceMs);
     outcomes.push(outcome);
     for (const item of delta.occurrences) {
       docs.push({
@@ -144,10 +150,13 @@ async function applyDelta(
   c: Collections,
   delta: TicketDelta,
   batchId: string,
+  graceMs: number,
 ): Promise<RecordOutcome> {
   const key = { appId: delta.appId, hash: delta.hash };
   const first = new Date(delta.firstSeen);
   const last = new Date(delta.lastSeen);
+  // A ticket solved before this time regresses (its grace window has passed).
+  const solvedBefore = new Date(last.getTime() - graceMs);
   const notYet = { batches: { $ne: batchId } };
   // Typed as plain documents: the driver's update typings cannot describe
   // fields of a collection without a schema.
@@ -166,20 +175,26 @@ async function applyDelta(
     occurrenceCount: Number(doc.occurrenceCount),
   });
   for (let attempt = 0; attempt < 3; attempt++) {
-    // 1. The usual case: an open ticket, or one solved after this occurrence happened.
+    // 1. The usual case: an unsolved (or muted) ticket, or one solved too recently to regress.
     const counted = await c.tickets.findOneAndUpdate(
-      { ...key, ...notYet, $or: [{ solved: false }, { solvedAt: { $gte: last } }] },
+      { ...key, ...notYet, $or: [{ solved: false }, { mutedAt: { $ne: null } }, { solvedAt: { $gte: solvedBefore } }] },
       count,
       { returnDocument: 'after' },
     );
     if (counted !== null) return outcome(counted, false);
-    // 2. A ticket solved before this occurrence: reopen it as a regression.
+    // 2. A ticket solved before the grace window: reopen it as a regression.
     const reopened = await c.tickets.findOneAndUpdate(
-      { ...key, ...notYet, solved: true, solvedAt: { $lt: last } },
+      {
+        ...key,
+        ...notYet,
+        solved: true,
+        mutedAt: null,
+        $or: [{ solvedAt: { $lt: solvedBefore } }, { solvedAt: null }],
+      },
       {
         ...count,
         $inc: { occurrenceCount: delta.count, regressionCount: 1 },
-        $set: { solved: false, solvedAt: null, lastRegressionAt: last },
+        $set: { solved: false, solvedAt: null, lastRegressionAt: last, stateAt: last, state: 'regressed' },
       },
       { returnDocument: 'after' },
     );
@@ -202,6 +217,9 @@ async function applyDelta(
             solvedAt: null,
             regressionCount: 0,
             lastRegressionAt: null,
+            mutedAt: null,
+            stateAt: null,
+            state: 'open',
           },
         },
         { upsert: true, returnDocument: 'after' },

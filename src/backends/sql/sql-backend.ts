@@ -1,12 +1,11 @@
 /**
  * The SQL store: SQLite (the zero-setup default) and PostgreSQL, on kysely.
  *
- * Every write is one statement per ticket that both creates and counts
- * (`insert … on conflict … do update … returning`), inside one transaction per
- * batch, so concurrent writers in many processes never race. The returned
- * count tells whether this batch created the ticket (the count equals the
- * batch's own), and a column set from the old row tells whether it reopened
- * a solved one.
+ * Every write is one statement per ticket that both creates and counts,
+ * inside one transaction per batch, so concurrent writers in many processes
+ * never race (sql-record.ts). A state change is one conditional update that
+ * only matches a ticket whose last change is not later, so of two processes
+ * changing a ticket at once the later change wins.
  *
  * Opened with `readOnly`, the store is only verified (sql-schema.ts) and
  * never written: SQLite's file is opened read-only (or with query_only, see
@@ -15,12 +14,11 @@
  * verified the same way and then written as usual.
  */
 
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { secretMatchers, uriSecrets } from '../../errors.js';
 import { checkOptions } from '../../options.js';
-import { groupByTicket, isoTime, ticketKey, type TicketDelta } from '../batch.js';
+import { groupByTicket } from '../batch.js';
 import {
-  BATCH_ID_RETENTION_MS,
   type GetOccurrencesOptions,
   type GetTicketsOptions,
   type Link,
@@ -31,18 +29,29 @@ import {
   type OutboxEntryInput,
   type RecordOptions,
   type RecordOutcome,
+  type SettableState,
+  type StateChangeOptions,
   type StoreAccessOptions,
   type StoredOccurrence,
   type Ticket,
   type TicketFilter,
   type TicketStore,
 } from '../contract.js';
-import { checkFilter, checkTicketId, occurrenceQuery, ticketNotFound, ticketQuery } from '../query-options.js';
+import {
+  checkFilter,
+  checkTicketId,
+  occurrenceQuery,
+  regressionGrace,
+  ticketNotFound,
+  ticketQuery,
+} from '../query-options.js';
+import { changeTime, checkSettableState } from '../ticket-state.js';
 import { SqlCore } from './sql-core.js';
 import { createDialect, type SqlConnectOptions, type SqlDialect } from './sql-dialect.js';
 import * as lo from './sql-links-outbox.js';
 import * as ob from './sql-outbox.js';
 import * as ts from './sql-tracker-state.js';
+import { recordDeltas } from './sql-record.js';
 import { ORDER_COLUMNS, ticketWhere, toTicket } from './sql-rows.js';
 import { tableNames, type TableNames } from './sql-schema.js';
 import { parseSqlUri } from './sql-uri.js';
@@ -119,113 +128,15 @@ export class SqlBackend implements TicketStore {
 
   async recordBatch(batch: readonly OccurrenceInput[], options: RecordOptions = {}): Promise<RecordOutcome[]> {
     const deltas = groupByTicket(batch);
+    const graceMs = regressionGrace(options);
     if (deltas.length === 0) return [];
-    const { batchId, outbox = [] } = options;
-    const d = this.d;
-    const rows = deltas.map((delta) => ({
-      delta,
-      appId: d.text(delta.appId),
-      first: isoTime(delta.firstSeen),
-      last: isoTime(delta.lastSeen),
-    }));
-    // Serialised before the transaction: nothing slow happens while the write lock is held.
-    const records = deltas.map((delta) =>
-      delta.occurrences.map((o) => [isoTime(o.time), d.json(JSON.stringify(o.data))]),
-    );
-    const now = this.now().toISOString();
-    return this.core.write('record occurrences', async (conn) => {
-      if (batchId !== undefined && !(await this.firstApplication(conn, batchId, now))) {
-        return this.currentOutcomes(
-          conn,
-          rows.map((r) => r.delta),
-        );
-      }
-      const found = new Map<string, Row>();
-      // Known tickets: one statement for the whole batch. Updating first also
-      // keeps sequences from being spent by every write.
-      const values = rows.map(
-        (r) =>
-          sql`(${r.appId}, ${r.delta.hash}, cast(${r.delta.count} as ${sql.raw(d.counterType)}), cast(${r.first} as ${sql.raw(d.timeType)}), cast(${r.last} as ${sql.raw(d.timeType)}))`,
-      );
-      const updated = await sql<Row>`
-        update ${sql.table(this.t.tickets)} as t set ${this.merge(sql`v.n`, sql`v.f`, sql`v.l`)}
-        from (select column1 as a, column2 as h, column3 as n, column4 as f, column5 as l
-              from (values ${sql.join(values)}) as x) as v
-        where t.app_id = v.a and t.hash = v.h
-        returning id, app_id, hash, occurrence_count, last_write_reopened`.execute(conn);
-      for (const row of updated.rows) found.set(ticketKey(String(row.app_id), String(row.hash)), row);
-
-      // New tickets: inserted; the conflict clause settles a race with another writer.
-      for (const r of rows) {
-        if (found.has(ticketKey(r.appId, r.delta.hash))) continue;
-        const { delta } = r;
-        const inserted = await sql<Row>`
-          insert into ${sql.table(this.t.tickets)} as t
-            (hash, app_id, level, channel, location, function, title, first_seen, last_seen, occurrence_count)
-          values (${delta.hash}, ${r.appId}, ${delta.level}, ${d.text(delta.channel)},
-            ${d.text(delta.location)}, ${delta.function === null ? null : d.text(delta.function)}, ${d.text(delta.title)},
-            ${r.first}, ${r.last}, ${delta.count})
-          on conflict (app_id, hash) do update set
-            ${this.merge(sql`excluded.occurrence_count`, sql`excluded.first_seen`, sql`excluded.last_seen`)}
-          returning id, app_id, hash, occurrence_count, last_write_reopened`.execute(conn);
-        found.set(ticketKey(r.appId, delta.hash), inserted.rows[0]!);
-      }
-
-      const occurrenceRows: unknown[][] = [];
-      const outcomes = rows.map((r, i) => {
-        const row = found.get(ticketKey(r.appId, r.delta.hash))!;
-        const ticketId = Number(row.id);
-        const occurrenceCount = Number(row.occurrence_count);
-        for (const [time, json] of records[i]!) occurrenceRows.push([ticketId, time, json]);
-        return {
-          hash: r.delta.hash,
-          appId: r.delta.appId,
-          ticketId,
-          // A ticket whose count is this batch's own was created by it.
-          created: occurrenceCount === r.delta.count,
-          regressed: Boolean(row.last_write_reopened),
-          occurrenceCount,
-        };
-      });
-      await d.insertRows(conn, this.t.occurrences, ['ticket_id', 'time', 'data'], occurrenceRows);
-      await ob.mergeOutbox(this.core, conn, outbox, now);
-      return outcomes;
+    return recordDeltas(this.core, {
+      deltas,
+      batchId: options.batchId,
+      outbox: options.outbox ?? [],
+      graceMs,
+      now: this.now().toISOString(),
     });
-  }
-
-  /**
-   * Record that `batchId` is applied, in the batch's own transaction (so a
-   * retry is recognised exactly, however many batches came in between);
-   * false when it was already. Ids older than BATCH_ID_RETENTION_MS are
-   * forgotten, now and then.
-   */
-  private async firstApplication(conn: Kysely<unknown>, batchId: string, now: string): Promise<boolean> {
-    const inserted = await sql<Row>`insert into ${sql.table(this.t.batches)} (batch_id, applied_at)
-      values (${batchId}, ${now}) on conflict (batch_id) do nothing returning batch_id`.execute(conn);
-    if (Math.random() < 0.01) {
-      const cutoff = new Date(Date.parse(now) - BATCH_ID_RETENTION_MS).toISOString();
-      await sql`delete from ${sql.table(this.t.batches)} where applied_at < ${cutoff}`.execute(conn);
-    }
-    return inserted.rows.length > 0;
-  }
-
-  /** Outcomes of a batch applied before: the tickets as they stand. */
-  private async currentOutcomes(conn: Kysely<unknown>, deltas: readonly TicketDelta[]): Promise<RecordOutcome[]> {
-    const outcomes: RecordOutcome[] = [];
-    for (const delta of deltas) {
-      const result = await sql<Row>`select id, occurrence_count from ${sql.table(this.t.tickets)}
-        where app_id = ${this.d.text(delta.appId)} and hash = ${delta.hash}`.execute(conn);
-      const row = result.rows[0];
-      outcomes.push({
-        hash: delta.hash,
-        appId: delta.appId,
-        ticketId: row === undefined ? 0 : Number(row.id),
-        created: false,
-        regressed: false,
-        occurrenceCount: row === undefined ? 0 : Number(row.occurrence_count),
-      });
-    }
-    return outcomes;
   }
 
   // -- reads -----------------------------------------------------------------
@@ -275,21 +186,37 @@ export class SqlBackend implements TicketStore {
 
   // -- changes ---------------------------------------------------------------
 
-  async solveTicket(id: number): Promise<Ticket> {
+  async setTicketState(id: number, state: SettableState, options?: StateChangeOptions): Promise<Ticket> {
     checkTicketId(id);
-    const now = this.now().toISOString();
-    return this.change('solve a ticket', id, (conn) =>
-      sql<Row>`update ${sql.table(this.t.tickets)} set solved = true, solved_at = coalesce(solved_at, ${now})
-        where id = ${id} returning *`.execute(conn),
-    );
+    checkSettableState(state);
+    const at = changeTime(options, this.now());
+    const solved = state === 'solved';
+    const table = sql.table(this.t.tickets);
+    return this.change('change the state of a ticket', id, async (conn) => {
+      // Applied only when no later change was made: one statement, so no other writer slips in between.
+      const changed = await sql<Row>`update ${table}
+        set solved = ${sql.raw(solved ? 'true' : 'false')}, solved_at = ${solved ? at : null},
+          muted_at = ${state === 'muted' ? at : null}, state_at = ${at}
+        where id = ${id} and (state_at is null or state_at <= ${at}) returning *`.execute(conn);
+      if (changed.rows.length > 0) return changed;
+      return sql<Row>`select * from ${table} where id = ${id}`.execute(conn);
+    });
   }
 
-  async reopenTicket(id: number): Promise<Ticket> {
-    checkTicketId(id);
-    return this.change('reopen a ticket', id, (conn) =>
-      sql<Row>`update ${sql.table(this.t.tickets)} set solved = false, solved_at = null
-        where id = ${id} returning *`.execute(conn),
-    );
+  solveTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
+    return this.setTicketState(id, 'solved', options);
+  }
+
+  reopenTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
+    return this.setTicketState(id, 'open', options);
+  }
+
+  muteTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
+    return this.setTicketState(id, 'muted', options);
+  }
+
+  unmuteTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
+    return this.setTicketState(id, 'open', options);
   }
 
   async deleteTicket(id: number): Promise<void> {
@@ -324,6 +251,12 @@ export class SqlBackend implements TicketStore {
   }
   deleteLink(key: LinkKey): Promise<void> {
     return lo.deleteLink(this.ctx, key);
+  }
+  setLinkState(key: LinkKey, state: SettableState, at: string): Promise<void> {
+    return lo.setLinkState(this.ctx, key, state, at);
+  }
+  getLinksByExternalId(tracker: string, externalIds: readonly string[]): Promise<Link[]> {
+    return lo.getLinksByExternalId(this.ctx, tracker, externalIds);
   }
   enqueueOutbox(entries: readonly OutboxEntryInput[]): Promise<void> {
     return ob.enqueueOutbox(this.ctx, entries);
@@ -366,30 +299,6 @@ export class SqlBackend implements TicketStore {
   }
 
   // -- plumbing --------------------------------------------------------------
-
-  /**
-   * The SET clause that adds occurrences to ticket `t`: counts, first and
-   * last seen, and reopening a solved ticket as a regression when an
-   * occurrence happened after it was solved. Every expression reads the old
-   * row, so `last_write_reopened` tells the caller what this write did.
-   */
-  private merge(
-    count: RawBuilder<unknown>,
-    first: RawBuilder<unknown>,
-    last: RawBuilder<unknown>,
-  ): RawBuilder<unknown> {
-    const d = this.d;
-    const regress = sql`(t.solved and coalesce(t.solved_at < ${last}, true))`;
-    return sql`
-      occurrence_count = t.occurrence_count + ${count},
-      last_seen = ${d.greatest(sql`t.last_seen`, last)},
-      first_seen = ${d.least(sql`t.first_seen`, first)},
-      last_write_reopened = ${regress},
-      regression_count = t.regression_count + (case when ${regress} then 1 else 0 end),
-      last_regression_at = (case when ${regress} then ${last} else t.last_regression_at end),
-      solved_at = (case when ${regress} then null else t.solved_at end),
-      solved = (case when ${regress} then false else t.solved end)`;
-  }
 
   private async change(action: string, id: number, run: (conn: Kysely<unknown>) => Promise<{ rows: Row[] }>) {
     const result = await this.core.write(action, run);

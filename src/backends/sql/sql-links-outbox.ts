@@ -6,6 +6,8 @@
 
 import { sql } from 'kysely';
 import type { Link, LinkClaim, LinkKey } from '../contract.js';
+import { checkLinkState } from '../query-options.js';
+import { SETTABLE_STATES, type SettableState } from '../ticket-state.js';
 import type { SqlCore } from './sql-core.js';
 
 type Row = Record<string, unknown>;
@@ -102,6 +104,42 @@ export async function deleteLink({ core }: SqlContext, key: LinkKey): Promise<vo
   );
 }
 
+/** Record the tracker state of a finished link; a claim still pending, or no link, is left alone. */
+export async function setLinkState(
+  { core }: SqlContext,
+  key: LinkKey,
+  state: SettableState,
+  at: string,
+): Promise<void> {
+  const checked = checkLinkState(state, at);
+  await core.write('set the state of a link', (conn) =>
+    sql`update ${sql.table(core.t.links)} set state = ${checked.state}, state_at = ${checked.at}
+      where ${keyIs(key)} and external_id is not null`.execute(conn),
+  );
+}
+
+// External ids per statement: far below every driver's limit of bound values.
+const IDS_PER_QUERY = 1_000;
+
+/** The finished links of a tracker to these external ids: one query (per thousand ids), by the (tracker, external_id) index. */
+export async function getLinksByExternalId(
+  { core }: SqlContext,
+  tracker: string,
+  externalIds: readonly string[],
+): Promise<Link[]> {
+  const ids = [...new Set(externalIds)];
+  const links: Link[] = [];
+  for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
+    const chunk = ids.slice(i, i + IDS_PER_QUERY);
+    const result = await core.read('read links by external id', (db) =>
+      sql<Row>`select * from ${sql.table(core.t.links)}
+        where tracker = ${tracker} and external_id in (${sql.join(chunk)})`.execute(db),
+    );
+    links.push(...result.rows.map((row) => toLink(core, row)));
+  }
+  return links;
+}
+
 function toLink(core: SqlCore, row: Row): Link {
   return {
     tracker: String(row.tracker),
@@ -110,5 +148,7 @@ function toLink(core: SqlCore, row: Row): Link {
     externalId: row.external_id == null ? null : String(row.external_id),
     owner: row.owner == null ? null : String(row.owner),
     claimedUntil: row.claimed_until == null ? null : core.d.time(row.claimed_until),
+    state: SETTABLE_STATES.includes(row.state as SettableState) ? (row.state as SettableState) : null,
+    stateAt: row.state_at == null ? null : core.d.time(row.state_at),
   };
 }

@@ -14,13 +14,19 @@
  * `delivery_id` columns with a unique index on pending rows; a version 1
  * store is migrated in place when a writer opens it (its outbox rows become
  * frozen deliveries: there may be several per problem).
+ *
+ * Version 3 added ticket states (ticket-state.ts): the tickets' `muted_at`
+ * and `state_at`, the links' `state` and `state_at`, and an index of links
+ * by external id. A version 1 or 2 store gets the columns when a writer
+ * opens it; its tickets keep the state they had (open, solved, or
+ * regressed), none muted, with no known time of their last change.
  */
 
 import { sql, type Kysely } from 'kysely';
 import { LogticketsError } from '../../errors.js';
 import type { SqlDialect } from './sql-dialect.js';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export interface TableNames {
   readonly meta: string;
@@ -71,7 +77,9 @@ function statements(d: SqlDialect, t: TableNames): string[] {
       solved_at ${time},
       regression_count integer not null default 0,
       last_regression_at ${time},
-      last_write_reopened boolean not null default false
+      last_write_reopened boolean not null default false,
+      muted_at ${time},
+      state_at ${time}
     )`,
     `create unique index if not exists ${t.tickets}_key on ${t.tickets} (app_id, hash)`,
     `create index if not exists ${t.tickets}_last_seen on ${t.tickets} (last_seen, id)`,
@@ -92,6 +100,8 @@ function statements(d: SqlDialect, t: TableNames): string[] {
       owner text,
       claimed_until ${time},
       last_comment_at ${time},
+      state varchar(8),
+      state_at ${time},
       primary key (tracker, app_id, hash)
     )`,
     `create table if not exists ${t.outbox} (
@@ -114,6 +124,8 @@ function statements(d: SqlDialect, t: TableNames): string[] {
       applied_at ${time} not null
     )`,
     ...version2(d, t),
+    // Two-way sync finds the links of the tickets a tracker changed.
+    `create index if not exists ${t.links}_external on ${t.links} (tracker, external_id)`,
   ];
 }
 
@@ -150,6 +162,26 @@ function migrateFrom1(t: TableNames): string[] {
   ];
 }
 
+/** The columns version 3 added to tables of older versions: table, column, type. */
+function version3Columns(d: SqlDialect, t: TableNames): ReadonlyArray<readonly [string, string, string]> {
+  return [
+    [t.tickets, 'muted_at', d.timeType],
+    [t.tickets, 'state_at', d.timeType],
+    [t.links, 'state', 'varchar(8)'],
+    [t.links, 'state_at', d.timeType],
+  ];
+}
+
+/** Version 1 or 2 → 3, inside the opening transaction: each new column added when its table lacks it (all null). */
+async function migrateTo3(conn: Kysely<unknown>, d: SqlDialect, t: TableNames): Promise<void> {
+  const present = new Map<string, string[]>();
+  for (const [table, column, type] of version3Columns(d, t)) {
+    if (!present.has(table)) present.set(table, await d.columns(conn, table));
+    if (present.get(table)!.includes(column)) continue;
+    await sql.raw(`alter table ${table} add column ${column} ${type}`).execute(conn);
+  }
+}
+
 /** The columns each table must have for this version to read and write it. */
 function requiredColumns(t: TableNames): ReadonlyArray<readonly [string, readonly string[]]> {
   return [
@@ -172,10 +204,15 @@ function requiredColumns(t: TableNames): ReadonlyArray<readonly [string, readonl
         'regression_count',
         'last_regression_at',
         'last_write_reopened',
+        'muted_at',
+        'state_at',
       ],
     ],
     [t.occurrences, ['id', 'ticket_id', 'time', 'data']],
-    [t.links, ['tracker', 'app_id', 'hash', 'external_id', 'owner', 'claimed_until', 'last_comment_at']],
+    [
+      t.links,
+      ['tracker', 'app_id', 'hash', 'external_id', 'owner', 'claimed_until', 'last_comment_at', 'state', 'state_at'],
+    ],
     [
       t.outbox,
       [
@@ -299,6 +336,7 @@ export async function ensureSchema(
   }
   if (version === SCHEMA_VERSION) return;
   if (version === 1) for (const statement of migrateFrom1(t)) await sql.raw(statement).execute(conn);
+  if (version === 1 || version === 2) await migrateTo3(conn, d, t);
   for (const statement of statements(d, t)) await sql.raw(statement).execute(conn);
   await sql`insert into ${sql.table(t.meta)} (key, value) values ('schema_version', ${String(SCHEMA_VERSION)})
     on conflict (key) do update set value = excluded.value`.execute(conn);

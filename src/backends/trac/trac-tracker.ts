@@ -6,9 +6,12 @@
  *   and is how a problem's ticket is found again;
  * - a ticket closed as fixed is reopened through the workflow (the `reopen`
  *   action found with ticket.getActions, with a fresh `_ts`) with a
- *   regression comment; one closed with a muted resolution stays closed;
- * - tickets changed since a time come from ticket.getRecentChanges, then
- *   ticket.get for each one of logtickets;
+ *   regression comment, unless the store asks for a comment only; one closed
+ *   with a muted resolution, or with the keyword `muted`, stays as it is;
+ * - `setState` resolves, mutes or reopens through the workflow too
+ *   (trac-ticket-state.ts);
+ * - tickets changed since a time come from ticket.getRecentChanges, then one
+ *   system.multicall of ticket.get per hundred of them;
  * - the delivery ids of a write travel in a hidden `#!comment` block at the
  *   end of the description or comment (trac-wiki.ts), and `deliveredIn` reads
  *   them back from ticket.get and ticket.changeLog.
@@ -26,9 +29,11 @@ import { checkOptions } from '../../options.js';
 import { checkWindows, type BudgetWindow } from '../tracker-state.js';
 import type { OccurrenceSummary } from '../tracker/occurrence-summary.js';
 import type { SetupCheck } from '../tracker/setup-check.js';
+import type { SettableState } from '../ticket-state.js';
 import { sinceSecond } from '../tracker/ticket-text.js';
 import type {
   AddResult,
+  SetStateResult,
   Tracker,
   TrackerCallOptions,
   TrackerChange,
@@ -36,6 +41,8 @@ import type {
   TrackerWriteOptions,
 } from '../tracker/tracker.js';
 import { checkTracSetup, tracTicketUrl } from './trac-setup-check.js';
+import { setTracState, tracChange, tracTicketState } from './trac-ticket-state.js';
+import { keywordsOf, signal, TracTickets, type TracTicket } from './trac-tickets.js';
 import { deliveryIdsOf, occurrenceComment, ticketDescription, ticketSummary } from './trac-wiki.js';
 import { XmlRpcClient, type XmlRpcClientOptions } from './xmlrpc-client.js';
 
@@ -65,18 +72,9 @@ export interface TracTrackerOptions extends Omit<XmlRpcClientOptions, 'name'> {
   readonly writeBudget?: readonly BudgetWindow[];
 }
 
-interface TracTicket {
-  readonly id: number;
-  readonly created: Date;
-  readonly changed: Date;
-  readonly attrs: Record<string, string>;
-}
-
-type TracAction = [string, string, string, Array<[string, string, string[]]>];
 /** ticket.changeLog: time, author, field, old value, new value, permanent. */
 type TracChange = [Date, string, string, string, string, number];
 type Signal = TrackerCallOptions | undefined;
-type Write = TrackerWriteOptions | undefined;
 
 export class TracTracker implements Tracker {
   readonly name: string;
@@ -88,6 +86,7 @@ export class TracTracker implements Tracker {
   private readonly fields: TracTicketFields;
   private readonly muted: ReadonlySet<string>;
   private readonly warn: (key: string, message: string) => void;
+  private readonly tickets: TracTickets;
   private fieldMode: Promise<'custom' | 'keywords'> | undefined;
 
   constructor(options: TracTrackerOptions) {
@@ -133,6 +132,7 @@ export class TracTracker implements Tracker {
     this.muted = new Set(options.mutedResolutions ?? ['wontfix', 'invalid', 'duplicate']);
     const report = rateLimitedStderr();
     this.warn = (key, message) => report(`${this.name}|${key}`, message);
+    this.tickets = new TracTickets({ rpc: this.rpc, name: this.name, warn: this.warn });
   }
 
   /** See trac-setup-check.ts: what is checked, how, and in which order. */
@@ -172,18 +172,19 @@ export class TracTracker implements Tracker {
     const ids = options?.deliveryIds ?? [];
     let ticket: TracTicket;
     try {
-      ticket = await this.getTracTicket(Number(id), options);
+      ticket = await this.tickets.get(Number(id), options);
     } catch (error) {
       if (error instanceof LogticketsError && error.faultCode === 404) return 'gone';
       throw error;
     }
-    const closed = ticket.attrs.status === 'closed';
-    if (closed && this.muted.has(ticket.attrs.resolution ?? '')) return 'muted';
-    if (closed) {
-      await this.workflow(ticket, 'reopen', occurrenceComment(summary, true, ids), options);
+    const state = tracTicketState(ticket.attrs, this.muted);
+    if (state === 'muted') return 'muted';
+    if (state === 'solved' && options?.reopen !== false) {
+      await this.tickets.workflow(ticket, 'reopen', occurrenceComment(summary, true, ids), options);
       return 'reopened';
     }
-    await this.update(ticket, occurrenceComment(summary, false, ids), { action: 'leave' }, options);
+    // Open, or solved with the store asking for a comment only: `leave` comments on a closed ticket too.
+    await this.tickets.update(ticket, occurrenceComment(summary, false, ids), { action: 'leave' }, options);
     return 'commented';
   }
 
@@ -204,7 +205,7 @@ export class TracTracker implements Tracker {
     if (wanted.size === 0) return [];
     let texts: string[];
     try {
-      const ticket = await this.getTracTicket(Number(externalId), options);
+      const ticket = await this.tickets.get(Number(externalId), options);
       const log = await this.rpc.call<TracChange[]>('ticket.changeLog', [ticket.id], signal(options));
       texts = [ticket.attrs.description ?? ''];
       for (const [time, , field, , text] of log) {
@@ -218,33 +219,38 @@ export class TracTracker implements Tracker {
     return [...wanted].filter((id) => found.has(id));
   }
 
-  /** Tickets of logtickets (those carrying a fingerprint) changed at or after `since`, oldest first. */
+  /**
+   * Tickets of logtickets (those carrying a fingerprint) changed at or after
+   * `since`, oldest first: ticket.getRecentChanges, then the tickets read a
+   * hundred per request (a ticket deleted after it was listed is left out).
+   * The time of a ticket's state is the time of its last change.
+   */
   async changedSince(since: Date, options?: TrackerCallOptions): Promise<TrackerChange[]> {
     const ids = await this.rpc.call<number[]>('ticket.getRecentChanges', [since], signal(options));
     const changes: TrackerChange[] = [];
-    for (const id of ids) {
-      let ticket: TracTicket;
-      try {
-        ticket = await this.getTracTicket(id, options);
-      } catch (error) {
-        // Deleted after it was listed.
-        if (error instanceof LogticketsError && error.faultCode === 404) continue;
-        throw error;
-      }
+    for (const ticket of await this.tickets.getMany(ids, options)) {
       const { attrs } = ticket;
-      const keywords = (attrs.keywords ?? '').split(/[\s,]+/).filter((k) => k !== '');
-      const ours = (attrs[this.hashField] ?? '') !== '' || keywords.some((k) => /^logtickets:[0-9a-f]{40}$/.test(k));
-      if (!ours) continue;
-      const closed = attrs.status === 'closed';
-      changes.push({
-        externalId: String(ticket.id),
-        state: closed ? 'closed' : 'open',
-        resolution: closed && attrs.resolution ? attrs.resolution : null,
-        updatedAt: ticket.changed.toISOString(),
-        labels: keywords.filter((k) => !k.startsWith('logtickets:')),
-      });
+      const ours =
+        (attrs[this.hashField] ?? '') !== '' || keywordsOf(attrs).some((k) => /^logtickets:[0-9a-f]{40}$/.test(k));
+      if (ours) changes.push(tracChange(ticket, this.muted));
     }
     return changes.sort((a, b) => (a.updatedAt < b.updatedAt ? -1 : a.updatedAt > b.updatedAt ? 1 : 0));
+  }
+
+  /** One ticket.get; undefined for a ticket that does not exist (fault 404). */
+  async readState(externalId: string, options?: TrackerCallOptions): Promise<TrackerChange | undefined> {
+    try {
+      return tracChange(await this.tickets.get(Number(externalId), options), this.muted);
+    } catch (error) {
+      if (error instanceof LogticketsError && error.faultCode === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** See trac-ticket-state.ts: through the workflow, one comment per update, nothing written when already so. */
+  setState(externalId: string, state: SettableState, options?: TrackerWriteOptions): Promise<SetStateResult> {
+    const target = { tickets: this.tickets, name: this.name, mutedResolutions: this.muted };
+    return setTracState(target, Number(externalId), state, options);
   }
 
   async close(): Promise<void> {
@@ -273,56 +279,6 @@ export class TracTracker implements Tracker {
   private async fingerprintCondition(hash: string, options: Signal): Promise<string> {
     return (await this.mode(options)) === 'custom' ? `${this.hashField}=${hash}` : `keywords=~logtickets:${hash}`;
   }
-
-  private async getTracTicket(id: number, options: Signal): Promise<TracTicket> {
-    const [tid, created, changed, attrs] = await this.rpc.call<[number, Date, Date, Record<string, string>]>(
-      'ticket.get',
-      [id],
-      signal(options),
-    );
-    return { id: tid, created, changed, attrs };
-  }
-
-  /**
-   * Comment (and change attributes). Sent a second time only after Trac
-   * refused it as a mid-air collision (nothing written), with a fresh `_ts`;
-   * `beforeWrite` is awaited before each send.
-   */
-  private async update(
-    ticket: TracTicket,
-    comment: string,
-    attributes: Record<string, string>,
-    options: Write,
-  ): Promise<void> {
-    let ts = ticket.attrs._ts ?? '';
-    for (let attempt = 1; ; attempt++) {
-      await options?.beforeWrite?.();
-      try {
-        await this.rpc.call('ticket.update', [ticket.id, comment, { ...attributes, _ts: ts }, false], signal(options));
-        return;
-      } catch (error) {
-        if (attempt > 1 || !midAirCollision(error)) throw error;
-      }
-      ts = (await this.getTracTicket(ticket.id, options)).attrs._ts ?? '';
-    }
-  }
-
-  /** Run a workflow action (found with ticket.getActions, as workflows are configurable). */
-  private async workflow(ticket: TracTicket, action: string, comment: string, options: Write): Promise<void> {
-    const actions = await this.rpc.call<TracAction[]>('ticket.getActions', [ticket.id], signal(options));
-    const found = actions.find(([name]) => name === action);
-    if (found === undefined) {
-      this.warn(
-        `no-${action}`,
-        `${this.name}: ticket #${ticket.id} has no "${action}" action in its workflow now; commenting only`,
-      );
-      await this.update(ticket, comment, { action: 'leave' }, options);
-      return;
-    }
-    const inputs: Record<string, string> = {};
-    for (const [input, value] of found[3] ?? []) inputs[input] = value;
-    await this.update(ticket, comment, { action, ...inputs }, options);
-  }
 }
 
 /** `trac:<endpoint>`, credential-free: the tracker's name in stats, errors, links and the outbox. */
@@ -333,11 +289,6 @@ export function tracTrackerName(url: string): string {
   } catch {
     return 'trac';
   }
-}
-
-/** Trac's fault for an update based on an outdated `_ts`: refused before anything was written. */
-function midAirCollision(error: unknown): boolean {
-  return error instanceof LogticketsError && error.faultCode === 1 && /modified|updated since/i.test(error.message);
 }
 
 /** A frozen copy of checked windows; a bad one is an INVALID_ARGUMENT naming the option. */
@@ -352,8 +303,4 @@ function budgetOf(windows: readonly BudgetWindow[]): readonly BudgetWindow[] {
     );
   }
   return Object.freeze(windows.map((w) => Object.freeze({ writes: w.writes, perMs: w.perMs })));
-}
-
-function signal(options: Signal): { signal?: AbortSignal } {
-  return options?.signal === undefined ? {} : { signal: options.signal };
 }

@@ -23,8 +23,10 @@ import {
   deliveryMarker,
   describeOccurrences,
   describeProblem,
+  stateChangeText,
   type Markup,
 } from '../tracker/ticket-text.js';
+import type { SettableState } from '../ticket-state.js';
 
 const ZWSP = '\u200B';
 const MAX_BLOCK = 20_000;
@@ -66,6 +68,11 @@ export function occurrenceComment(
   deliveryIds: readonly string[] = [],
 ): string {
   return withDeliveryIds(describeOccurrences(WIKI, s, regressed, 'ticket'), deliveryIds);
+}
+
+/** The comment of a state change made by logtickets (solved, muted, reopened). */
+export function stateComment(state: SettableState, deliveryIds: readonly string[] = []): string {
+  return withDeliveryIds(stateChangeText(state), deliveryIds);
 }
 
 // What `deliveryIdsIn` can read back: an id with anything else would be lost, or could break out of the block.

@@ -11,7 +11,11 @@
  *   controls, lone surrogates) are replaced before serializing, instead of
  *   making the serializer throw;
  * - `dateTime.iso8601` values, which Trac sends in UTC without a zone, are read
- *   as UTC whatever the process's time zone;
+ *   as UTC whatever the process's time zone, and dates sent are written in
+ *   UTC too (the package's serializer would write the process's local time,
+ *   which Trac would take for UTC);
+ * - `multicall`: several calls in one request (`system.multicall`), each with
+ *   its own value or fault;
  * - no keep-alive: tracd leaves an unread request body on the connection after
  *   a 401, which would corrupt the next request;
  * - a request is sent once: no retry here, as a write whose answer was lost
@@ -28,6 +32,7 @@ import axios, { type AxiosInstance, type AxiosProxyConfig } from 'axios';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { PassThrough } from 'node:stream';
+import CustomType from 'xmlrpc/lib/customtype.js';
 import Deserializer from 'xmlrpc/lib/deserializer.js';
 import serializer from 'xmlrpc/lib/serializer.js';
 import {
@@ -67,6 +72,39 @@ export function xmlSafe(value: unknown): unknown {
   }
   return value;
 }
+
+/** A date written as Trac reads one: UTC, without a zone (`20240115T12:00:00`). */
+class UtcDateTime extends CustomType {
+  constructor(date: Date) {
+    super(
+      date
+        .toISOString()
+        .replace(/\.\d+Z$/, '')
+        .replace(/-/g, ''),
+    );
+  }
+}
+UtcDateTime.prototype.tagName = 'dateTime.iso8601';
+
+/** What goes on the wire: `xmlSafe`, with every date in UTC. */
+function wireValue(value: unknown): unknown {
+  if (value instanceof Date) return new UtcDateTime(value);
+  if (Array.isArray(value)) return value.map(wireValue);
+  if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, wireValue(v)]));
+  }
+  return value;
+}
+
+/** One call of a multicall. */
+export interface XmlRpcCall {
+  readonly method: string;
+  readonly params: readonly unknown[];
+}
+
+/** The outcome of one call of a multicall: its value, or its fault as a LogticketsError (see `multicall`). */
+export type MulticallResult<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly fault: LogticketsError };
 
 // 20240115T12:00:00 (Trac), also with dashes, fractions or a zone.
 const ISO8601 = /^(\d{4})-?(\d\d)-?(\d\d)T(\d\d):?(\d\d):?(\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?$/;
@@ -153,7 +191,7 @@ export class XmlRpcClient {
     params: readonly unknown[] = [],
     options: { readonly signal?: AbortSignal } = {},
   ): Promise<T> {
-    const body = serializer.serializeMethodCall(method, xmlSafe(params) as unknown[], 'UTF-8');
+    const body = serializer.serializeMethodCall(method, wireValue(xmlSafe(params)) as unknown[], 'UTF-8');
     let response;
     try {
       response = await this.#http.post<string>(
@@ -231,6 +269,65 @@ export class XmlRpcClient {
       );
     }
     return result as T;
+  }
+
+  /**
+   * Several calls in one request (`system.multicall`), answered in order: a
+   * value, or a fault of that call alone as a TRACKER_FAULT error. A failure
+   * of the request as a whole is thrown as `call` throws it. No calls: no
+   * request.
+   *
+   * The standard answer to a failed call is a struct `{ faultCode,
+   * faultString }`, and the fault then keeps its `faultCode`. Trac's XML-RPC
+   * plugin (1.2) sends instead the attributes of the exception raised (a
+   * struct with `_message` and `title`, or an empty one), which name no
+   * code: such a fault has no `faultCode`, and a caller who needs to know
+   * (a 404?) makes that call alone. That plugin also fails the whole request
+   * (HTTP 500) when one call is refused a permission.
+   */
+  async multicall<T = unknown>(
+    calls: readonly XmlRpcCall[],
+    options: { readonly signal?: AbortSignal } = {},
+  ): Promise<Array<MulticallResult<T>>> {
+    if (calls.length === 0) return [];
+    const what = `system.multicall(${[...new Set(calls.map((c) => c.method))].join(', ')})`;
+    const answers = await this.call<unknown>(
+      'system.multicall',
+      [calls.map((c) => ({ methodName: c.method, params: [...c.params] }))],
+      options,
+    );
+    if (!Array.isArray(answers) || answers.length !== calls.length) {
+      const got = Array.isArray(answers) ? answers.length : typeof answers;
+      throw new LogticketsError('PROTOCOL_ERROR', `${what}: expected ${calls.length} answers, got ${got}`, {
+        backend: this.options.name,
+      });
+    }
+    return answers.map((answer: unknown, i): MulticallResult<T> => {
+      const method = calls[i]!.method;
+      if (Array.isArray(answer) && answer.length === 1) return { ok: true, value: answer[0] as T };
+      if (answer === null || typeof answer !== 'object' || Array.isArray(answer)) {
+        throw new LogticketsError(
+          'PROTOCOL_ERROR',
+          `${what}: answer ${i + 1} (${method}) is neither a value nor a fault`,
+          {
+            backend: this.options.name,
+          },
+        );
+      }
+      const fault = answer as Record<string, unknown>;
+      const code = fault.faultCode === undefined ? undefined : Number(fault.faultCode);
+      const detail = [fault.faultString ?? fault._message ?? fault.message, fault.title]
+        .filter((x): x is string => typeof x === 'string' && x !== '')
+        .join(' — ');
+      return {
+        ok: false,
+        fault: new LogticketsError(
+          'TRACKER_FAULT',
+          `${method}: Trac fault${code === undefined ? '' : ` ${code}`}: ${detail || '(no detail given)'}`,
+          { backend: this.options.name, ...(code === undefined ? {} : { faultCode: code }), secrets: this.#secrets },
+        ),
+      };
+    });
   }
 }
 

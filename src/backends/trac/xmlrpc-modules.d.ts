@@ -16,3 +16,12 @@ declare module 'xmlrpc/lib/deserializer.js' {
   }
   export default Deserializer;
 }
+
+declare module 'xmlrpc/lib/customtype.js' {
+  class CustomType {
+    constructor(raw: string);
+    raw: string;
+    tagName: string;
+  }
+  export default CustomType;
+}

@@ -3,6 +3,7 @@
  * draining) turn is told.
  */
 
+import type { SyncPoller } from './sync-poller.js';
 import type { LogticketsError } from '../../errors.js';
 import type { BackoffOptions } from '../../ticketing/backoff.js';
 import type { TicketStore } from '../contract.js';
@@ -17,6 +18,8 @@ export interface DelivererOptions {
   /** How long the lease lasts unless renewed: a dead holder is replaced within it (default 10 000 ms). */
   readonly leaseMs: number;
   readonly retry?: BackoffOptions;
+  /** Two-way sync: looks for changes made in the tracker in the holder's turns. */
+  readonly poller?: SyncPoller;
 }
 
 export interface SettleOptions {

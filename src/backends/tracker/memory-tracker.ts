@@ -3,21 +3,25 @@
  * stand-in for a real tracker in tests of an application. It behaves as Trac
  * and GitHub do for logtickets — one ticket per problem found by its marker,
  * comments with the same text, a regression reopens a ticket closed as
- * solved, a muted one stays closed — and lets a test act as a person would
- * (close, delete, label a ticket) and look at what was written, and lets a
- * test make it fail as trackers do: a write's answer lost after the write was
- * made (`loseAnswer`), writes made but never answered (`holdAnswers`), or
- * every request refused (`down`).
+ * solved, a muted one (closed as wontfix or not planned, or labelled
+ * `wontfix` or `muted`) stays as it is, `setState` solves, mutes or reopens
+ * without a comment — and lets a test act as a person would (close, reopen,
+ * delete, label a ticket) and look at what was written, and lets a test make
+ * it fail as trackers do: a write's answer lost after the write was made
+ * (`loseAnswer`), writes made but never answered (`holdAnswers`), or every
+ * request refused (`down`).
  */
 
 import { LogticketsError } from '../../errors.js';
 import { checkOptions } from '../../options.js';
+import type { SettableState } from '../ticket-state.js';
 import type { OccurrenceSummary } from './occurrence-summary.js';
 import type { SetupCheck } from './setup-check.js';
 import type { BudgetWindow } from '../tracker-state.js';
 import { deliveryIdsIn, deliveryMarker, describeOccurrences, describeProblem, type Markup } from './ticket-text.js';
 import type {
   AddResult,
+  SetStateResult,
   Tracker,
   TrackerCallOptions,
   TrackerChange,
@@ -52,6 +56,11 @@ export interface MemoryTicket {
   updated: string;
 }
 
+/** Labels a person gives a ticket that logtickets must leave alone. */
+const MUTED_LABELS: readonly string[] = ['wontfix', 'muted'];
+
+type WriteKind = 'create' | 'comment' | 'state';
+
 const PLAIN: Markup = {
   strong: (label) => label,
   block: (content) =>
@@ -67,12 +76,22 @@ export class MemoryTracker implements Tracker {
   private readonly muted: ReadonlySet<string>;
   private readonly now: () => Date;
   private next = 1;
-  private lost: { kind: 'create' | 'comment'; times: number } | undefined;
+  private lost: { kind: WriteKind; times: number } | undefined;
   private isDown = false;
   private held: { promise: Promise<void>; release: () => void } | undefined;
   readonly writeBudget: readonly BudgetWindow[] | undefined;
-  /** Requests made, by kind: what a test may count (`writes`: tickets and comments made; `refused`: while down). */
-  readonly calls = { find: 0, create: 0, addOccurrences: 0, changedSince: 0, deliveredIn: 0, writes: 0, refused: 0 };
+  /** Requests made, by kind: what a test may count (`writes`: tickets, comments and state changes made; `refused`: while down). */
+  readonly calls = {
+    find: 0,
+    create: 0,
+    addOccurrences: 0,
+    changedSince: 0,
+    deliveredIn: 0,
+    readState: 0,
+    setState: 0,
+    writes: 0,
+    refused: 0,
+  };
 
   constructor(options: MemoryTrackerOptions = {}) {
     checkOptions('MemoryTracker options', options, {
@@ -127,8 +146,10 @@ export class MemoryTracker implements Tracker {
     this.calls.addOccurrences++;
     const ticket = this.tickets.get(id);
     if (ticket === undefined) return 'gone';
-    if (ticket.state === 'closed' && this.muted.has(ticket.resolution ?? '')) return 'muted';
-    const regressed = ticket.state === 'closed';
+    const state = this.stateOf(ticket);
+    if (state === 'muted') return 'muted';
+    // A ticket closed as solved is reopened, unless the store asks for a comment only.
+    const regressed = state === 'solved' && options?.reopen !== false;
     await options?.beforeWrite?.();
     aborted(options);
     this.calls.writes++;
@@ -175,13 +196,36 @@ export class MemoryTracker implements Tracker {
     return [...this.tickets.values()]
       .filter((t) => t.updated >= from)
       .sort((a, b) => (a.updated < b.updated ? -1 : a.updated > b.updated ? 1 : Number(a.id) - Number(b.id)))
-      .map((t) => ({
-        externalId: t.id,
-        state: t.state,
-        resolution: t.resolution,
-        updatedAt: t.updated,
-        labels: [...t.labels],
-      }));
+      .map((t) => this.changeOf(t));
+  }
+
+  async readState(id: string, options?: TrackerCallOptions): Promise<TrackerChange | undefined> {
+    this.enter(options);
+    this.calls.readState++;
+    const ticket = this.tickets.get(id);
+    return ticket === undefined ? undefined : this.changeOf(ticket);
+  }
+
+  /**
+   * Solved: closed as fixed; muted: closed as wontfix; open: open again.
+   * Going to open or solved drops the muted labels. Nothing is written when
+   * the ticket is in that state already; one write otherwise.
+   */
+  async setState(id: string, state: SettableState, options?: TrackerWriteOptions): Promise<SetStateResult> {
+    this.enter(options);
+    this.calls.setState++;
+    const ticket = this.tickets.get(id);
+    if (ticket === undefined) return 'gone';
+    if (this.stateOf(ticket) === state) return 'unchanged';
+    await options?.beforeWrite?.();
+    aborted(options);
+    this.calls.writes++;
+    ticket.state = state === 'open' ? 'open' : 'closed';
+    ticket.resolution = state === 'open' ? null : state === 'solved' ? 'fixed' : 'wontfix';
+    if (state !== 'muted') ticket.labels = ticket.labels.filter((l) => !MUTED_LABELS.includes(l));
+    ticket.updated = this.now().toISOString();
+    await this.answer('state', options);
+    return 'changed';
   }
 
   async close(): Promise<void> {
@@ -194,7 +238,7 @@ export class MemoryTracker implements Tracker {
    * The next `times` creates (or comments) are made, then fail as if their
    * answer was lost on the way back (a timeout, a cut connection).
    */
-  loseAnswer(kind: 'create' | 'comment', times = 1): void {
+  loseAnswer(kind: WriteKind, times = 1): void {
     this.lost = { kind, times };
   }
 
@@ -212,6 +256,14 @@ export class MemoryTracker implements Tracker {
     const ticket = this.must(id);
     ticket.state = 'closed';
     ticket.resolution = resolution;
+    ticket.updated = this.now().toISOString();
+  }
+
+  /** Open a closed ticket again (no resolution). */
+  reopen(id: string): void {
+    const ticket = this.must(id);
+    ticket.state = 'open';
+    ticket.resolution = null;
     ticket.updated = this.now().toISOString();
   }
 
@@ -253,7 +305,7 @@ export class MemoryTracker implements Tracker {
   }
 
   /** After a write was made: its answer, held back or lost as the test asked. */
-  private async answer(kind: 'create' | 'comment', options: TrackerCallOptions | undefined): Promise<void> {
+  private async answer(kind: WriteKind, options: TrackerCallOptions | undefined): Promise<void> {
     const held = this.held;
     if (held !== undefined) {
       const signal = options?.signal;
@@ -265,10 +317,29 @@ export class MemoryTracker implements Tracker {
     }
     if (this.lost?.kind !== kind) return;
     if (--this.lost.times <= 0) this.lost = undefined;
-    throw new LogticketsError('TIMEOUT', `the answer to a ${kind} was lost (made, but not confirmed)`, {
+    throw new LogticketsError('TIMEOUT', `the answer to a ${kind} write was lost (made, but not confirmed)`, {
       retryable: true,
       backend: this.name,
     });
+  }
+
+  private changeOf(t: MemoryTicket): TrackerChange {
+    return {
+      externalId: t.id,
+      state: t.state,
+      resolution: t.resolution,
+      updatedAt: t.updated,
+      labels: [...t.labels],
+      ticketState: this.stateOf(t),
+      stateAt: t.updated,
+    };
+  }
+
+  /** Muted: closed with a muted resolution, or a muted label; solved: closed otherwise; else open. */
+  private stateOf(ticket: MemoryTicket): SettableState {
+    if (ticket.labels.some((l) => MUTED_LABELS.includes(l))) return 'muted';
+    if (ticket.state !== 'closed') return 'open';
+    return this.muted.has(ticket.resolution ?? '') ? 'muted' : 'solved';
   }
 
   private must(id: string): MemoryTicket {

@@ -10,7 +10,8 @@
  * (tracker-delivery.ts). Each tracker write takes one write of the budget
  * from the store first (write-gate.ts); a budget that is used up postpones
  * what is left until it has room. A failure pauses the tracker as a whole
- * (tracker-pause.ts) and releases the entries, never drops them.
+ * (tracker-pause.ts) and releases the entries, never drops them. Then, when
+ * due, it looks for changes made in the tracker (sync-poller.ts).
  *
  * `settle` (a closing process) delivers what is due, and held digests when
  * asked, until a deadline. Timers are unref'd: the loop keeps no process alive.
@@ -71,6 +72,7 @@ export class OutboxDeliverer {
       delivering: this.stopped ? this.heldAtStop : this.lease.holds,
       pausedUntil: this.state?.pausedUntil ?? null,
       reason: this.state?.reason ?? null,
+      ...(this.options.poller === undefined ? {} : { sync: this.options.poller.stats() }),
     };
   }
 
@@ -113,10 +115,8 @@ export class OutboxDeliverer {
   }
 
   /**
-   * Deliver what can be within the deadline: what is due, what comment
-   * windows or a pause release in time (or, with `deliverHeld`, held digests
-   * at once). Requests still under way at the deadline are aborted. Resolves
-   * the entries left.
+   * Deliver what can be within the deadline: what is due, what comment windows or a pause release in time (or,
+   * with `deliverHeld`, held digests at once). Requests under way at the deadline are aborted. Resolves what is left.
    */
   async settle(settle: SettleOptions): Promise<number> {
     const cut = new AbortController();
@@ -242,6 +242,8 @@ export class OutboxDeliverer {
       const stopRenewing = this.lease.keepWhile();
       try {
         next = await this.deliverDue(settle);
+        const poller = settle === undefined ? this.options.poller : undefined;
+        if (poller !== undefined) next = Math.min(next, await poller.turn(this.lease.owner, this.abort.signal));
       } finally {
         stopRenewing();
       }
@@ -300,8 +302,7 @@ export class OutboxDeliverer {
     settle: SettleOptions | undefined,
   ): Promise<'continue' | { until: number; now?: boolean }> {
     const { store, delivery, leaseMs } = this.options;
-    const owner = this.lease.owner;
-    const ids = group.map((e) => e.id);
+    const [owner, ids] = [this.lease.owner, group.map((e) => e.id)];
     let outcome: ProblemOutcome;
     const signal = AbortSignal.any([this.abort.signal, this.lease.signal, ...(settle?.signal ? [settle.signal] : [])]);
     let wrote = false;

@@ -4,6 +4,7 @@
  * gives a ticket's links without asking any tracker, and without credentials.
  */
 
+import type { SettableState } from '../ticket-state.js';
 import type { LinkStore, Ticket } from '../contract.js';
 
 export interface TicketLink {
@@ -11,6 +12,9 @@ export interface TicketLink {
   readonly tracker: string;
   readonly externalId: string;
   readonly url: string;
+  /** The state the tracker's ticket was last known to be in (null: not known yet). */
+  readonly state: SettableState | null;
+  readonly stateAt: string | null;
 }
 
 /** What finding links needs of a tracker: its name and how its ticket URLs look. */
@@ -29,7 +33,13 @@ export async function ticketLinks(
     trackers.map(async (tracker) => {
       const link = await store.getLink({ tracker: tracker.name, appId: ticket.appId, hash: ticket.hash });
       if (link?.externalId == null) return undefined;
-      return { tracker: tracker.name, externalId: link.externalId, url: tracker.ticketUrl(link.externalId) };
+      return {
+        tracker: tracker.name,
+        externalId: link.externalId,
+        url: tracker.ticketUrl(link.externalId),
+        state: link.state,
+        stateAt: link.stateAt,
+      };
     }),
   );
   return found.filter((link): link is TicketLink => link !== undefined);

@@ -7,6 +7,7 @@
 
 import { LogticketsError } from '../../errors.js';
 import { levelName } from '../../logging/level.js';
+import type { SettableState } from '../ticket-state.js';
 import type { OccurrenceSummary } from './occurrence-summary.js';
 import { errorText, extraOf, field, hostOf, text } from './record-fields.js';
 
@@ -70,6 +71,21 @@ export function describeOccurrences(m: Markup, s: OccurrenceSummary, regressed: 
   if (extra !== undefined) latest.push(`extra: ${JSON.stringify(extra)}`);
   parts.push(m.strong(s.count === 1 ? 'Details' : 'Latest'), m.block(latest.join('\n')));
   return parts.join('\n');
+}
+
+/**
+ * What a tracker says in the comment of a state change logtickets makes
+ * (Trac writes one with each change; GitHub writes none, to save writes).
+ */
+export function stateChangeText(state: SettableState): string {
+  switch (state) {
+    case 'solved':
+      return 'Solved in logtickets.';
+    case 'muted':
+      return 'Muted in logtickets: it will not be reopened.';
+    case 'open':
+      return 'Reopened in logtickets.';
+  }
 }
 
 /**

@@ -4,8 +4,11 @@
  *
  * Each batch is written into the store once, with one delivery per problem
  * and tracker queued in the same write; then each tracker's deliverer is
- * woken. Reads, solve, reopen and delete are the store's; a ticket's links to
- * its trackers come from the store too (`links`).
+ * woken. Reads and delete are the store's; a ticket's links to its trackers
+ * come from the store too (`links`). A state change (solve, reopen, mute,
+ * unmute) is queued for every tracker, then made in the store: the trackers
+ * follow it, and changes made in a tracker come back (two-way sync,
+ * tracker-sync.ts).
  *
  * Every process of a fleet runs a deliverer per tracker, and the store
  * decides which one delivers (a lease) and keeps the limits all of them obey
@@ -15,11 +18,9 @@
  */
 
 import { LogticketsError } from '../../errors.js';
-import type { BackoffOptions } from '../../ticketing/backoff.js';
 import { rateLimitedStderr } from '../../logging/internal-error.js';
 import { checkOptions } from '../../options.js';
 import {
-  isTicketStore,
   type GetOccurrencesOptions,
   type GetTicketsOptions,
   type OccurrenceInput,
@@ -32,26 +33,28 @@ import {
   type TicketStore,
 } from '../contract.js';
 import { registerCountsIn } from '../counts-in.js';
-import { openBackend } from '../open-backend.js';
+import type { SettableState, StateChangeOptions } from '../ticket-state.js';
+import { changeState } from './state-change.js';
+import { SyncPoller, DEFAULT_SYNC_INTERVAL_MS } from './sync-poller.js';
 import { ticketLinks, type TicketLink } from './ticket-links.js';
+import {
+  asEntry,
+  checkCloseOptions,
+  checkPacing,
+  checkStore,
+  openStore,
+  PACING_KINDS,
+  type DeliveryOptions,
+  type TrackerEntry,
+} from './tracked-store-options.js';
+import { TrackerSync } from './tracker-sync.js';
 import type { Tracker } from './tracker.js';
 import type { CloseOptions, DelivererStats, DeliveryReport } from '../delivery-report.js';
 import { OutboxDeliverer } from './outbox-deliverer.js';
-import { TrackerDelivery } from './tracker-delivery.js';
+import { FULL_SYNC_KEY, TrackerDelivery } from './tracker-delivery.js';
 
 export type { CloseOptions, DelivererStats, DeliveryReport } from '../delivery-report.js';
-
-/** How a tracker's deliveries are paced; each may be set per tracker or for all of a TrackedStore's. */
-export interface DeliveryOptions {
-  /** At most one comment per ticket per this many ms, fleet-wide (default 60 000). */
-  readonly commentIntervalMs?: number;
-  /** How often a process asks for a tracker's lease and looks for waiting deliveries (default 2 000 ms). */
-  readonly pollIntervalMs?: number;
-  /** How long a deliverer's lease lasts unless renewed: a dead holder is replaced within it (default 10 000 ms). */
-  readonly leaseMs?: number;
-  /** Backoff of a failing tracker, fleet-wide (default from 1 s, doubling, up to 10 min, with jitter). */
-  readonly retry?: BackoffOptions;
-}
+export type { DeliveryOptions, TrackerEntry } from './tracked-store-options.js';
 
 export interface DeliverPendingOptions {
   readonly timeoutMs?: number;
@@ -59,11 +62,6 @@ export interface DeliverPendingOptions {
   readonly tracker?: string;
   readonly deliverHeld?: boolean;
   readonly retryNow?: boolean;
-}
-
-/** A tracker with pacing of its own (else the TrackedStore's). */
-export interface TrackerEntry extends DeliveryOptions {
-  readonly tracker: Tracker;
 }
 
 export interface TrackedStoreOptions extends DeliveryOptions {
@@ -97,10 +95,7 @@ export class TrackedStore implements TicketBackend {
     checkOptions('TrackedStore options', options, {
       store: 'any',
       trackers: 'array',
-      commentIntervalMs: { integer: { min: 0 } },
-      pollIntervalMs: { integer: { min: 10 } },
-      leaseMs: { integer: { min: 100 } },
-      retry: 'object',
+      ...PACING_KINDS,
       onError: 'function',
       closeStore: 'boolean',
     });
@@ -124,13 +119,21 @@ export class TrackedStore implements TicketBackend {
             `${tracker.name}|${e.code}`,
             `${tracker.name}: ${e.code}: ${e.message} (deliveries wait in the outbox)`,
           ));
+      const delivery = new TrackerDelivery(
+        tracker,
+        this.store,
+        pacing.commentIntervalMs ?? options.commentIntervalMs ?? 60_000,
+      );
+      const others = () => names.filter((n) => n !== tracker.name);
+      const interval = pacing.syncIntervalMs ?? options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS;
+      const sync = new TrackerSync(tracker, this.store, others);
+      const poller = new SyncPoller(sync, this.store, interval, onError);
+      delivery.sync = sync;
+      delivery.fullSync = (owner, signal) => poller.full(owner, signal);
       return new OutboxDeliverer({
         store: this.store,
-        delivery: new TrackerDelivery(
-          tracker,
-          this.store,
-          pacing.commentIntervalMs ?? options.commentIntervalMs ?? 60_000,
-        ),
+        delivery,
+        poller,
         pollIntervalMs: pacing.pollIntervalMs ?? options.pollIntervalMs ?? 2_000,
         leaseMs: pacing.leaseMs ?? options.leaseMs ?? 10_000,
         retry: pacing.retry ?? options.retry,
@@ -225,12 +228,46 @@ export class TrackedStore implements TicketBackend {
     return this.store.getOccurrences(ticketId, options);
   }
 
-  solveTicket(id: number): Promise<Ticket> {
-    return this.store.solveTicket(id);
+  /** Change a ticket's state in the store and in every tracker (state-change.ts). */
+  async setTicketState(id: number, state: SettableState, options?: StateChangeOptions): Promise<Ticket> {
+    const names = this.trackers.map((t) => t.name);
+    const after = await changeState(this.store, names, id, state, options);
+    for (const d of this.deliverers) d.kick();
+    return after;
   }
 
-  reopenTicket(id: number): Promise<Ticket> {
-    return this.store.reopenTicket(id);
+  solveTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
+    return this.setTicketState(id, 'solved', options);
+  }
+
+  reopenTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
+    return this.setTicketState(id, 'open', options);
+  }
+
+  muteTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
+    return this.setTicketState(id, 'muted', options);
+  }
+
+  unmuteTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
+    return this.setTicketState(id, 'open', options);
+  }
+
+  /**
+   * Read the state of every ticket of every tracker (or the one named) and
+   * bring store and trackers together: after a long outage or a restored
+   * backup. Asked through the outbox, so whichever process delivers to a
+   * tracker does it; true when all were done within `timeoutMs` (default 120 000).
+   */
+  async syncAll(options: { readonly timeoutMs?: number; readonly tracker?: string } = {}): Promise<boolean> {
+    checkOptions('syncAll options', options, { timeoutMs: { integer: { min: 0 } }, tracker: 'string' });
+    const deliverers = this.select(options.tracker);
+    const at = new Date(Date.now()).toISOString();
+    await this.store.enqueueOutbox(
+      deliverers.map((d) => ({ tracker: d.delivery.tracker.name, ...FULL_SYNC_KEY, payload: { fullSync: at } })),
+    );
+    const { timeoutMs = 120_000 } = options;
+    const results = await Promise.all(deliverers.map((d) => d.drain(timeoutMs, false, true)));
+    return results.every(Boolean);
   }
 
   deleteTicket(id: number): Promise<void> {
@@ -276,81 +313,4 @@ export class TrackedStore implements TicketBackend {
       throw new LogticketsError('INVALID_ARGUMENT', `no tracker named ${tracker} in ${this.name}`);
     return found;
   }
-}
-
-/** Bounds the option kinds cannot say: an hour at most between looks or for a lease; a retry's own keys. */
-function checkPacing(where: string, pacing: DeliveryOptions | undefined): void {
-  for (const key of ['pollIntervalMs', 'leaseMs'] as const) {
-    const value = pacing?.[key];
-    if (value !== undefined && value > 3_600_000)
-      throw new LogticketsError('INVALID_ARGUMENT', `${where}.${key} must be at most 3600000 (an hour), got ${value}`);
-  }
-  checkOptions(`${where}.retry`, pacing?.retry, { initialMs: { integer: { min: 1 } }, maxMs: { integer: { min: 1 } } });
-}
-
-function checkCloseOptions(what: string, options: CloseOptions): void {
-  checkOptions(`${what} options`, options, { timeoutMs: { integer: { min: 0 } }, deliverHeld: 'boolean' });
-}
-
-function isTracker(value: unknown): value is Tracker {
-  const t = value as Partial<Tracker> | null;
-  return (
-    t !== null &&
-    typeof t === 'object' &&
-    typeof t.name === 'string' &&
-    t.name !== '' &&
-    typeof t.find === 'function' &&
-    typeof t.create === 'function' &&
-    typeof t.addOccurrences === 'function' &&
-    typeof t.deliveredIn === 'function'
-  );
-}
-
-function asEntry(item: Tracker | TrackerEntry, index: number): TrackerEntry {
-  if (isTracker(item)) return { tracker: item };
-  const entry = item as Partial<TrackerEntry> | null;
-  if (entry !== null && typeof entry === 'object' && isTracker(entry.tracker)) {
-    checkOptions(`TrackedStore options.trackers[${index}]`, entry, {
-      tracker: 'any',
-      commentIntervalMs: { integer: { min: 0 } },
-      pollIntervalMs: { integer: { min: 10 } },
-      leaseMs: { integer: { min: 100 } },
-      retry: 'object',
-    });
-    checkPacing(`TrackedStore options.trackers[${index}]`, entry);
-    return entry as TrackerEntry;
-  }
-  throw new LogticketsError(
-    'INVALID_ARGUMENT',
-    `TrackedStore options.trackers[${index}] must be a Tracker or { tracker, commentIntervalMs?, pollIntervalMs?, leaseMs?, retry? }`,
-  );
-}
-
-function checkStore(store: unknown): TicketStore {
-  const b = store as TicketBackend | null;
-  if (b === null || typeof b !== 'object' || typeof b.recordBatch !== 'function' || !isTicketStore(b)) {
-    throw new LogticketsError(
-      'INVALID_ARGUMENT',
-      'TrackedStore options.store must be a store URI or a store that keeps links and an outbox',
-    );
-  }
-  return b;
-}
-
-function openStore(uri: string): TicketStore {
-  let backend: TicketBackend;
-  try {
-    backend = openBackend(uri);
-  } catch (error) {
-    if (error instanceof LogticketsError)
-      throw new LogticketsError(error.code, `TrackedStore options.store: ${error.message}`);
-    throw error;
-  }
-  if (!isTicketStore(backend)) {
-    throw new LogticketsError(
-      'INVALID_ARGUMENT',
-      `TrackedStore options.store: ${backend.name} cannot keep links and an outbox`,
-    );
-  }
-  return backend;
 }

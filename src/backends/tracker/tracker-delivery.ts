@@ -13,17 +13,25 @@
  *   lost (a timeout, a cut connection, a 5xx, a kill) is told once.
  * - The rest become one text: the ticket's description, or one comment when
  *   the ticket's comment window is open (one comment per interval; what comes
- *   meanwhile waits and merges). A regression reopens a ticket closed as
- *   solved; a muted one is left alone; a ticket deleted in the tracker loses
- *   its link and is made again.
+ *   meanwhile waits and merges). A ticket deleted in the tracker loses its
+ *   link and is made again.
+ * - The store's state decides (two-way sync, docs/design/two-way-sync.md):
+ *   a state change made in the store (`sync` in the payload) is carried out
+ *   with `setState` before the comment; a regression reopens the ticket with
+ *   the comment; occurrences counted in the grace window after a solve are
+ *   commented without reopening; a muted problem is never commented or made.
+ *   The link keeps the state the tracker's ticket was left in.
  */
 
 import type { JsonValue } from '../../logging/json-safe.js';
 import { groupByTicket } from '../batch.js';
 import type { LinkKey, OccurrenceInput, OutboxEntry, OutboxEntryInput, TicketStore } from '../contract.js';
 import { deliveryIdTime } from '../delivery-id.js';
+import { isSummary, latestSync, syncOf, syncPayload, type StateSync } from '../outbox-summary.js';
+import { settable, type SettableState } from '../ticket-state.js';
 import { asSummary, merge, summarize } from './occurrence-summary.js';
 import type { Tracker } from './tracker.js';
+import type { TrackerSync } from './tracker-sync.js';
 
 /** How a problem's delivery ended: entries told to the tracker (or found there), and entries to try at a later time. */
 export interface ProblemOutcome {
@@ -45,6 +53,9 @@ export interface DeliverContext {
 
 // Comments made this long before a delivery id's time still count when looking for it (clocks differ).
 const CLOCK_MARGIN_MS = 10 * 60_000;
+// A state change queued before the store made it: how long to wait for the store's write, and how often to look.
+const UNCOMMITTED_WAIT_MS = 30_000;
+const UNCOMMITTED_LOOK_MS = 1_000;
 
 export class TrackerDelivery {
   constructor(
@@ -63,10 +74,34 @@ export class TrackerDelivery {
     }));
   }
 
+  /** Set by the TrackedStore: how a change made in the tracker meets the store's (two-way sync). */
+  sync: TrackerSync | undefined;
+
+  /** Set by the TrackedStore: reads every ticket of the tracker (a `sync --full` asked for through the outbox). */
+  fullSync: ((owner: string, signal: AbortSignal) => Promise<unknown>) | undefined;
+
   async deliver(key: LinkKey, entries: readonly OutboxEntry[], ctx: DeliverContext): Promise<ProblemOutcome> {
+    if (isFullSyncKey(key)) {
+      await this.fullSync?.(ctx.owner, ctx.signal);
+      return { done: entries.map((e) => e.id) };
+    }
     const problem = { appId: key.appId, hash: key.hash };
     const call = { signal: ctx.signal };
+    const sync = latestSync(entries.map((e) => syncOf(e.payload)));
+    const ticket = await this.storeTicket(key);
+    if (sync !== undefined && ticket !== null && !committed(sync, ticket)) {
+      // Queued just before the store's own write (or that write failed): wait for it a little, then go on without it.
+      if (Date.now() - Date.parse(sync.at) < UNCOMMITTED_WAIT_MS)
+        return later(entries, new Date(Date.now() + UNCOMMITTED_LOOK_MS).toISOString());
+    }
+    let target = ticket === null ? undefined : settable(ticket.state);
+    const told = (e: OutboxEntry) => isSummary(e.payload) && asSummary(e.payload).count > 0;
+    const muted = target === 'muted';
     let id = await this.knownTicket(key);
+    if (id === undefined && (muted || !entries.some(told))) {
+      // Nothing to open a ticket with: a muted problem, or a state change of a problem the tracker never got.
+      return { done: entries.map((e) => e.id) };
+    }
     let claimed = false;
     if (id === undefined) {
       const claim = await this.store.claimLink(key, ctx.owner, ctx.claimMs);
@@ -87,33 +122,80 @@ export class TrackerDelivery {
       const found = id === undefined ? [] : await this.alreadyTold(id, entries, ctx);
       // Told already: done now, whatever happens to the rest (a refused write must not hand them back).
       if (found.length > 0) await this.store.completeOutbox(found, ctx.owner);
-      const rest = entries.filter((e) => !found.includes(e.id));
+      const rest = entries.filter((e) => !found.includes(e.id) && told(e));
       if (id === undefined) {
         // No ticket anywhere: these occurrences open it, and its comment window starts now.
         id = await this.tracker.create(problem, digest(rest), { ...call, ...this.writing(rest, ctx) });
         await this.link(key, id, ctx, claimed);
         await this.store.claimCommentSlot(key, this.commentIntervalMs);
+        await this.store.setLinkState(key, 'open', now());
+        // A store ticket that is not open: its state follows as a delivery of its own.
+        if (target !== undefined && target !== 'open')
+          await this.store.enqueueOutbox([
+            this.stateEntry(key, { state: target, at: ticket!.stateChangedAt ?? now() }),
+          ]);
         return { done: entries.map((e) => e.id) };
       }
       await this.link(key, id, ctx, claimed);
-      if (rest.length === 0) {
+      // A regression is told by the comment that reopens the ticket; any other change of the store goes first.
+      const byComment = ticket?.state === 'regressed' && rest.length > 0;
+      if (sync !== undefined && target !== undefined && !byComment) {
+        const seen = await this.tracker.readState(id, call);
+        if (seen === undefined) return this.gone(key, found, rest);
+        const link = await this.store.getLink(key);
+        if (
+          link !== null &&
+          seen.ticketState !== link.state &&
+          seen.ticketState !== target &&
+          this.sync !== undefined
+        ) {
+          // Changed in the tracker too since it was last seen: the later change wins (tracker-sync.ts).
+          await this.sync.reconcile(seen, link, false);
+          target = settable((await this.storeTicket(key))?.state ?? target);
+        }
+        const result = await this.tracker.setState(id, target, { ...call, beforeWrite: ctx.beforeWrite });
+        if (result === 'gone') return this.gone(key, found, rest);
+        await this.store.setLinkState(key, target, now());
+      }
+      if (rest.length === 0 || muted) {
         // Found by its marker, already told (a create whose answer was lost): its comment window starts now.
         if (claimed) await this.store.claimCommentSlot(key, this.commentIntervalMs);
-        return { done: found };
+        return { done: entries.map((e) => e.id) };
       }
       const slot = await this.store.claimCommentSlot(key, ctx.ignoreWindow ? 0 : this.commentIntervalMs);
-      if (!slot.granted) return { done: found, later: { ids: rest.map((e) => e.id), at: slot.nextAt, checked: true } };
-      const result = await this.tracker.addOccurrences(id, digest(rest), { ...call, ...this.writing(rest, ctx) });
-      if (result === 'gone') {
-        await this.store.deleteLink(key);
-        const at = new Date(Date.now()).toISOString();
-        return { done: found, later: { ids: rest.map((e) => e.id), at, checked: true } };
+      if (!slot.granted) {
+        const done = entries.filter((e) => !rest.includes(e)).map((e) => e.id);
+        return { done, later: { ids: rest.map((e) => e.id), at: slot.nextAt, checked: true } };
       }
+      const result = await this.tracker.addOccurrences(id, digest(rest), {
+        ...call,
+        ...this.writing(rest, ctx),
+        reopen: target === undefined || target === 'open',
+      });
+      if (result === 'gone') return this.gone(key, found, rest);
+      if (result === 'reopened') await this.store.setLinkState(key, 'open', now());
       return { done: entries.map((e) => e.id) };
     } catch (error) {
       if (claimed) await this.store.releaseLink(key, ctx.owner).catch(() => undefined);
       throw error;
     }
+  }
+
+  /** A delivery asking this tracker to carry out a store state change. */
+  stateEntry(key: Pick<LinkKey, 'appId' | 'hash'>, sync: StateSync): OutboxEntryInput {
+    return { tracker: this.tracker.name, appId: key.appId, hash: key.hash, payload: syncPayload(sync) };
+  }
+
+  /** The ticket was deleted in the tracker: forget the link; what was not told makes a new ticket. */
+  private async gone(key: LinkKey, found: readonly number[], rest: readonly OutboxEntry[]): Promise<ProblemOutcome> {
+    await this.store.deleteLink(key);
+    if (rest.length === 0) return { done: found };
+    return { done: found, later: { ids: rest.map((e) => e.id), at: now(), checked: true } };
+  }
+
+  private async storeTicket(key: LinkKey) {
+    const [ticket] = await this.store.getTickets({ filter: { appId: key.appId, hash: key.hash }, limit: 1 });
+    return ticket ?? null;
   }
 
   /** Entries an earlier attempt may have sent whose delivery id the ticket's text carries. */
@@ -147,7 +229,27 @@ export class TrackerDelivery {
 }
 
 function digest(entries: readonly OutboxEntry[]) {
-  return merge(entries.map((e) => asSummary(e.payload)));
+  const { sync: _sync, ...summary } = merge(entries.map((e) => asSummary(e.payload)));
+  return summary;
+}
+
+/** The outbox key under which `sync --full` is asked of whichever process delivers to a tracker. */
+export const FULL_SYNC_KEY = { appId: 'logtickets:sync', hash: '0'.repeat(40) } as const;
+
+function isFullSyncKey(key: Pick<LinkKey, 'appId' | 'hash'>): boolean {
+  return key.appId === FULL_SYNC_KEY.appId && key.hash === FULL_SYNC_KEY.hash;
+}
+
+function now(): string {
+  return new Date(Date.now()).toISOString();
+}
+
+/** Whether the store has made the change (or a later one) that a delivery was queued for. */
+function committed(
+  sync: StateSync,
+  ticket: { readonly state: Parameters<typeof settable>[0]; readonly stateChangedAt: string | null },
+): boolean {
+  return settable(ticket.state) === sync.state || (ticket.stateChangedAt ?? '') >= sync.at;
 }
 
 function later(entries: readonly OutboxEntry[], at: string): ProblemOutcome {

@@ -126,6 +126,8 @@ export interface Tracker {
    * multicall per page of tickets).
    */
   changedSince(since: Date, options?: TrackerCallOptions): Promise<TrackerChange[]>;
+  /** A ticket's state now, as `changedSince` would list it (one read); undefined when it no longer exists. */
+  readState(externalId: string, options?: TrackerCallOptions): Promise<TrackerChange | undefined>;
   /**
    * Bring a ticket to a state: solved (Trac: resolve as fixed; GitHub: close
    * as completed), open (reopen) or muted (Trac: resolve as wontfix; GitHub:

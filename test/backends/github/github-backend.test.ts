@@ -372,7 +372,9 @@ test('reads come from the store: a ticket carries its issue link; changedSince l
   const [stored] = await backend.getTickets();
   t.like(await backend.getTicket(stored!.id), { level: 15, title: 'read side', occurrenceCount: 2, solved: false });
   const id = String(issue!.number);
-  t.deepEqual(await backend.links(stored!), [{ tracker: tracker.name, externalId: id, url: tracker.ticketUrl(id) }]);
+  t.like(await backend.links(stored!), [
+    { tracker: tracker.name, externalId: id, url: tracker.ticketUrl(id), state: 'open' },
+  ]);
   const before = new Date(Date.now() - 1_000);
   github.closeIssue(issue!.number, 'not_planned');
   const changes = await tracker.changedSince(before);
@@ -380,7 +382,9 @@ test('reads come from the store: a ticket carries its issue link; changedSince l
     changes.map((c) => c.externalId),
     [id],
   );
-  t.like(changes[0], { state: 'closed', resolution: 'not_planned' });
+  const closedAt = ours(github)[0]!.closed_at!;
+  t.like(changes[0], { state: 'closed', resolution: 'not_planned', ticketState: 'muted' });
+  t.is(changes[0]!.stateAt, new Date(closedAt).toISOString(), 'the state dates from closed_at');
   t.true(changes[0]!.labels.includes('logtickets'));
   t.deepEqual(await tracker.changedSince(new Date(Date.now() + 60_000)), []);
   t.deepEqual(github.violations, []);

@@ -7,7 +7,8 @@
 
 import { generateKeyPairSync } from 'node:crypto';
 import { GitHubTracker, type GitHubAppAuth } from '../../../src/index.js';
-import type { TrackerHarness } from '../../conformance/tracker-suite.js';
+import type { PersonStateActions } from '../../conformance/tracker-state-cases.js';
+import type { TrackerHarness, TrackerSubject } from '../../conformance/tracker-suite.js';
 import { startGitHub } from '../../services/github/github-server.js';
 
 const APP_ID = 771_204;
@@ -16,7 +17,7 @@ let installation = 63_500_000;
 
 export function githubHarness(as: 'token' | 'app'): TrackerHarness {
   return {
-    async start() {
+    async start(): Promise<TrackerSubject & PersonStateActions> {
       const github = await startGitHub();
       let auth: string | GitHubAppAuth = github.token;
       if (as === 'app') {
@@ -62,6 +63,12 @@ export function githubHarness(as: 'token' | 'app'): TrackerHarness {
         },
         async close(id, how) {
           github.closeIssue(Number(id), how === 'solved' ? 'completed' : 'not_planned');
+        },
+        async reopen(id) {
+          github.editIssue(Number(id), { state: 'open' });
+        },
+        async labelMuted(id) {
+          github.editIssue(Number(id), { labels: [...issue(id).labels, 'muted'] });
         },
         async ticketsOf(hash) {
           return github

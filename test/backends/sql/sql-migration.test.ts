@@ -1,7 +1,9 @@
 /**
- * A store written by the previous schema version (1) is migrated in place
- * by the first writer that opens it: every row kept, its outbox rows become
- * frozen deliveries, and tracker state works. Readers refuse it until then.
+ * A store written by an older schema version is migrated in place by the
+ * first writer that opens it, every row kept; readers refuse it until then.
+ * From version 1: its outbox rows become frozen deliveries, and tracker
+ * state works. From version 2: its tickets keep their state (open, solved,
+ * regressed), none muted, and links take states.
  */
 
 import test, { type ExecutionContext } from 'ava';
@@ -15,6 +17,7 @@ import { LogticketsError } from '../../../src/errors.js';
 import { SqlBackend } from '../../../src/backends/sql/sql-backend.js';
 import { SCHEMA_VERSION } from '../../../src/backends/sql/sql-schema.js';
 import { HASH_V1, rowsV1, schemaV1 } from '../../fixtures/sql-schema-v1.js';
+import { HASHES_V2, REGRESSED_AT_V2, rowsV2, schemaV2, SOLVED_AT_V2 } from '../../fixtures/sql-schema-v2.js';
 import { serverAvailable } from '../../services/availability.js';
 import { postgresUnavailableReason, startPostgres, type PostgresServer } from '../../services/postgres.js';
 
@@ -29,17 +32,17 @@ async function migrates(t: ExecutionContext, open: (options?: { readOnly?: boole
   t.is(refused?.code, 'SCHEMA_MISMATCH', 'a reader does not migrate');
   await reader.close();
 
-  t.is(SCHEMA_VERSION, 2);
+  t.is(SCHEMA_VERSION, 3);
   const store = open();
   t.teardown(() => store.close());
   await store.open();
   const [ticket] = await store.getTickets();
-  t.like(ticket, { hash: HASH_V1, title: 'old problem', occurrenceCount: 3 });
+  t.like(ticket, { hash: HASH_V1, title: 'old problem', occurrenceCount: 3, state: 'open', muted: false });
   t.deepEqual(
     (await store.getOccurrences(ticket!.id)).map((o) => o.data),
     [{ old: true }],
   );
-  t.like(await store.getLink({ tracker: 'gh', appId: 'app', hash: HASH_V1 }), { externalId: '17' });
+  t.like(await store.getLink({ tracker: 'gh', appId: 'app', hash: HASH_V1 }), { externalId: '17', state: null });
   t.is(await store.countOutbox('gh'), 2, 'both old deliveries kept');
 
   // Old rows are frozen deliveries: a new one starts a pending row of its own.
@@ -79,6 +82,86 @@ async function migrates(t: ExecutionContext, open: (options?: { readOnly?: boole
   await lateReader.close();
 }
 
+/** A version 2 store, its writer's upgrade, and the store's new index (`indexes`: the names of the store's indexes). */
+async function migratesFrom2(
+  t: ExecutionContext,
+  open: (options?: { readOnly?: boolean }) => SqlBackend,
+  indexes: () => Promise<string[]>,
+  prefix: string,
+): Promise<void> {
+  const reader = open({ readOnly: true });
+  const refused = await t.throwsAsync(reader.open(), { instanceOf: LogticketsError });
+  t.is(refused?.code, 'SCHEMA_MISMATCH', 'a reader does not migrate');
+  t.regex(refused!.message, /schema version is 2, older than .* 3: open it once with a writer/);
+  await reader.close();
+
+  const store = open();
+  t.teardown(() => store.close());
+  await store.open();
+  t.true((await indexes()).includes(`${prefix}links_external`), 'links are indexed by external id');
+  const byHash = new Map((await store.getTickets({ orderBy: 'id' })).map((x) => [x.hash, x]));
+  const unchanged = { muted: false, mutedAt: null, stateChangedAt: null };
+  t.like(byHash.get(HASHES_V2.open), { ...unchanged, state: 'open', solved: false, occurrenceCount: 2 });
+  t.like(byHash.get(HASHES_V2.solved), { ...unchanged, state: 'solved', solved: true, solvedAt: SOLVED_AT_V2 });
+  t.like(byHash.get(HASHES_V2.regressed), {
+    ...unchanged,
+    state: 'regressed',
+    regressionCount: 1,
+    lastRegressionAt: REGRESSED_AT_V2,
+  });
+  t.is(await store.countTickets({ muted: false }), 3);
+  t.is(await store.countTickets({ state: ['open', 'regressed'] }), 2);
+  t.is(await store.countTickets({ state: 'solved' }), 1);
+  t.deepEqual(
+    (await store.getOccurrences(byHash.get(HASHES_V2.open)!.id)).map((o) => o.data),
+    [{ v: 2 }],
+  );
+  t.like(await store.getTrackerState('gh'), { failures: 2 });
+  t.is(await store.countOutbox('gh'), 1);
+
+  // The old tickets change state and regress as new ones do.
+  const solved = byHash.get(HASHES_V2.solved)!;
+  const recurrence = new Date(Date.parse(SOLVED_AT_V2) + 61_000).toISOString();
+  const [outcome] = await store.recordBatch([
+    {
+      hash: solved.hash,
+      appId: 'app',
+      level: 14,
+      channel: 'shop',
+      location: 'src/b.ts:2',
+      function: null,
+      title: 'solved problem',
+      time: recurrence,
+      data: {},
+    },
+  ]);
+  t.like(outcome, { regressed: true, occurrenceCount: 4 });
+  t.like(await store.getTicket(solved.id), { state: 'regressed', stateChangedAt: recurrence });
+  const muted = await store.muteTicket(byHash.get(HASHES_V2.regressed)!.id, { at: SOLVED_AT_V2 });
+  t.like(muted, { state: 'muted', mutedAt: SOLVED_AT_V2 }, 'no time of an older change to lose against');
+
+  // Old links have no state until one is set; only finished ones take it.
+  const linked = { tracker: 'gh', appId: 'app', hash: HASHES_V2.solved };
+  t.like(await store.getLink(linked), { externalId: '21', state: null, stateAt: null });
+  await store.setLinkState(linked, 'solved', SOLVED_AT_V2);
+  await store.setLinkState({ ...linked, hash: HASHES_V2.open }, 'solved', SOLVED_AT_V2);
+  t.like(await store.getLink({ ...linked, hash: HASHES_V2.open }), { externalId: null, state: null });
+  t.deepEqual(
+    (await store.getLinksByExternalId('gh', ['21'])).map((l) => [l.hash, l.state, l.stateAt]),
+    [[HASHES_V2.solved, 'solved', SOLVED_AT_V2]],
+  );
+
+  // Opening again changes nothing; readers now accept the store.
+  const again = open();
+  await again.open();
+  t.is(await again.countTickets({ state: 'muted' }), 1);
+  await again.close();
+  const lateReader = open({ readOnly: true });
+  await lateReader.open();
+  t.is(await lateReader.countTickets(), 3);
+  await lateReader.close();
+}
+
 test('sqlite: a version 1 store is migrated in place by a writer, its data kept', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'logtickets-migrate-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -99,5 +182,44 @@ if (serverAvailable(test, 'PostgreSQL', postgresUnavailableReason())) {
     for (const statement of [...schemaV1('postgres', prefix), ...rowsV1(prefix)]) await client.query(statement);
     await client.end();
     await migrates(t, (options = {}) => new SqlBackend(url, { prefix, ...options }));
+  });
+}
+
+test('sqlite: a version 2 store is migrated in place by a writer, its tickets keep their state', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'logtickets-migrate-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'old.db');
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  for (const statement of [...schemaV2('sqlite', 'logtickets_'), ...rowsV2('sqlite', 'logtickets_')])
+    db.exec(statement);
+  db.close();
+  const indexes = async () => {
+    const check = new Database(path, { readonly: true });
+    try {
+      return check
+        .prepare<[], { name: string }>("select name from sqlite_master where type = 'index'")
+        .all()
+        .map((row) => row.name);
+    } finally {
+      check.close();
+    }
+  };
+  await migratesFrom2(t, (options = {}) => new SqlBackend(`sqlite:${path}`, options), indexes, 'logtickets_');
+});
+
+if (serverAvailable(test, 'PostgreSQL', postgresUnavailableReason())) {
+  test('postgres: a version 2 store is migrated in place by a writer, its tickets keep their state', async (t) => {
+    const { url } = await (server ??= startPostgres());
+    const prefix = `m${randomBytes(5).toString('hex')}_`;
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    t.teardown(() => client.end());
+    for (const statement of [...schemaV2('postgres', prefix), ...rowsV2('postgres', prefix)]) {
+      await client.query(statement);
+    }
+    const indexes = async () =>
+      (await client.query<{ name: string }>('select indexname as name from pg_indexes')).rows.map((row) => row.name);
+    await migratesFrom2(t, (options = {}) => new SqlBackend(url, { prefix, ...options }), indexes, prefix);
   });
 }

@@ -299,14 +299,14 @@ if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
     const [stored] = await backend.getTickets({ filter: { channel: log.name } });
     const [id] = await ticketsOf(server, stored!.hash);
     t.like(await backend.getTicket(stored!.id), { hash: stored!.hash, level: 15, occurrenceCount: 2, solved: false });
-    t.deepEqual(await backend.links(stored!), [
-      { tracker: tracker.name, externalId: String(id), url: tracker.ticketUrl(String(id)) },
+    t.like(await backend.links(stored!), [
+      { tracker: tracker.name, externalId: String(id), url: tracker.ticketUrl(String(id)), state: 'open' },
     ]);
     const before = new Date(Date.now() - 1_000);
     await closeAs(server, id!, 'fixed');
     const changes = await tracker.changedSince(before);
     const change = changes.find((c) => c.externalId === String(id));
-    t.like(change, { state: 'closed', resolution: 'fixed' });
+    t.like(change, { state: 'closed', resolution: 'fixed', ticketState: 'solved', stateAt: change?.updatedAt });
     t.false(changes.some((c) => c.state === 'closed' && c.resolution === null));
   });
 

@@ -51,6 +51,64 @@ if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
     t.true(Math.abs(created.getTime() - before) < 60_000, `${created.toISOString()} is about now`);
   });
 
+  test('dates sent are UTC in any process time zone: recent changes since a time', async (t) => {
+    const server = await trac();
+    const rpc = client(server);
+    const id = await rpc.call<number>('ticket.create', ['recent', 'a change to list', {}, false]);
+    const [, , changed] = await rpc.call<[number, Date, Date, Record<string, unknown>]>('ticket.get', [id]);
+    t.true((await rpc.call<number[]>('ticket.getRecentChanges', [new Date(changed.getTime() - 1_000)])).includes(id));
+    // Sent as local time, this would reach Trac five hours early and list the ticket.
+    const later = new Date(changed.getTime() + 60_000);
+    t.false((await rpc.call<number[]>('ticket.getRecentChanges', [later])).includes(id));
+  });
+
+  test('multicall: many calls in one request, each with its value or its own fault', async (t) => {
+    const server = await trac();
+    const proxy = await startFaultProxy(server.url);
+    t.teardown(() => proxy.close());
+    const rpc = client(server, { url: proxy.url });
+    const first = await rpc.call<number>('ticket.create', ['multicall one', 'first', {}, false]);
+    const second = await rpc.call<number>('ticket.create', ['multicall two', 'second', {}, false]);
+    const before = proxy.totalCalls();
+    const results = await rpc.multicall<[number, Date, Date, Record<string, string>]>([
+      { method: 'ticket.get', params: [first] },
+      { method: 'ticket.get', params: [987_654] },
+      { method: 'ticket.get', params: [second] },
+      { method: 'ticket.frobnicate', params: [] },
+    ]);
+    t.is(proxy.totalCalls() - before, 1, 'one request');
+    t.is(proxy.calls.get('system.multicall'), 1);
+    t.is(results.length, 4);
+    const [one, missing, two, unknown] = results;
+    t.true(one!.ok && one!.value[0] === first && one!.value[3].summary === 'multicall one');
+    t.true(one!.ok && one!.value[1] instanceof Date, 'dates decoded inside a multicall');
+    t.true(two!.ok && two!.value[3].summary === 'multicall two');
+    // Trac's plugin answers a failed call with the exception's attributes, which carry no fault code.
+    t.false(missing!.ok);
+    t.like(!missing!.ok && missing!.fault, { code: 'TRACKER_FAULT', retryable: false });
+    t.regex(!missing!.ok ? missing!.fault.message : '', /^ticket\.get: Trac fault.*987654 does not exist/);
+    t.false(unknown!.ok);
+    t.regex(!unknown!.ok ? unknown!.fault.message : '', /^ticket\.frobnicate: Trac fault.*not found/);
+    t.deepEqual(await rpc.multicall([]), [], 'nothing to call: no request');
+    t.is(proxy.totalCalls() - before, 1);
+  });
+
+  test('multicall: a failure of the whole request is thrown as a call would throw it', async (t) => {
+    const server = await trac();
+    const proxy = await startFaultProxy(server.url);
+    t.teardown(() => proxy.close());
+    const rpc = client(server, { url: proxy.url });
+    proxy.mode = { status: 503 };
+    t.like(await t.throwsAsync(rpc.multicall([{ method: 'ticket.get', params: [1] }])), {
+      code: 'BACKEND_UNAVAILABLE',
+      status: 503,
+      retryable: true,
+    });
+    proxy.mode = 'pass';
+    const denied = client(server, { password: 'wrong-hunter2' });
+    t.like(await t.throwsAsync(denied.multicall([{ method: 'ticket.get', params: [1] }])), { code: 'AUTH_FAILED' });
+  });
+
   test('control characters and terminal escapes do not break a call', async (t) => {
     const server = await trac();
     const rpc = client(server);

@@ -1,0 +1,30 @@
+/**
+ * A state change made in the store (solve, reopen, mute, unmute) that its
+ * trackers must follow. The deliveries are queued before the store's change
+ * is made: a process that dies between the two leaves a delivery that finds
+ * nothing to change, never a change the trackers miss; a deliverer waits for
+ * the store's write before carrying a change out (tracker-delivery.ts).
+ * Needs only the trackers' names, not their clients or credentials: the CLI
+ * queues a change for a running fleet with the config's tracker names alone.
+ */
+
+import type { Ticket, TicketStore } from '../contract.js';
+import { syncPayload } from '../outbox-summary.js';
+import { changeTime, checkSettableState, type SettableState, type StateChangeOptions } from '../ticket-state.js';
+
+export async function changeState(
+  store: TicketStore,
+  trackers: readonly string[],
+  id: number,
+  state: SettableState,
+  options?: StateChangeOptions,
+): Promise<Ticket> {
+  checkSettableState(state);
+  const at = changeTime(options, new Date(Date.now()));
+  const ticket = await store.getTicket(id);
+  // A missing ticket: the store says so (TICKET_NOT_FOUND).
+  if (ticket === null || trackers.length === 0) return store.setTicketState(id, state, { at });
+  const payload = syncPayload({ state, at });
+  await store.enqueueOutbox(trackers.map((tracker) => ({ tracker, appId: ticket.appId, hash: ticket.hash, payload })));
+  return store.setTicketState(id, state, { at });
+}
