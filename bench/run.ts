@@ -11,6 +11,9 @@
  *       20 problems. Targets: ≤ 80 writes in any 60 s for the whole fleet (not 80 per process) and within
  *       500/h, ≤ 2 calls per issue per comment window, the counts stated in GitHub equal to the store's,
  *       no OpenAPI violation
+ *   (f) two-way sync with 1,000 linked tickets in Trac and in GitHub: tracker requests of one poll after
+ *       10 changes (target ≤ 2), and the lag from a person's close in the tracker to the store (target
+ *       ≤ poll interval + 2 s)
  *
  * PostgreSQL and MongoDB (FerretDB) are throwaway servers started by the test harness's scripts; the
  * fleets' replicas are OS processes (bench/fleet-replica.ts) driven by bench/fleet.ts.
@@ -25,6 +28,7 @@ import { ingest } from './ingest.js';
 import { logCall } from './log-call.js';
 import { githubFleet } from './fleet-github.js';
 import { tracFleet } from './fleet-trac.js';
+import { syncScenario } from './sync.js';
 import { printFigures, type Figure } from './measure.js';
 
 const figures: Figure[] = [];
@@ -58,6 +62,7 @@ try {
   }
   figures.push(...(await tracFleet()));
   figures.push(...(await githubFleet()));
+  figures.push(...(await syncScenario()));
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
