@@ -106,7 +106,8 @@ async function measureSide(side: Side): Promise<Figure[]> {
       const at = Date.now();
       await side.closeAsFixed(id);
       while ((await store.getTicket(ticket.id))!.state !== 'solved') {
-        if (Date.now() - at > SYNC_INTERVAL_MS * 4 + 30_000) throw new Error(`${side.label}: the store never learned #${id}`);
+        if (Date.now() - at > SYNC_INTERVAL_MS * 4 + 30_000)
+          throw new Error(`${side.label}: the store never learned #${id}`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       lags.push(Date.now() - at);
@@ -183,7 +184,12 @@ async function tracSide(): Promise<Side> {
       await tracCall(
         server,
         'ticket.update',
-        [Number(id), 'fixed', { action: 'resolve', action_resolve_resolve_resolution: 'fixed', _ts: attrs._ts! }, false],
+        [
+          Number(id),
+          'fixed',
+          { action: 'resolve', action_resolve_resolve_resolution: 'fixed', _ts: attrs._ts! },
+          false,
+        ],
         'admin',
       );
     },
@@ -223,7 +229,8 @@ async function githubSide(): Promise<Side> {
       github.closeIssue(Number(id), 'completed');
     },
     async stop() {
-      if (github.violations.length > 0) console.error(`GitHub stand-in: ${github.violations.length} OpenAPI violations`);
+      if (github.violations.length > 0)
+        console.error(`GitHub stand-in: ${github.violations.length} OpenAPI violations`);
       await github.close();
     },
   };

@@ -237,25 +237,26 @@ export async function sync(setup: CliSetup, flags: Flags): Promise<CommandResult
     // Only the store is opened: each tracker's deliveries are then sent in turn, under its own progress bar.
     await tracked.store.open();
     const outbox = tracked.store;
+    // --full: every tracker's states are read first, so that a change learned from one reaches the others below.
+    for (const { label, tracker } of flags.full === true ? trackers : []) {
+      // Every linked ticket's state is read again: whichever process delivers to the tracker does it.
+      const read = await tracked.syncAll({ tracker: tracker.name, timeoutMs });
+      const full = tracked.deliveryStats().find((s) => s.tracker === tracker.name)?.sync?.lastFull;
+      lines.push(
+        line(
+          read,
+          label,
+          'states read',
+          !read
+            ? `not done within ${timeoutMs / 1000} s: ${await whyWaiting(outbox, tracker.name)}`
+            : full === undefined
+              ? 'by the process delivering to it'
+              : `${plural(full.changes, 'ticket')} read, ${full.applied} changed here, ${full.restated} told the store's state`,
+        ),
+      );
+      if (!read) failed = true;
+    }
     for (const { label, tracker } of trackers) {
-      if (flags.full === true) {
-        // Every linked ticket's state is read again: whichever process delivers to the tracker does it.
-        const read = await tracked.syncAll({ tracker: tracker.name, timeoutMs });
-        const full = tracked.deliveryStats().find((s) => s.tracker === tracker.name)?.sync?.lastFull;
-        lines.push(
-          line(
-            read,
-            label,
-            'states read',
-            !read
-              ? `not done within ${timeoutMs / 1000} s: ${await whyWaiting(outbox, tracker.name)}`
-              : full === undefined
-                ? 'by the process delivering to it'
-                : `${plural(full.changes, 'ticket')} read, ${full.applied} changed here, ${full.restated} told the store's state`,
-          ),
-        );
-        if (!read) failed = true;
-      }
       const total = await outbox.countOutbox(tracker.name);
       if (total === 0) {
         lines.push(line(true, label, 'synced', 'nothing was waiting'));

@@ -6,7 +6,7 @@ import { SqlBackend } from '../../src/index.js';
 import { serverAvailable } from '../services/availability.js';
 import { startGitHub } from '../services/github/github-server.js';
 import { startFaultProxy } from '../services/trac/fault-proxy.js';
-import { startTrac, tracUnavailableReason, type TracServer } from '../services/trac/trac-server.js';
+import { startTrac, tracCall, tracUnavailableReason, type TracServer } from '../services/trac/trac-server.js';
 
 let shared: Promise<TracServer> | undefined;
 // A second account that may open tickets but not comment on them (TICKET_MODIFY would include TICKET_APPEND).
@@ -143,7 +143,17 @@ if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
     const shown = await cli(['show', '1', '--config', config]);
     t.is(shown.code, 0, shown.stderr);
     const linkLines = shown.stdout.split('\n').filter((l) => /^link\s/.test(l));
-    const shownUrls = linkLines.map((l) => l.replace(/^link\s+/, '').trimEnd());
+    const shownUrls = linkLines.map(
+      (l) =>
+        l
+          .replace(/^link\s+/, '')
+          .trimEnd()
+          .split(' ')[0],
+    );
+    t.true(
+      linkLines.every((l) => / open$/.test(l.trimEnd())),
+      'each link with its state',
+    );
     t.is(shownUrls.length, 2, shown.stdout);
     t.is(shownUrls[0], tracLine![1]!);
     t.regex(shownUrls[1]!, new RegExp(`^http\\S+/${github.owner}/${github.repo}/issues/1$`));
@@ -155,4 +165,104 @@ if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
     t.regex(links[0]!.tracker, /^trac:http/);
     t.like(links[1], { tracker: `github:${new URL(github.url).host}/${github.owner}/${github.repo}`, externalId: '1' });
   });
+
+  test.serial(
+    'solve, mute, unmute with trackers in the config: carried out in Trac and GitHub at once; sync --full learns a change made in a tracker',
+    async (t) => {
+      const server = await trac();
+      const github = await startGitHub();
+      t.teardown(() => github.close());
+      const dir = workdir(t);
+      const config = join(dir, 'logtickets.json');
+      writeFileSync(
+        config,
+        JSON.stringify({
+          handler: { appId: `cli-state-${Date.now()}` },
+          store: 'sqlite:./store.db',
+          comments: { intervalMs: 0 },
+          trackers: [
+            {
+              type: 'trac',
+              name: 'trac',
+              url: server.url,
+              username: server.username,
+              password: '${CLI_TEST_TRAC_PASSWORD}',
+            },
+            {
+              type: 'github',
+              name: 'github',
+              owner: github.owner,
+              repo: github.repo,
+              token: '${CLI_TEST_GITHUB_TOKEN}',
+              baseUrl: github.url,
+              writeIntervalMs: 0,
+              notifyIntervalMs: 0,
+            },
+          ],
+        }),
+      );
+      const env = { CLI_TEST_TRAC_PASSWORD: server.password, CLI_TEST_GITHUB_TOKEN: github.token };
+      // The store, as the service's first write leaves it: the CLI creates none.
+      const service = new SqlBackend(`sqlite:${join(dir, 'store.db')}`);
+      await service.open();
+      await service.close();
+      const sent = await cli(['test-ticket', '--config', config], { env, timeoutMs: 120_000 });
+      t.is(sent.code, 0, sent.stdout + sent.stderr);
+      const tracId = Number(/\/ticket\/(\d+)/.exec(sent.stdout)![1]);
+      const tracState = async () => {
+        const [, , , attrs] = (await tracCall(server, 'ticket.get', [tracId])) as [
+          number,
+          Date,
+          Date,
+          Record<string, string>,
+        ];
+        return `${attrs.status} ${attrs.resolution ?? ''}`.trim();
+      };
+      const issue = () => github.issues().find((i) => i.number === 1)!;
+
+      const solved = await cli(['solve', '1', '--config', config], { env, timeoutMs: 120_000 });
+      t.is(solved.code, 0, solved.stdout + solved.stderr);
+      t.regex(solved.stdout, /^Ticket 1 solved/m);
+      t.regex(solved.stdout, new RegExp(`^  trac:\\S+ #${tracId} \\S+: solved$`, 'm'));
+      t.regex(solved.stdout, /^  github:\S+ #1 \S+\/issues\/1: solved$/m);
+      t.is(await tracState(), 'closed fixed');
+      t.like(issue(), { state: 'closed', state_reason: 'completed' });
+      const listed = await cli(['list', '--config', config]);
+      t.regex(listed.stdout, /TRACKER/);
+      t.regex(listed.stdout, new RegExp(`#${tracId} solved, #1 solved`));
+
+      t.is((await cli(['mute', '1', '--config', config], { env, timeoutMs: 120_000 })).code, 0);
+      t.is(await tracState(), 'closed wontfix');
+      t.like(issue(), { state: 'closed', state_reason: 'not_planned' });
+      t.is((await cli(['unmute', '1', '--config', config], { env, timeoutMs: 120_000 })).code, 0);
+      t.regex(await tracState(), /^reopened/);
+      t.is(issue().state, 'open');
+
+      // A person closes the issue in GitHub; nothing polls (no service runs): sync --full reads it.
+      github.closeIssue(1, 'completed');
+      const full = await cli(['sync', '--full', '--config', config], { env, timeoutMs: 120_000 });
+      t.is(full.code, 0, full.stdout + full.stderr);
+      t.regex(full.stdout, /^ok\s+github: states read — \d+ tickets? read, 1 changed here, 0 told the store's state$/m);
+      t.regex(full.stdout, /^ok\s+trac: states read — /m);
+      const shown = JSON.parse((await cli(['show', '1', '--json', '--config', config])).stdout) as {
+        state: string;
+        links: Array<{ state: string }>;
+      };
+      t.is(shown.state, 'solved', 'the store learned the close');
+      t.deepEqual(
+        shown.links.map((l) => l.state),
+        ['solved', 'solved'],
+      );
+      t.is(await tracState(), 'closed fixed', 'and Trac followed');
+
+      // Without the trackers' credentials here, the change is queued for the fleet's deliverer.
+      const queued = await cli(['reopen', '1', '--config', config], { timeoutMs: 120_000 });
+      t.is(queued.code, 0, queued.stderr);
+      t.regex(queued.stdout, /^Ticket 1 reopened/m);
+      t.regex(queued.stdout, /: solved → open queued: the process delivering to it carries it out/);
+      const stats = JSON.parse((await cli(['stats', '--json', '--config', config])).stdout);
+      t.is(stats.outboxWaiting, 2, 'one delivery per tracker waits');
+      t.deepEqual(github.violations, []);
+    },
+  );
 }

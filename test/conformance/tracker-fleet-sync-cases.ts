@@ -67,7 +67,14 @@ export const fleetSyncCases: Case[] = [
       w.subject.down(true);
       const replicas = [0, 1, 2].map(() =>
         startReplica(
-          f.job({ problems: [problem], occurrences: 3, batches: 3, then: 'deliver', timeoutMs: 1_000, regressionGraceMs: 0 }),
+          f.job({
+            problems: [problem],
+            occurrences: 3,
+            batches: 3,
+            then: 'deliver',
+            timeoutMs: 1_000,
+            regressionGraceMs: 0,
+          }),
         ),
       );
       for (const r of replicas) t.false((await r.result).delivered, 'the tracker is down');

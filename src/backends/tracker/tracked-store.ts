@@ -256,7 +256,8 @@ export class TrackedStore implements TicketBackend {
    * Read the state of every ticket of every tracker (or the one named) and
    * bring store and trackers together: after a long outage or a restored
    * backup. Asked through the outbox, so whichever process delivers to a
-   * tracker does it; true when all were done within `timeoutMs` (default 120 000).
+   * tracker does it; what waits in the outbox goes too, held digests
+   * included. True when all was done within `timeoutMs` (default 120 000).
    */
   async syncAll(options: { readonly timeoutMs?: number; readonly tracker?: string } = {}): Promise<boolean> {
     checkOptions('syncAll options', options, { timeoutMs: { integer: { min: 0 } }, tracker: 'string' });
@@ -266,7 +267,8 @@ export class TrackedStore implements TicketBackend {
       deliverers.map((d) => ({ tracker: d.delivery.tracker.name, ...FULL_SYNC_KEY, payload: { fullSync: at } })),
     );
     const { timeoutMs = 120_000 } = options;
-    const results = await Promise.all(deliverers.map((d) => d.drain(timeoutMs, false, true)));
+    // What waits is delivered with it, held digests included (as `sync` does): the read is done once the outbox is empty.
+    const results = await Promise.all(deliverers.map((d) => d.drain(timeoutMs, true, true)));
     return results.every(Boolean);
   }
 

@@ -106,12 +106,17 @@ export class TrackerSync {
 
   /**
    * Whether the tracker's state is a person's change later than the store's.
-   * A link that never knew a state (made before two-way sync, or a restored
-   * store) counts an open ticket as made open, not reopened: the store's state stands.
+   * - A link that never knew a state (made before two-way sync, or a restored
+   *   store) counts an open ticket as made open, not reopened: the store's state stands.
+   * - When the tracker was last left in the store's state, the tracker moved
+   *   since: its change is the later one, whatever the clocks (trackers keep
+   *   whole seconds).
+   * - Else the store has a change the tracker was not told yet: the later time wins.
    */
   private trackerWins(change: TrackerChange, link: Link, ticket: Ticket): boolean {
     if (link.state === null && change.ticketState === 'open') return false;
     if (change.ticketState === 'muted' && ticket.state === 'regressed') return true;
+    if (link.state !== null && link.state === settable(ticket.state)) return true;
     return ticket.stateChangedAt === null || change.stateAt > ticket.stateChangedAt;
   }
 
