@@ -127,6 +127,16 @@ const types: Array<[string, unknown, string]> = [
     'redaction.defaults: expected true or false, got text',
   ],
   [
+    'regressionGraceMs as text',
+    { handler: { regressionGraceMs: '60s' } },
+    'handler.regressionGraceMs: expected a number, got text',
+  ],
+  [
+    'syncIntervalMs as a fraction',
+    { trackers: [{ type: 'trac', url: 'https://t', syncIntervalMs: 0.5 }] },
+    'trackers[0].syncIntervalMs: expected a whole number, got a fraction',
+  ],
+  [
     'a password as a number',
     { trackers: [{ type: 'trac', url: 'https://t', password: 1234 }] },
     'trackers[0].password: expected text, got a whole number',

@@ -87,6 +87,30 @@ test('only WARNING and above by default; the same call site is one ticket whatev
   t.like(tickets[0], { occurrenceCount: 3, title: 'user ann locked out' });
 });
 
+test('regressionGraceMs: a recurrence a second after a solve only counts by default; with 0 it reopens', async (t) => {
+  for (const [options, expected] of [
+    [{}, { state: 'solved', regressionCount: 0 }],
+    [{ regressionGraceMs: 0 }, { state: 'regressed', regressionCount: 1 }],
+  ] as const) {
+    const backend = new MemoryBackend();
+    const handler = new TicketingHandler(backend, { ...quiet, ...options });
+    const log = new Logger('svc');
+    const fail = () => log.error('payment failed');
+    handler.run(fail);
+    t.true(await handler.flush());
+    const [ticket] = await backend.getTickets();
+    // Solved a second ago: the next call is a second after the solve.
+    await backend.solveTicket(ticket!.id, { at: new Date(Date.now() - 1_000).toISOString() });
+    handler.run(fail);
+    t.true(await handler.flush());
+    t.like(await backend.getTicket(ticket!.id), { ...expected, occurrenceCount: 2 });
+    await handler.close();
+  }
+  t.throws(() => new TicketingHandler(new MemoryBackend(), { regressionGraceMs: -1 }), {
+    message: /regressionGraceMs/,
+  });
+});
+
 test('a per-call fingerprint groups calls from different places', async (t) => {
   const backend = new MemoryBackend();
   const handler = new TicketingHandler(backend);
