@@ -16,7 +16,6 @@ import { randomUUID } from 'node:crypto';
 import type { SettableState } from '../../src/backends/ticket-state.js';
 import type { OccurrenceSummary, Tracker, TrackerChange } from '../../src/backends/tracker/tracker.js';
 import { hash } from './backend-suite.js';
-import type { Case, TrackerSubject } from './tracker-suite.js';
 
 /** What a person does in the tracker besides closing a ticket; every harness of the suite gives them. */
 export interface PersonStateActions {
@@ -26,12 +25,31 @@ export interface PersonStateActions {
   labelMuted(externalId: string): Promise<void>;
 }
 
-type Person = TrackerSubject & PersonStateActions;
+/**
+ * What these cases use of the suite's subject (TrackerSubject in
+ * tracker-suite.ts), by its shape: the suite imports this file, and this file
+ * imports nothing back.
+ */
+interface Subject {
+  tracker(): Tracker;
+  view(externalId: string): Promise<{ readonly state: 'open' | 'closed'; readonly comments: readonly string[] }>;
+  close(externalId: string, as: 'solved' | 'muted'): Promise<void>;
+  writes(): number;
+  requests(): number;
+}
+
+/** A case as the suite runs it (`Case` in tracker-suite.ts). */
+type StateCase = readonly [
+  title: string,
+  run: (t: ExecutionContext, w: { readonly subject: Subject }) => Promise<void>,
+];
+
+type Person = Subject & PersonStateActions;
 
 const APP_ID = 'conformance';
 
-function person(subject: TrackerSubject): Person {
-  const s = subject as TrackerSubject & Partial<PersonStateActions>;
+function person(subject: Subject): Person {
+  const s = subject as Subject & Partial<PersonStateActions>;
   if (typeof s.reopen !== 'function' || typeof s.labelMuted !== 'function') {
     throw new Error('the harness lacks the person actions of tracker-state-cases.ts (reopen, labelMuted)');
   }
@@ -94,7 +112,7 @@ function checkStateAt(t: ExecutionContext, change: TrackerChange | undefined, si
   t.true(at >= since.getTime() && at <= Date.now() + 2_000, `${what}: stateAt ${change?.stateAt} is about now`);
 }
 
-export function stateCases(): Case[] {
+export function stateCases(): StateCase[] {
   return [
     [
       'setState goes from each state to each other; a repeat is unchanged and writes nothing',
@@ -109,7 +127,9 @@ export function stateCases(): Case[] {
           const options = { beforeWrite: first.beforeWrite, deliveryIds: [randomUUID()] };
           t.is(await tracker.setState(id, state, options), 'changed', `to ${state}`);
           t.true(first.n >= 1, `to ${state}: at least one write`);
-          t.is(w.subject.writes() - before, first.n, `to ${state}: each write was let through by beforeWrite`);
+          // At least: a GitHub App's request refused for an expired token (nothing written) is made again.
+          const reached = w.subject.writes() - before;
+          t.true(reached >= first.n, `to ${state}: ${first.n} writes let through by beforeWrite, ${reached} reached`);
           const again = counter();
           const written = w.subject.writes();
           t.is(await tracker.setState(id, state, { beforeWrite: again.beforeWrite }), 'unchanged', `${state} again`);
@@ -152,17 +172,25 @@ export function stateCases(): Case[] {
         // A move that may take two writes (closed as muted → solved), with only one allowed.
         const muted = await newTicket(tracker, 'refused second write');
         await w.subject.close(muted, 'muted');
-        let allowed = 1;
+        let asked = 0;
         const before = w.subject.writes();
         const outcome = await tracker
           .setState(muted, 'solved', {
             beforeWrite: async () => {
-              if (allowed-- <= 0) throw refusal;
+              if (++asked > 1) throw refusal;
             },
           })
           .catch((e: unknown) => e);
-        t.true(outcome === 'changed' || outcome === refusal, 'done in one write, or refused at the second');
-        t.is(w.subject.writes() - before, 1, 'only the write allowed');
+        t.true(w.subject.writes() > before, 'the write allowed was made');
+        if (outcome === 'changed') {
+          t.is(asked, 1, 'done in one write');
+          t.is((await w.subject.view(muted)).state, 'closed');
+        } else {
+          t.is(outcome, refusal, 'refused at the second write');
+          t.is(asked, 2);
+          // Reopened by the first write; the close that was refused never happened.
+          t.is((await w.subject.view(muted)).state, 'open');
+        }
       },
     ],
     [

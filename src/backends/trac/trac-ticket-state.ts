@@ -13,12 +13,25 @@
  * kind is reopened first, then resolved: two updates, each read fresh (its
  * `_ts`) and each with a short comment carrying the delivery ids. Going to
  * open or solved also drops the `muted` keyword, in the last update.
+ *
+ * A ticket someone changes while its state is being set (Trac refuses the
+ * update as a mid-air collision or as an action its status no longer has, or
+ * the action is gone from its workflow) is not changed again on top of that:
+ * a retryable error says so, and the deliverer reads the ticket again before
+ * it decides what to write.
  */
 
 import { LogticketsError } from '../../errors.js';
 import type { SettableState } from '../ticket-state.js';
 import type { SetStateResult, TrackerChange, TrackerWriteOptions } from '../tracker/tracker.js';
-import { inputsOf, keywordsOf, type TracAction, type TracTicket, type TracTickets } from './trac-tickets.js';
+import {
+  inputsOf,
+  keywordsOf,
+  midAirCollision,
+  type TracAction,
+  type TracTicket,
+  type TracTickets,
+} from './trac-tickets.js';
 import { stateComment } from './trac-wiki.js';
 
 /** The keyword a person gives a ticket that logtickets must leave alone, whatever its status. */
@@ -76,16 +89,17 @@ export async function setTracState(
       ? { keywords: keywords.filter((k) => k !== MUTED_KEYWORD).join(' ') }
       : {};
   const closed = ticket.attrs.status === 'closed';
+  const leave = (comment: string) => update(target, ticket, comment, { action: 'leave', ...extra }, options);
   if (state === 'open') {
     if (closed) await runAction(target, ticket, 'reopen', undefined, stateComment('open', ids), extra, options);
-    else await tickets.update(ticket, stateComment('open', ids), { action: 'leave', ...extra }, options);
+    else await leave(stateComment('open', ids));
     return 'changed';
   }
   if (closed) {
     // Closed already: solved with only the keyword in the way, or closed as the other kind.
     const muted = mutedResolutions.has(ticket.attrs.resolution ?? '');
     if (state === 'solved' && !muted) {
-      await tickets.update(ticket, stateComment(state, ids), { action: 'leave', ...extra }, options);
+      await leave(stateComment(state, ids));
       return 'changed';
     }
     await runAction(target, ticket, 'reopen', undefined, stateComment('open', ids), {}, options);
@@ -113,20 +127,63 @@ async function runAction(
   const actions = await target.tickets.actions(ticket, options);
   if (as === undefined) {
     const found = actions.find(([action]) => action === name);
-    if (found === undefined) throw noAction(target, ticket, `a "${name}" action`);
-    await target.tickets.update(ticket, comment, { action: name, ...inputsOf(found), ...extra }, options);
+    if (found === undefined) throw await noAction(target, ticket, `"${name}" action`, options);
+    await update(target, ticket, comment, { action: name, ...inputsOf(found), ...extra }, options);
     return;
   }
   const resolving = actions
     .map((action) => ({ action, field: resolutionField(action) }))
     .filter((a) => a.field !== undefined)
     .sort((a, b) => Number(b.action[0] === name) - Number(a.action[0] === name))[0];
-  if (resolving === undefined) throw noAction(target, ticket, 'an action that resolves it');
+  if (resolving === undefined) throw await noAction(target, ticket, 'action that resolves it', options);
   const [field, , choices] = resolving.field!;
   const resolution = chooseResolution(choices, as, target.mutedResolutions);
-  if (resolution === undefined) throw noAction(target, ticket, `a resolution that means ${as}`);
+  if (resolution === undefined) throw await noAction(target, ticket, `resolution that means ${as}`, options);
   const attributes = { action: resolving.action[0], ...inputsOf(resolving.action), [field]: resolution, ...extra };
-  await target.tickets.update(ticket, comment, attributes, options);
+  await update(target, ticket, comment, attributes, options);
+}
+
+/**
+ * One update, not sent again when Trac refuses it (fault 1: nothing was
+ * written) because someone changed the ticket since it was read.
+ */
+async function update(
+  target: TracStateTarget,
+  ticket: TracTicket,
+  comment: string,
+  attributes: Record<string, string>,
+  options: TrackerWriteOptions | undefined,
+): Promise<void> {
+  try {
+    await target.tickets.update(ticket, comment, attributes, options, false);
+  } catch (error) {
+    if (midAirCollision(error)) throw changedMeanwhile(target, ticket, error);
+    if (error instanceof LogticketsError && error.faultCode === 1 && (await changedSinceRead(target, ticket, options)))
+      throw changedMeanwhile(target, ticket, error);
+    throw error;
+  }
+}
+
+/** Whether the ticket is not as it was read (another `_ts`, or deleted). */
+async function changedSinceRead(
+  target: TracStateTarget,
+  ticket: TracTicket,
+  options: TrackerWriteOptions | undefined,
+): Promise<boolean> {
+  try {
+    return ((await target.tickets.get(ticket.id, options)).attrs._ts ?? '') !== (ticket.attrs._ts ?? '');
+  } catch (error) {
+    if (error instanceof LogticketsError && error.faultCode === 404) return true;
+    throw error;
+  }
+}
+
+function changedMeanwhile(target: TracStateTarget, ticket: TracTicket, cause?: unknown): LogticketsError {
+  return new LogticketsError(
+    'TRACKER_FAULT',
+    `${target.name}: ticket #${ticket.id} changed while its state was being set; it is read again before the next try`,
+    { backend: target.name, retryable: true, cause },
+  );
 }
 
 /** The input of an action that sets the resolution (`action_<name>_resolve_resolution`). */
@@ -145,7 +202,18 @@ function chooseResolution(
   return choices.find((c) => muted.has(c) === (as === 'muted'));
 }
 
-function noAction(target: TracStateTarget, ticket: TracTicket, what: string): LogticketsError {
+/**
+ * The error for an action the workflow does not offer: the ticket changed
+ * since it was read (retryable), or the workflow or the user's permissions
+ * do not allow it.
+ */
+async function noAction(
+  target: TracStateTarget,
+  ticket: TracTicket,
+  what: string,
+  options: TrackerWriteOptions | undefined,
+): Promise<LogticketsError> {
+  if (await changedSinceRead(target, ticket, options)) return changedMeanwhile(target, ticket);
   return new LogticketsError(
     'TRACKER_FAULT',
     `${target.name}: ticket #${ticket.id} (${ticket.attrs.status ?? '?'}) has no ${what} in its workflow for this user now`,

@@ -80,12 +80,17 @@ export class TracTickets {
     return this.options.rpc.call<TracAction[]>('ticket.getActions', [ticket.id], signal(options));
   }
 
-  /** Comment and change attributes in one ticket.update (see the top of this file for when it is sent again). */
+  /**
+   * Comment and change attributes in one ticket.update (see the top of this
+   * file for when it is sent again; `again: false`: never, the collision is
+   * thrown as Trac gave it).
+   */
   async update(
     ticket: TracTicket,
     comment: string,
     attributes: Record<string, string>,
     options: TrackerWriteOptions | undefined,
+    again = true,
   ): Promise<void> {
     let ts = ticket.attrs._ts ?? '';
     for (let attempt = 1; ; attempt++) {
@@ -98,7 +103,7 @@ export class TracTickets {
         );
         return;
       } catch (error) {
-        if (attempt > 1 || !midAirCollision(error)) throw error;
+        if (!again || attempt > 1 || !midAirCollision(error)) throw error;
       }
       ts = (await this.get(ticket.id, options)).attrs._ts ?? '';
     }
@@ -146,7 +151,7 @@ function ticketOf([id, created, changed, attrs]: TicketAnswer): TracTicket {
 }
 
 /** Trac's fault for an update based on an outdated `_ts`: refused before anything was written. */
-function midAirCollision(error: unknown): boolean {
+export function midAirCollision(error: unknown): boolean {
   return error instanceof LogticketsError && error.faultCode === 1 && /modified|updated since/i.test(error.message);
 }
 

@@ -116,6 +116,8 @@ async function appSetup(
     store: storeUri(t),
     trackers: [tracker],
     commentIntervalMs: 0,
+    // These tests count the token requests of deliveries alone: no polling for changes made in GitHub.
+    syncIntervalMs: 0,
     retry: { initialMs: 50, maxMs: 200 },
     onError: (e) => errors.push(e),
   });

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { TracTracker } from '../../../src/index.js';
+import { LogticketsError, TracTracker } from '../../../src/index.js';
 import { TracTickets } from '../../../src/backends/trac/trac-tickets.js';
 import { XmlRpcClient } from '../../../src/backends/trac/xmlrpc-client.js';
 import type { PersonStateActions } from '../../conformance/tracker-state-cases.js';
@@ -186,6 +186,26 @@ if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
     t.is(await tracker.setState(id, 'open'), 'changed');
     t.like(await attrsOf(server, id), { status: 'reopened', keywords: 'other' });
     t.is(await tracker.readState('987654'), undefined, 'a ticket that does not exist');
+  });
+
+  test('Trac: a ticket a person changes while its state is being set is not changed on top of that', async (t) => {
+    const server = await trac();
+    const tracker = new TracTracker({ url: server.url, username: server.username, password: server.password });
+    const hash = randomBytes(20).toString('hex');
+    const id = String(await tracCall(server, 'ticket.create', ['raced', 'by hand', { logtickets_hash: hash }, false]));
+    // The person closes it as wontfix between logtickets' read and its write.
+    const personCloses = async () => {
+      const [, , , attrs] = (await tracCall(server, 'ticket.get', [Number(id)], 'admin')) as TracGet;
+      const change = { action: 'resolve', action_resolve_resolve_resolution: 'wontfix', _ts: attrs._ts! };
+      await tracCall(server, 'ticket.update', [Number(id), 'not ours to fix', change, false], 'admin');
+    };
+    const error = await t.throwsAsync(tracker.setState(id, 'solved', { beforeWrite: personCloses }), {
+      instanceOf: LogticketsError,
+    });
+    t.like(error, { code: 'TRACKER_FAULT', retryable: true });
+    t.regex(error!.message, /changed while its state was being set/);
+    t.like(await attrsOf(server, id), { status: 'closed', resolution: 'wontfix' });
+    t.is(await tracker.setState(id, 'muted'), 'unchanged', 'read again, it is muted already');
   });
 
   test('Trac: tickets are read a hundred per multicall; one deleted meanwhile is left out', async (t) => {
