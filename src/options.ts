@@ -13,7 +13,7 @@ export type OptionKind =
   | 'object'
   | 'array'
   | 'any'
-  | { readonly integer: { readonly min: number } }
+  | { readonly integer: { readonly min: number; readonly max?: number } }
   | { readonly number: { readonly min: number } };
 
 export function checkOptions(where: string, options: unknown, spec: Readonly<Record<string, OptionKind>>): void {
@@ -38,9 +38,10 @@ export function checkOptions(where: string, options: unknown, spec: Readonly<Rec
 function mismatch(kind: OptionKind, value: unknown): string | null {
   if (typeof kind === 'object') {
     if ('integer' in kind) {
-      return Number.isSafeInteger(value) && (value as number) >= kind.integer.min
-        ? null
-        : `an integer ≥ ${kind.integer.min}`;
+      const { min, max } = kind.integer;
+      const fits =
+        Number.isSafeInteger(value) && (value as number) >= min && (max === undefined || (value as number) <= max);
+      return fits ? null : max === undefined ? `an integer ≥ ${min}` : `an integer from ${min} to ${max}`;
     }
     return typeof value === 'number' && Number.isFinite(value) && value >= kind.number.min
       ? null

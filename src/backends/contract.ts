@@ -291,6 +291,14 @@ export interface TicketBackend {
    * after a process's exit flush.
    */
   release?(): Promise<void>;
+
+  /**
+   * Optional (a backend that delivers to trackers): begin its background work
+   * now — deliver what waits and look for changes made in the trackers —
+   * rather than at the first write. A handler calls it when it is made, so a
+   * quiet service still carries out state changes. Never throws.
+   */
+  start?(): void;
 }
 
 /** A backend that can also serve as the reference store of tracker backends. */

@@ -65,6 +65,8 @@ export interface LinkStore {
   deleteLink(key: LinkKey): Promise<void>;
   /** Record the state of a linked ticket in the tracker (a link without an external id, or none, is left alone). */
   setLinkState(key: LinkKey, state: SettableState, at: string): Promise<void>;
+  /** The finished links of one problem, in every tracker the store knows (by tracker name). */
+  getProblemLinks(problem: { readonly appId: string; readonly hash: string }): Promise<Link[]>;
   /** The finished links of `tracker` to these external ids (any order; unknown ids are left out). */
   getLinksByExternalId(tracker: string, externalIds: readonly string[]): Promise<Link[]>;
 }

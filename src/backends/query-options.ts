@@ -15,6 +15,7 @@ import {
 } from './contract.js';
 import {
   checkSettableState,
+  MAX_REGRESSION_GRACE_MS,
   REGRESSION_GRACE_MS,
   TICKET_STATES,
   type SettableState,
@@ -119,10 +120,10 @@ export function filterStates(filter: TicketFilter): TicketState[] | undefined {
 /** How long after a solve an occurrence still leaves a ticket solved (RecordOptions.regressionGraceMs), in ms. */
 export function regressionGrace(options: RecordOptions): number {
   const grace: unknown = options.regressionGraceMs ?? REGRESSION_GRACE_MS;
-  if (typeof grace !== 'number' || !Number.isSafeInteger(grace) || grace < 0) {
+  if (typeof grace !== 'number' || !Number.isSafeInteger(grace) || grace < 0 || grace > MAX_REGRESSION_GRACE_MS) {
     throw new LogticketsError(
       'INVALID_ARGUMENT',
-      `regressionGraceMs must be a non-negative integer (milliseconds), got ${String(grace)}`,
+      `regressionGraceMs must be an integer from 0 to ${MAX_REGRESSION_GRACE_MS} (a year, in milliseconds), got ${String(grace)}`,
     );
   }
   return grace;

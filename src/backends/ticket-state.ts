@@ -36,6 +36,9 @@ export interface StateChangeOptions {
  */
 export const REGRESSION_GRACE_MS = 60_000;
 
+/** The longest grace window: a year (a longer one would mean "never regress": mute the ticket instead). */
+export const MAX_REGRESSION_GRACE_MS = 366 * 24 * 3_600_000;
+
 /** What a state is derived from (the fields every store keeps). */
 export interface StateFields {
   readonly solved: boolean;
@@ -69,7 +72,10 @@ export function changeTime(options: StateChangeOptions | undefined, now: Date): 
   if (options.at === undefined) return now.toISOString();
   const at = typeof options.at === 'string' ? Date.parse(options.at) : NaN;
   if (!Number.isFinite(at))
-    throw new LogticketsError('INVALID_ARGUMENT', `state change options.at must be an ISO 8601 time, got ${JSON.stringify(options.at)}`);
+    throw new LogticketsError(
+      'INVALID_ARGUMENT',
+      `state change options.at must be an ISO 8601 time, got ${JSON.stringify(options.at)}`,
+    );
   return new Date(at).toISOString();
 }
 

@@ -241,7 +241,8 @@ export async function sync(setup: CliSetup, flags: Flags): Promise<CommandResult
     for (const { label, tracker } of flags.full === true ? trackers : []) {
       // Every linked ticket's state is read again: whichever process delivers to the tracker does it.
       const read = await tracked.syncAll({ tracker: tracker.name, timeoutMs });
-      const full = tracked.deliveryStats().find((s) => s.tracker === tracker.name)?.sync?.lastFull;
+      const polls = tracked.deliveryStats().find((s) => s.tracker === tracker.name)?.sync;
+      const full = polls?.lastFull;
       lines.push(
         line(
           read,
@@ -251,7 +252,7 @@ export async function sync(setup: CliSetup, flags: Flags): Promise<CommandResult
             ? `not done within ${timeoutMs / 1000} s: ${await whyWaiting(outbox, tracker.name)}`
             : full === undefined
               ? 'by the process delivering to it'
-              : `${plural(full.changes, 'ticket')} read, ${full.applied} changed here, ${full.restated} told the store's state`,
+              : `${plural(full.changes, 'ticket')} read, ${polls!.learned} changed here, ${full.restated} told the store's state`,
         ),
       );
       if (!read) failed = true;
@@ -295,6 +296,28 @@ export async function sync(setup: CliSetup, flags: Flags): Promise<CommandResult
         );
       }
     }
+    // A state change learned from one tracker during this run is queued for the others: send those too.
+    const waiting = async () => {
+      let n = 0;
+      for (const { tracker } of trackers) n += await outbox.countOutbox(tracker.name);
+      return n;
+    };
+    const followUps = failed ? 0 : await waiting();
+    if (followUps > 0) {
+      const done = await tracked.deliverPending({ timeoutMs, deliverHeld: true, retryNow: true });
+      const left = await waiting();
+      if (!done) failed = true;
+      lines.push(
+        line(
+          done,
+          'trackers',
+          'follow-ups',
+          done
+            ? `${plural(followUps, 'state change')} learned during this run carried out`
+            : `${left} still waiting after ${timeoutMs / 1000} s`,
+        ),
+      );
+    }
   } finally {
     await target.close({ timeoutMs: 0 }).catch(() => undefined);
   }
@@ -306,7 +329,7 @@ function plural(n: number, word: string): string {
 }
 
 /** Why a tracker's deliveries still wait: its fleet-wide pause, another process delivering, or errors. */
-async function whyWaiting(store: TicketStore, tracker: string): Promise<string> {
+export async function whyWaiting(store: TicketStore, tracker: string): Promise<string> {
   const [state, lease] = await Promise.all([
     store.getTrackerState(tracker).catch(() => undefined),
     store.getTrackerLease(tracker).catch(() => undefined),

@@ -12,14 +12,17 @@ import { changeState } from '../backends/tracker/state-change.js';
 import { ticketLinks, type LinkedTracker, type TicketLink } from '../backends/tracker/ticket-links.js';
 import { openConfigured } from '../config/create-handler.js';
 import { loadConfig } from '../config/load-config.js';
+import { LogticketsError } from '../errors.js';
+import { whyWaiting } from './config-commands.js';
 import { intFlag, type Flags } from './ticket-commands.js';
+import { UsageError } from './usage-error.js';
 import type { CliSetup } from './store-access.js';
 
-export const STATE_COMMANDS: Readonly<Record<string, { state: SettableState; done: string }>> = {
-  solve: { state: 'solved', done: 'solved' },
-  reopen: { state: 'open', done: 'reopened' },
-  mute: { state: 'muted', done: 'muted (counted, never reopened, never commented again)' },
-  unmute: { state: 'open', done: 'unmuted (open again)' },
+export const STATE_COMMANDS: Readonly<Record<string, { state: SettableState; verb: string; note?: string }>> = {
+  solve: { state: 'solved', verb: 'solved' },
+  reopen: { state: 'open', verb: 'reopened' },
+  mute: { state: 'muted', verb: 'muted', note: 'it is counted, but never reopened or commented again' },
+  unmute: { state: 'open', verb: 'unmuted', note: 'it is open again' },
 };
 
 export async function changeTicketState(
@@ -30,40 +33,52 @@ export async function changeTicketState(
   trackers: readonly LinkedTracker[],
   setup: CliSetup,
 ): Promise<string> {
-  const { state, done } = STATE_COMMANDS[command]!;
+  const asked = STATE_COMMANDS[command]!;
   const timeoutMs = intFlag('--timeout', flags.timeout, 20) * 1000;
-  if (trackers.length === 0 || !isTicketStore(backend)) {
-    const ticket = await backend.setTicketState(id, state);
-    return changed(ticket, state, done);
+  if (command === 'unmute') {
+    const before = await backend.getTicket(id);
+    if (before !== null && before.state !== 'muted')
+      throw new UsageError(`ticket ${id} is not muted (it is ${before.state}): reopen opens a solved ticket`);
   }
+  if (!isTicketStore(backend)) return changed(await backend.setTicketState(id, asked.state), asked);
   const names = trackers.map((t) => t.name);
-  const ticket = await changeState(backend, names, id, state);
-  const lines = [changed(ticket, state, done)];
-  const delivered = await deliverNow(setup, timeoutMs);
-  const links = await ticketLinks(backend, trackers, ticket);
-  for (const link of links) lines.push(`  ${linkLine(link, state, delivered)}`);
-  if (links.length === 0) lines.push('  (no tracker ticket is linked to it yet)');
+  const ticket = await changeState(backend, names, id, asked.state, undefined, true);
+  const lines = [changed(ticket, asked)];
+  const before = await ticketLinks(backend, trackers, ticket);
+  if (before.length === 0) {
+    if (trackers.length > 0) lines.push('  (no tracker ticket is linked to it yet)');
+    return lines.join('\n');
+  }
+  const waits = await deliverNow(setup, timeoutMs);
+  for (const link of await ticketLinks(backend, trackers, ticket))
+    lines.push(`  ${linkLine(link, asked.state, waits)}`);
   return lines.join('\n');
 }
 
-function changed(ticket: Ticket, asked: SettableState, done: string): string {
+function changed(ticket: Ticket, asked: { state: SettableState; verb: string; note?: string }): string {
   const title = ticket.title.length > 60 ? `${ticket.title.slice(0, 59)}…` : ticket.title;
   // A later change (made in a tracker, or by another person) wins over this one.
-  if (ticket.state !== asked && !(asked === 'open' && ticket.state === 'regressed'))
+  if (ticket.state !== asked.state && !(asked.state === 'open' && ticket.state === 'regressed'))
     return `Ticket ${ticket.id} stays ${ticket.state}: a later change of its state was made (${ticket.stateChangedAt ?? '?'}).`;
-  return `Ticket ${ticket.id} ${done} (${title}).`;
+  return `Ticket ${ticket.id} ${asked.verb} (${title})${asked.note === undefined ? '' : `: ${asked.note}`}.`;
 }
 
-function linkLine(link: TicketLink, state: SettableState, delivered: string | undefined): string {
-  const where = `${link.tracker} #${link.externalId} ${link.url}`;
+function linkLine(link: TicketLink, state: SettableState, waits: ReadonlyMap<string, string> | string): string {
+  const where = `${link.label} #${link.externalId} ${link.url ?? `(${link.tracker}, not in this config)`}`;
   if (link.state === state) return `${where}: ${state}`;
-  const why = delivered ?? 'queued: the process delivering to it carries it out (`logtickets sync` does it now)';
-  return `${where}: ${link.state ?? 'state unknown'} → ${state} ${why.startsWith('queued') ? why : `(${why})`}`;
+  const why =
+    (typeof waits === 'string' ? waits : waits.get(link.tracker)) ??
+    'the process delivering to it carries it out (`logtickets sync` does it now)';
+  return `${where}: ${link.state ?? 'state unknown'} → ${state} queued: ${why}`;
 }
 
-/** Deliver what waits now, when the config's trackers can be opened here; undefined when done, else why not. */
-async function deliverNow(setup: CliSetup, timeoutMs: number): Promise<string | undefined> {
-  if (setup.configPath === undefined) return 'queued';
+/**
+ * Deliver what waits now, when the config's trackers can be opened here.
+ * Per tracker still waiting, why (its pause, another process delivering);
+ * a text for all when none could be opened here.
+ */
+async function deliverNow(setup: CliSetup, timeoutMs: number): Promise<ReadonlyMap<string, string> | string> {
+  if (setup.configPath === undefined) return 'no config was given to reach the trackers from here';
   let configured;
   try {
     configured = openConfigured(loadConfig(setup.configPath).config, {
@@ -72,16 +87,24 @@ async function deliverNow(setup: CliSetup, timeoutMs: number): Promise<string | 
     });
   } catch {
     // No credentials here (they live with the services): the fleet's deliverer carries the change out.
-    return undefined;
+    return 'the process delivering to it carries it out (the trackers cannot be reached from this shell)';
   }
   const { tracked, target } = configured;
+  const waits = new Map<string, string>();
   try {
-    if (tracked === undefined) return undefined;
+    if (tracked === undefined) return waits;
     await tracked.store.open();
-    const done = await tracked.deliverPending({ timeoutMs });
-    return done ? undefined : `queued: not delivered within ${timeoutMs / 1000} s; \`logtickets sync\` says why`;
-  } catch {
-    return 'queued: the tracker could not be reached; `logtickets sync` says why';
+    if (await tracked.deliverPending({ timeoutMs })) return waits;
+    for (const tracker of tracked.trackers) {
+      if ((await tracked.store.countOutbox(tracker.name)) === 0) continue;
+      waits.set(
+        tracker.name,
+        `not delivered within ${timeoutMs / 1000} s: ${await whyWaiting(tracked.store, tracker.name)}`,
+      );
+    }
+    return waits;
+  } catch (error) {
+    return `the trackers could not be reached: ${error instanceof LogticketsError ? error.code : 'error'}; \`logtickets sync\` says why`;
   } finally {
     await target.close({ timeoutMs: 0 }).catch(() => undefined);
   }

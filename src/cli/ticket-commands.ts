@@ -50,7 +50,7 @@ export function ticketJson(ticket: Ticket, links?: readonly TicketLink[]): Recor
 
 /** The ticket's links to the configured trackers, from the store (none without trackers or links). */
 function linksOf(backend: TicketBackend, trackers: readonly LinkedTracker[], ticket: Ticket): Promise<TicketLink[]> {
-  if (trackers.length === 0 || !isTicketStore(backend)) return Promise.resolve([]);
+  if (!isTicketStore(backend)) return Promise.resolve([]);
   return ticketLinks(backend, trackers, ticket);
 }
 
@@ -86,14 +86,18 @@ export async function list(
       null,
       2,
     );
-  if (tickets.length === 0) return 'No tickets.';
+  if (tickets.length === 0) {
+    // Say so when the only matches are muted (left out unless asked for).
+    const muted = filter.muted === false ? await backend.countTickets({ ...filter, muted: true }) : 0;
+    return muted === 0 ? 'No tickets.' : `No tickets (${muted} muted left out: --muted lists them).`;
+  }
   const rows = tickets.map((t, i) => ({ ...t, links: links[i]! }));
   return renderTable(rows, [
     { header: 'ID', value: (t) => t.id, align: 'right' },
     { header: 'LEVEL', value: (t) => levelName(t.level) },
     { header: 'COUNT', value: (t) => t.occurrenceCount, align: 'right' },
     { header: 'STATE', value: (t) => t.state },
-    ...(trackers.length === 0
+    ...(trackers.length === 0 && links.every((l) => l.length === 0)
       ? []
       : [{ header: 'TRACKER', value: (t: (typeof rows)[number]) => trackerColumn(t, t.links) }]),
     { header: 'LAST SEEN', value: (t) => t.lastSeen.replace('T', ' ').slice(0, 19) },
@@ -122,7 +126,8 @@ export async function show(
       link.state === null || link.state === settable(ticket.state)
         ? ''
         : ` (sync pending: ${settable(ticket.state)} here)`;
-    rows.push(['link', `${link.url} ${link.state ?? 'state unknown'}${agree}`]);
+    const where = link.url ?? `${link.tracker} #${link.externalId} (not in this config)`;
+    rows.push(['link', `${link.label}: ${where} ${link.state ?? 'state unknown'}${agree}`]);
   }
   return renderTable(rows, [
     { header: 'FIELD', value: (r) => r[0] },
@@ -163,9 +168,10 @@ export async function remove(backend: TicketBackend, id: number): Promise<string
 }
 
 export async function stats(backend: TicketBackend, flags: Flags): Promise<string> {
-  const [total, open, solved, muted] = await Promise.all([
+  const [total, open, regressed, solved, muted] = await Promise.all([
     backend.countTickets(),
     backend.countTickets({ state: ['open', 'regressed'] }),
+    backend.countTickets({ state: 'regressed' }),
     backend.countTickets({ state: 'solved' }),
     backend.countTickets({ state: 'muted' }),
   ]);
@@ -178,6 +184,7 @@ export async function stats(backend: TicketBackend, flags: Flags): Promise<strin
     store: backend.name,
     tickets: total,
     open,
+    regressed,
     solved,
     muted,
     byLevel: Object.fromEntries(levels.filter(([, n]) => n > 0)),
@@ -187,7 +194,7 @@ export async function stats(backend: TicketBackend, flags: Flags): Promise<strin
   if (flags.json === true) return JSON.stringify(result, null, 2);
   const lines = [
     `store        ${result.store}`,
-    `tickets      ${total} (${open} open, ${solved} solved, ${muted} muted)`,
+    `tickets      ${total} (${open} open of which ${regressed} regressed, ${solved} solved, ${muted} muted)`,
     `by level     ${
       levels
         .filter(([, n]) => n > 0)
@@ -201,14 +208,15 @@ export async function stats(backend: TicketBackend, flags: Flags): Promise<strin
 }
 
 /**
- * Each linked tracker's state in short (`#12 solved`), marked with `*` where
+ * Each linked tracker's state in short (`trac #12 solved`), marked with `*` where
  * it differs from the store's while a sync is pending; `-` without links.
  */
 function trackerColumn(ticket: Ticket, links: readonly TicketLink[]): string {
   if (links.length === 0) return '-';
   return links
     .map(
-      (l) => `#${l.externalId} ${l.state ?? '?'}${l.state !== null && l.state !== settable(ticket.state) ? '*' : ''}`,
+      (l) =>
+        `${l.label} #${l.externalId} ${l.state ?? '?'}${l.state !== null && l.state !== settable(ticket.state) ? '*' : ''}`,
     )
     .join(', ');
 }

@@ -45,6 +45,12 @@ export function describe(issue: z.core.$ZodIssue, input: unknown): string {
   if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {
     return `${jsonPath(path[path.length - 1] === 'type' ? path : [...path, 'type'])}: expected "trac" or "github"`;
   }
+  if ((issue.code === 'too_small' || issue.code === 'too_big') && typeof value === 'number') {
+    // Numbers are the config's own (no secret): the bound and the value say what to change.
+    const bound = Number(issue.code === 'too_small' ? issue.minimum : issue.maximum);
+    const word = issue.code === 'too_small' ? 'at least' : 'at most';
+    return `${jsonPath(path)}: expected ${word} ${bound.toLocaleString('en-US')}, got ${value.toLocaleString('en-US')}`;
+  }
   const message = issue.message.replace(/^Invalid input: /, '');
   return `${jsonPath(path)}: ${message.charAt(0).toLowerCase()}${message.slice(1)}`;
 }

@@ -9,6 +9,7 @@
  * Messages never include the value that was given: a value may be a secret.
  */
 
+import { MAX_REGRESSION_GRACE_MS } from '../backends/ticket-state.js';
 import { z } from 'zod';
 import { FINGERPRINT_MODES } from '../fingerprint/fingerprint.js';
 import { parseLevel } from '../logging/level.js';
@@ -58,7 +59,7 @@ export const handlerSchema = block({
   maxRejectedAttempts: count.optional(),
   flushTimeoutMs: ms.optional(),
   deliverHeldOnClose: z.boolean().optional(),
-  regressionGraceMs: ms.optional(),
+  regressionGraceMs: ms.max(MAX_REGRESSION_GRACE_MS).optional(),
   titleLength: count.optional(),
   retry: retry.optional(),
   limits: block({

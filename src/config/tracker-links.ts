@@ -15,11 +15,13 @@ import type { LogticketsConfig } from './config-schema.js';
 /** A tracker whose address was not read (a variable, with `storeOnly`) is left out: its links cannot be named. */
 export function linkedTrackers(config: LogticketsConfig | undefined): LinkedTracker[] {
   return (config?.trackers ?? []).filter(addressed).map((tracker) => {
+    const label = tracker.name ?? tracker.type;
     if (tracker.type === 'trac') {
-      return { name: tracTrackerName(tracker.url), ticketUrl: (id: string) => tracTicketUrl(tracker.url, id) };
+      return { name: tracTrackerName(tracker.url), label, ticketUrl: (id: string) => tracTicketUrl(tracker.url, id) };
     }
     return {
       name: githubTrackerName(tracker.baseUrl, tracker.owner, tracker.repo),
+      label,
       ticketUrl: (id: string) => githubIssueUrl(tracker.baseUrl, tracker.owner, tracker.repo, id),
     };
   });

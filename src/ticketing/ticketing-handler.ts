@@ -8,6 +8,7 @@
  * here throws into the application.
  */
 
+import { MAX_REGRESSION_GRACE_MS } from '../backends/ticket-state.js';
 import { LogticketsError, maskSecrets } from '../errors.js';
 import { checkOptions, type OptionKind } from '../options.js';
 import type { TicketBackend } from '../backends/contract.js';
@@ -102,7 +103,7 @@ const OPTION_KINDS: Record<keyof TicketingHandlerOptions, OptionKind> = {
   exitFlushMs: { integer: { min: 0 } },
   closeBackends: 'boolean',
   deliverHeldOnClose: 'boolean',
-  regressionGraceMs: { integer: { min: 0 } },
+  regressionGraceMs: { integer: { min: 0, max: MAX_REGRESSION_GRACE_MS } },
 };
 
 export interface TicketingStats {
@@ -190,6 +191,8 @@ export class TicketingHandler extends Handler {
           onError,
         }),
     );
+    // A backend that delivers to trackers starts now: a quiet service still carries out state changes.
+    for (const backend of backends) backend.start?.();
   }
 
   handle(record: LogRecord): void {

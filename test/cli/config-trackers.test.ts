@@ -146,7 +146,7 @@ if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
     const shownUrls = linkLines.map(
       (l) =>
         l
-          .replace(/^link\s+/, '')
+          .replace(/^link\s+\w+: /, '')
           .trimEnd()
           .split(' ')[0],
     );
@@ -223,13 +223,13 @@ if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
       const solved = await cli(['solve', '1', '--config', config], { env, timeoutMs: 120_000 });
       t.is(solved.code, 0, solved.stdout + solved.stderr);
       t.regex(solved.stdout, /^Ticket 1 solved/m);
-      t.regex(solved.stdout, new RegExp(`^  trac:\\S+ #${tracId} \\S+: solved$`, 'm'));
-      t.regex(solved.stdout, /^  github:\S+ #1 \S+\/issues\/1: solved$/m);
+      t.regex(solved.stdout, new RegExp(`^  trac #${tracId} \\S+: solved$`, 'm'));
+      t.regex(solved.stdout, /^  github #1 \S+\/issues\/1: solved$/m);
       t.is(await tracState(), 'closed fixed');
       t.like(issue(), { state: 'closed', state_reason: 'completed' });
       const listed = await cli(['list', '--config', config]);
       t.regex(listed.stdout, /TRACKER/);
-      t.regex(listed.stdout, new RegExp(`#${tracId} solved, #1 solved`));
+      t.regex(listed.stdout, new RegExp(`trac #${tracId} solved, github #1 solved`));
 
       t.is((await cli(['mute', '1', '--config', config], { env, timeoutMs: 120_000 })).code, 0);
       t.is(await tracState(), 'closed wontfix');

@@ -10,7 +10,13 @@
  */
 
 import type { ExecutionContext } from 'ava';
-import type { SettableState, Ticket, TicketStore, TrackedStore } from '../../src/index.js';
+import {
+  TicketingHandler,
+  type SettableState,
+  type Ticket,
+  type TicketStore,
+  type TrackedStore,
+} from '../../src/index.js';
 import { changeState } from '../../src/backends/tracker/state-change.js';
 import { hash, occurrence } from './backend-suite.js';
 import { until } from './fleet-replicas.js';
@@ -204,23 +210,49 @@ export const syncCases: readonly Case[] = [
     'conflicting changes in store and tracker: the later one wins on both sides',
     async (t, w) => {
       const problem = hash();
-      const backend = w.tracked();
-      await w.deliver(backend, problem, 1);
-      const id = await w.linked(backend, problem);
+      const first = w.tracked();
+      await w.deliver(first, problem, 1);
+      const id = await w.linked(first, problem);
       const { id: ticketId } = await storeTicket(w.store, problem);
-      const name = backend.trackers[0]!.name;
+      const name = first.trackers[0]!.name;
+      // No deliverer runs while the two sides change: each conflict is met by the next one.
+      await first.close({ timeoutMs: 0 });
       // Solved in the store a minute ago (queued, not delivered yet); muted by a person in the tracker now.
       await changeState(w.store, [name], ticketId, 'solved', { at: new Date(Date.now() - 60_000).toISOString() });
       await w.subject.close(id, 'muted');
-      await delivered(t, backend);
+      const second = w.tracked();
+      await delivered(t, second);
       t.is((await storeTicket(w.store, problem)).state, 'muted', "the tracker's later change wins in the store");
-      t.is(await trackerState(backend, id), 'muted', 'and stays in the tracker');
-      // Reopened by a person in the tracker; unmuted in the store a minute later: the store wins.
+      t.is(await trackerState(second, id), 'muted', 'and stays in the tracker');
+      await second.close({ timeoutMs: 0 });
+      // Reopened by a person in the tracker; solved in the store a minute later: the store wins.
       await person(w).reopen(id);
       await changeState(w.store, [name], ticketId, 'solved', { at: new Date(Date.now() + 60_000).toISOString() });
-      await delivered(t, backend);
+      const third = w.tracked();
+      await delivered(t, third);
       t.is((await storeTicket(w.store, problem)).state, 'solved', "the store's later change stands");
-      t.is(await trackerState(backend, id), 'solved', 'and is carried out in the tracker');
+      t.is(await trackerState(third, id), 'solved', 'and is carried out in the tracker');
+    },
+  ],
+  [
+    'a quiet service (its handler logs nothing) carries out a change queued elsewhere and learns one made in the tracker',
+    async (t, w) => {
+      const problem = hash();
+      const first = w.tracked();
+      await w.deliver(first, problem, 1);
+      const id = await w.linked(first, problem);
+      const { id: ticketId } = await storeTicket(w.store, problem);
+      await first.close({ timeoutMs: 0 });
+      // The service: a handler over its TrackedStore, made and left alone.
+      const service = w.tracked({ syncIntervalMs: 100 });
+      const handler = new TicketingHandler(service, { onError: () => {} });
+      t.teardown(() => handler.close());
+      // What `logtickets solve` does from another shell without the trackers' credentials.
+      await changeState(w.store, [service.trackers[0]!.name], ticketId, 'solved');
+      await until(async () => (await trackerState(service, id)) === 'solved', 'the service solved it in the tracker');
+      await person(w).reopen(id);
+      await until(async () => (await storeTicket(w.store, problem)).state === 'open', 'the service learned the reopen');
+      t.is(handler.stats().written, 0, 'without a record logged');
     },
   ],
   [

@@ -286,6 +286,10 @@ export class MemoryBackend implements TicketStore {
     this.links.setState(key, checked.state, checked.at);
   }
 
+  async getProblemLinks(problem: { readonly appId: string; readonly hash: string }): Promise<Link[]> {
+    return this.links.ofProblem(problem.appId, problem.hash);
+  }
+
   async getLinksByExternalId(tracker: string, externalIds: readonly string[]): Promise<Link[]> {
     return this.links.byExternalId(tracker, externalIds);
   }

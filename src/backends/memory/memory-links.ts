@@ -88,6 +88,14 @@ export class MemoryLinks {
     row.stateAt = at;
   }
 
+  ofProblem(appId: string, hash: string): Link[] {
+    const found: Link[] = [];
+    for (const row of this.rows.values()) {
+      if (row.appId === appId && row.hash === hash && row.externalId !== null) found.push(linkOf(row));
+    }
+    return found.sort((a, b) => (a.tracker < b.tracker ? -1 : 1));
+  }
+
   byExternalId(tracker: string, externalIds: readonly string[]): Link[] {
     const wanted = new Set(externalIds);
     const found: Link[] = [];

@@ -14,9 +14,8 @@
  *   recognised exactly even after a partial write (mongodb-record.ts);
  * - ids users see are numbers from an atomic counter.
  *
- * The client is closed after a short idle time, so the store never keeps a
- * process alive (mongodb-connection.ts). Opened read-only, it creates no
- * collection or index and refuses every write.
+ * The client is closed after a short idle time, so the store never keeps a process alive
+ * (mongodb-connection.ts). Opened read-only, it creates nothing and refuses every write.
  */
 
 import type { Document, MongoClient, MongoClientOptions, WriteConcernSettings } from 'mongodb';
@@ -301,10 +300,12 @@ export class MongoDBBackend implements TicketStore {
     await this.write('set the state of a link', (c) => links.setLinkState(c, key, set.state, new Date(set.at)));
   }
 
+  getProblemLinks(problem: { readonly appId: string; readonly hash: string }): Promise<Link[]> {
+    return this.run("read a problem's links", (c) => links.problemLinks(c, problem.appId, problem.hash));
+  }
   getLinksByExternalId(tracker: string, externalIds: readonly string[]): Promise<Link[]> {
     return this.run('read links by external id', (c) => links.linksByExternalId(c, tracker, externalIds));
   }
-
   async claimCommentSlot(
     key: LinkKey,
     intervalMs: number,

@@ -42,6 +42,14 @@ export async function setLinkState(c: Collections, key: LinkKey, state: Settable
 }
 
 /** One query, by the (tracker, externalId) index; a pending claim has no external id and is never found. */
+export async function problemLinks(c: Collections, appId: string, hash: string): Promise<Link[]> {
+  const docs = await c.links
+    .find({ appId, hash, externalId: { $ne: null } })
+    .sort({ tracker: 1 })
+    .toArray();
+  return docs.map(toLink);
+}
+
 export async function linksByExternalId(
   c: Collections,
   tracker: string,

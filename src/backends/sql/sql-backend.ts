@@ -255,6 +255,9 @@ export class SqlBackend implements TicketStore {
   setLinkState(key: LinkKey, state: SettableState, at: string): Promise<void> {
     return lo.setLinkState(this.ctx, key, state, at);
   }
+  getProblemLinks(problem: { readonly appId: string; readonly hash: string }): Promise<Link[]> {
+    return lo.getProblemLinks(this.ctx, problem);
+  }
   getLinksByExternalId(tracker: string, externalIds: readonly string[]): Promise<Link[]> {
     return lo.getLinksByExternalId(this.ctx, tracker, externalIds);
   }

@@ -122,6 +122,19 @@ export async function setLinkState(
 const IDS_PER_QUERY = 1_000;
 
 /** The finished links of a tracker to these external ids: one query (per thousand ids), by the (tracker, external_id) index. */
+export async function getProblemLinks(
+  { core }: SqlContext,
+  problem: { readonly appId: string; readonly hash: string },
+): Promise<Link[]> {
+  const result = await core.read("read a problem's links", (db) =>
+    sql<Row>`select * from ${sql.table(core.t.links)}
+      where app_id = ${problem.appId} and hash = ${problem.hash} and external_id is not null order by tracker`.execute(
+      db,
+    ),
+  );
+  return result.rows.map((row) => toLink(core, row));
+}
+
 export async function getLinksByExternalId(
   { core }: SqlContext,
   tracker: string,

@@ -18,6 +18,8 @@ export interface DelivererOptions {
   /** How long the lease lasts unless renewed: a dead holder is replaced within it (default 10 000 ms). */
   readonly leaseMs: number;
   readonly retry?: BackoffOptions;
+  /** Awaited before each turn (the TrackedStore opens its store the first time). */
+  readonly prepare?: () => Promise<void>;
   /** Two-way sync: looks for changes made in the tracker in the holder's turns. */
   readonly poller?: SyncPoller;
 }

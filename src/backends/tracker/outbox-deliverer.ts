@@ -220,6 +220,7 @@ export class OutboxDeliverer {
     const { store, pollIntervalMs } = this.options;
     let next = pollIntervalMs;
     try {
+      await this.options.prepare?.();
       const held = await this.lease.acquire();
       // Every process keeps what stats() shows current: the fleet-wide pause, and what waits.
       this.state = await store.getTrackerState(this.name);

@@ -90,6 +90,7 @@ export class TrackedStore implements TicketBackend {
   private readonly deliverers: readonly OutboxDeliverer[];
   private readonly closeStore: boolean;
   private closing: Promise<DeliveryReport> | undefined;
+  private opened = false;
 
   constructor(options: TrackedStoreOptions) {
     checkOptions('TrackedStore options', options, {
@@ -132,6 +133,7 @@ export class TrackedStore implements TicketBackend {
       delivery.fullSync = (owner, signal) => poller.full(owner, signal);
       return new OutboxDeliverer({
         store: this.store,
+        prepare: () => (this.opened ? Promise.resolve() : this.open()),
         delivery,
         poller,
         pollIntervalMs: pacing.pollIntervalMs ?? options.pollIntervalMs ?? 2_000,
@@ -145,6 +147,16 @@ export class TrackedStore implements TicketBackend {
 
   async open(): Promise<void> {
     await this.store.open();
+    this.opened = true;
+    for (const d of this.deliverers) d.kick();
+  }
+
+  /**
+   * Deliver and look for changes made in the trackers from now on, before any
+   * write (a handler starts its backends when it is made). The store is opened
+   * by the first turn, and again after a failure.
+   */
+  start(): void {
     for (const d of this.deliverers) d.kick();
   }
 
