@@ -70,6 +70,16 @@ async function twoPolls(backend: TrackedStore): Promise<void> {
   await until(() => polls() >= from + 2, 'two polls');
 }
 
+/** A problem delivered to the tracker through a new TrackedStore: its ticket's ids on both sides. */
+async function linkedProblem(w: World, count = 1, options: Parameters<World['tracked']>[0] = {}) {
+  const problem = hash();
+  const backend = w.tracked(options);
+  await w.deliver(backend, problem, count);
+  const id = await w.linked(backend, problem);
+  const { id: ticketId } = await storeTicket(w.store, problem);
+  return { problem, backend, id, ticketId };
+}
+
 export const syncCases: readonly Case[] = [
   [
     'solve, reopen, mute and unmute in the store are carried out in the tracker, a repeat writes nothing',
@@ -139,11 +149,7 @@ export const syncCases: readonly Case[] = [
   [
     'a regression during a tracker outage reopens the ticket once, with the regression comment, when it is back',
     async (t, w) => {
-      const problem = hash();
-      const backend = w.tracked();
-      await w.deliver(backend, problem, 2);
-      const id = await w.linked(backend, problem);
-      const { id: ticketId } = await storeTicket(w.store, problem);
+      const { problem, backend, id, ticketId } = await linkedProblem(w, 2);
       await backend.solveTicket(ticketId);
       await delivered(t, backend);
       t.is((await w.subject.view(id)).state, 'closed');
@@ -166,11 +172,7 @@ export const syncCases: readonly Case[] = [
   [
     'occurrences in the grace window after a solve are counted and commented without reopening',
     async (t, w) => {
-      const problem = hash();
-      const backend = w.tracked();
-      await w.deliver(backend, problem, 1);
-      const id = await w.linked(backend, problem);
-      const { id: ticketId } = await storeTicket(w.store, problem);
+      const { problem, backend, id, ticketId } = await linkedProblem(w, 1);
       await backend.solveTicket(ticketId);
       await delivered(t, backend);
       await recordWith(backend, problem, 2);
@@ -186,11 +188,7 @@ export const syncCases: readonly Case[] = [
   [
     'a muted ticket is counted, stays closed and gets no comment, whatever recurs',
     async (t, w) => {
-      const problem = hash();
-      const backend = w.tracked();
-      await w.deliver(backend, problem, 1);
-      const id = await w.linked(backend, problem);
-      const { id: ticketId } = await storeTicket(w.store, problem);
+      const { problem, backend, id, ticketId } = await linkedProblem(w, 1);
       await backend.muteTicket(ticketId);
       await delivered(t, backend);
       const before = await w.subject.view(id);
@@ -209,11 +207,7 @@ export const syncCases: readonly Case[] = [
   [
     'conflicting changes in store and tracker: the later one wins on both sides',
     async (t, w) => {
-      const problem = hash();
-      const first = w.tracked();
-      await w.deliver(first, problem, 1);
-      const id = await w.linked(first, problem);
-      const { id: ticketId } = await storeTicket(w.store, problem);
+      const { problem, backend: first, id, ticketId } = await linkedProblem(w, 1);
       const name = first.trackers[0]!.name;
       // No deliverer runs while the two sides change: each conflict is met by the next one.
       await first.close({ timeoutMs: 0 });
@@ -237,11 +231,7 @@ export const syncCases: readonly Case[] = [
   [
     'a quiet service (its handler logs nothing) carries out a change queued elsewhere and learns one made in the tracker',
     async (t, w) => {
-      const problem = hash();
-      const first = w.tracked();
-      await w.deliver(first, problem, 1);
-      const id = await w.linked(first, problem);
-      const { id: ticketId } = await storeTicket(w.store, problem);
+      const { problem, backend: first, id, ticketId } = await linkedProblem(w, 1);
       await first.close({ timeoutMs: 0 });
       // The service: a handler over its TrackedStore, made and left alone.
       const service = w.tracked({ syncIntervalMs: 100 });
