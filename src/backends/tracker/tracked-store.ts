@@ -82,6 +82,8 @@ export interface DeliveryCounts {
 
 // Settling stops this long before the caller's deadline, to leave time for giving the lease up and closing.
 const CLOSE_MARGIN_MS = 100;
+// How long after start() the deliverers begin.
+const START_DELAY_MS = 1_000;
 
 export class TrackedStore implements TicketBackend {
   readonly name: string;
@@ -91,6 +93,7 @@ export class TrackedStore implements TicketBackend {
   private readonly closeStore: boolean;
   private closing: Promise<DeliveryReport> | undefined;
   private opened = false;
+  private starting: NodeJS.Timeout | undefined;
 
   constructor(options: TrackedStoreOptions) {
     checkOptions('TrackedStore options', options, {
@@ -152,12 +155,17 @@ export class TrackedStore implements TicketBackend {
   }
 
   /**
-   * Deliver and look for changes made in the trackers from now on, before any
-   * write (a handler starts its backends when it is made). The store is opened
-   * by the first turn, and again after a failure.
+   * Deliver and look for changes made in the trackers from a second from now
+   * on, before any write (a handler starts its backends when it is made; one
+   * closed at once, as by an integration that turns itself off, never starts).
+   * The store is opened by the first turn, and again after a failure.
    */
   start(): void {
-    for (const d of this.deliverers) d.kick();
+    if (this.starting !== undefined || this.closing !== undefined) return;
+    this.starting = setTimeout(() => {
+      if (this.closing === undefined) for (const d of this.deliverers) d.kick();
+    }, START_DELAY_MS);
+    this.starting.unref();
   }
 
   async recordBatch(batch: readonly OccurrenceInput[], options: RecordOptions = {}): Promise<RecordOutcome[]> {
@@ -302,6 +310,7 @@ export class TrackedStore implements TicketBackend {
     } catch (error) {
       return Promise.reject(error);
     }
+    if (this.starting !== undefined) clearTimeout(this.starting);
     this.closing ??= (async () => {
       const timeoutMs = options.timeoutMs ?? 10_000;
       const deadline = Date.now() + Math.max(0, timeoutMs - CLOSE_MARGIN_MS);
