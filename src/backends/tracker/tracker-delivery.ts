@@ -157,7 +157,8 @@ export class TrackerDelivery {
         if (result === 'gone') return this.gone(key, found, rest);
         await this.store.setLinkState(key, target, now());
       }
-      if (rest.length === 0 || muted) {
+      // Muted (in the store, or just learned from the tracker): counted there, never commented.
+      if (rest.length === 0 || target === 'muted') {
         // Found by its marker, already told (a create whose answer was lost): its comment window starts now.
         if (claimed) await this.store.claimCommentSlot(key, this.commentIntervalMs);
         return { done: entries.map((e) => e.id) };
