@@ -7,6 +7,7 @@
  * for a day and at most the last 10 000 of them (applied-batches.ts).
  */
 
+import { StateShortcuts } from '../state-shortcuts.js';
 import {
   readOnlyError,
   type GetOccurrencesOptions,
@@ -54,7 +55,7 @@ export interface MemoryBackendOptions extends Pick<StoreAccessOptions, 'readOnly
 /** What the store keeps of a ticket: `muted` and `state` are derived from it when read. */
 type StoredTicket = { -readonly [K in keyof Omit<Ticket, 'muted' | 'state'>]: Ticket[K] };
 
-export class MemoryBackend implements TicketStore {
+export class MemoryBackend extends StateShortcuts implements TicketStore {
   readonly name = 'memory';
   private readonly now: () => Date;
   private readonly tickets = new Map<number, StoredTicket>();
@@ -69,6 +70,7 @@ export class MemoryBackend implements TicketStore {
   private nextOccurrenceId = 1;
 
   constructor(options: MemoryBackendOptions = {}) {
+    super();
     checkOptions('MemoryBackend options', options, { now: 'function', readOnly: 'boolean' });
     this.now = options.now ?? (() => new Date());
     this.readOnly = options.readOnly === true;
@@ -215,22 +217,6 @@ export class MemoryBackend implements TicketStore {
     ticket.mutedAt = state === 'muted' ? at : null;
     ticket.stateChangedAt = at;
     return view(ticket);
-  }
-
-  solveTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
-    return this.setTicketState(id, 'solved', options);
-  }
-
-  reopenTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
-    return this.setTicketState(id, 'open', options);
-  }
-
-  muteTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
-    return this.setTicketState(id, 'muted', options);
-  }
-
-  unmuteTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
-    return this.setTicketState(id, 'open', options);
   }
 
   async deleteTicket(id: number): Promise<void> {

@@ -18,6 +18,7 @@
  * (mongodb-connection.ts). Opened read-only, it creates nothing and refuses every write.
  */
 
+import { StateShortcuts } from '../state-shortcuts.js';
 import type { Document, MongoClient, MongoClientOptions, WriteConcernSettings } from 'mongodb';
 import { randomUUID } from 'node:crypto';
 import { LogticketsError, secretMatchers, uriSecrets, type SecretMatchers } from '../../errors.js';
@@ -94,7 +95,7 @@ export interface MongoDBBackendOptions extends StoreAccessOptions {
   readonly now?: () => Date;
 }
 
-export class MongoDBBackend implements TicketStore {
+export class MongoDBBackend extends StateShortcuts implements TicketStore {
   readonly name: string;
   private readonly connection: MongoConnection;
   private readonly access: MongoAccess;
@@ -105,6 +106,7 @@ export class MongoDBBackend implements TicketStore {
 
   /** `target`: a `mongodb://` / `mongodb+srv://` URI, or a MongoClient you already have (you keep closing it). */
   constructor(target: string | MongoClient, options: MongoDBBackendOptions = {}) {
+    super();
     checkOptions('MongoDBBackend options', options, {
       database: 'string',
       prefix: 'string',
@@ -244,22 +246,6 @@ export class MongoDBBackend implements TicketStore {
     checkSettableState(state);
     const at = new Date(changeTime(options, this.now()));
     return this.change('change the state of a ticket', id, (c) => changeTicketState(this.name, c, id, state, at));
-  }
-
-  solveTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
-    return this.setTicketState(id, 'solved', options);
-  }
-
-  reopenTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
-    return this.setTicketState(id, 'open', options);
-  }
-
-  muteTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
-    return this.setTicketState(id, 'muted', options);
-  }
-
-  unmuteTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
-    return this.setTicketState(id, 'open', options);
   }
 
   async deleteTicket(id: number): Promise<void> {

@@ -14,6 +14,7 @@
  * verified the same way and then written as usual.
  */
 
+import { StateShortcuts } from '../state-shortcuts.js';
 import { sql, type Kysely } from 'kysely';
 import { secretMatchers, uriSecrets } from '../../errors.js';
 import { checkOptions } from '../../options.js';
@@ -66,7 +67,7 @@ export interface SqlBackendOptions extends SqlConnectOptions, StoreAccessOptions
 
 type Row = Record<string, unknown>;
 
-export class SqlBackend implements TicketStore {
+export class SqlBackend extends StateShortcuts implements TicketStore {
   readonly name: string;
   private readonly core: SqlCore;
   private readonly d: SqlDialect;
@@ -76,6 +77,7 @@ export class SqlBackend implements TicketStore {
 
   /** `uri`: `sqlite:PATH`, `sqlite::memory:`, `postgres://…`. */
   constructor(uri: string, options: SqlBackendOptions = {}) {
+    super();
     checkOptions('SqlBackend options', options, {
       prefix: 'string',
       now: 'function',
@@ -201,22 +203,6 @@ export class SqlBackend implements TicketStore {
       if (changed.rows.length > 0) return changed;
       return sql<Row>`select * from ${table} where id = ${id}`.execute(conn);
     });
-  }
-
-  solveTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
-    return this.setTicketState(id, 'solved', options);
-  }
-
-  reopenTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
-    return this.setTicketState(id, 'open', options);
-  }
-
-  muteTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
-    return this.setTicketState(id, 'muted', options);
-  }
-
-  unmuteTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
-    return this.setTicketState(id, 'open', options);
   }
 
   async deleteTicket(id: number): Promise<void> {

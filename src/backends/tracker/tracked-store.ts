@@ -17,6 +17,7 @@
  * wait.
  */
 
+import { StateShortcuts } from '../state-shortcuts.js';
 import { LogticketsError } from '../../errors.js';
 import { rateLimitedStderr } from '../../logging/internal-error.js';
 import { checkOptions } from '../../options.js';
@@ -85,7 +86,7 @@ const CLOSE_MARGIN_MS = 100;
 // How long after start() the deliverers begin.
 const START_DELAY_MS = 1_000;
 
-export class TrackedStore implements TicketBackend {
+export class TrackedStore extends StateShortcuts implements TicketBackend {
   readonly name: string;
   readonly store: TicketStore;
   readonly trackers: readonly Tracker[];
@@ -96,6 +97,7 @@ export class TrackedStore implements TicketBackend {
   private starting: NodeJS.Timeout | undefined;
 
   constructor(options: TrackedStoreOptions) {
+    super();
     checkOptions('TrackedStore options', options, {
       store: 'any',
       trackers: 'array',
@@ -254,22 +256,6 @@ export class TrackedStore implements TicketBackend {
     const after = await changeState(this.store, names, id, state, options);
     for (const d of this.deliverers) d.kick();
     return after;
-  }
-
-  solveTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
-    return this.setTicketState(id, 'solved', options);
-  }
-
-  reopenTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
-    return this.setTicketState(id, 'open', options);
-  }
-
-  muteTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
-    return this.setTicketState(id, 'muted', options);
-  }
-
-  unmuteTicket(id: number, options?: StateChangeOptions): Promise<Ticket> {
-    return this.setTicketState(id, 'open', options);
   }
 
   /**
