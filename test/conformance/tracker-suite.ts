@@ -87,8 +87,11 @@ export interface World {
   readonly store: TicketStore;
   /** A TrackedStore over the test's store with a tracker from the subject (closed after the test). */
   tracked(options?: Partial<Omit<TrackedStoreOptions, 'store' | 'trackers'>>): TrackedStore;
-  /** Write `count` occurrences of the problem, without waiting for their delivery. */
-  record(backend: TrackedStore, problem: string, count: number): Promise<void>;
+  /**
+   * Write `count` occurrences of the problem, without waiting for their delivery; `regressionGraceMs`
+   * as the store is told it (0: any occurrence after a solve is a regression).
+   */
+  record(backend: TrackedStore, problem: string, count: number, regressionGraceMs?: number): Promise<void>;
   /** Write `count` occurrences of the problem and deliver them; the problem's store ticket. */
   deliver(backend: TrackedStore, problem: string, count: number): Promise<void>;
   /** The problem's external id, from the store's link. */
@@ -255,7 +258,7 @@ export function trackerSuite(test: TestFn, label: string, harness: TrackerHarnes
           opened.push(backend);
           return backend;
         },
-        async record(backend, problem, count) {
+        async record(backend, problem, count, regressionGraceMs) {
           await backend.open();
           const batch = Array.from({ length: count }, (_, i) =>
             occurrence({
@@ -266,7 +269,7 @@ export function trackerSuite(test: TestFn, label: string, harness: TrackerHarnes
               data: { message: `conformance problem ${problem.slice(0, 8)}`, extra: { i } },
             }),
           );
-          await backend.recordBatch(batch);
+          await backend.recordBatch(batch, regressionGraceMs === undefined ? {} : { regressionGraceMs });
         },
         async deliver(backend, problem, count) {
           await world.record(backend, problem, count);

@@ -18,7 +18,7 @@ import {
   type TrackedStore,
 } from '../../src/index.js';
 import { changeState } from '../../src/backends/tracker/state-change.js';
-import { hash, occurrence } from './backend-suite.js';
+import { hash } from './backend-suite.js';
 import { until } from './fleet-replicas.js';
 import type { PersonStateActions } from './tracker-state-cases.js';
 import { APP, statedCount, type Case, type TrackerSubject, type World } from './tracker-suite.js';
@@ -33,21 +33,6 @@ async function storeTicket(store: TicketStore, problem: string): Promise<Ticket>
   const [ticket] = await store.getTickets({ filter: { hash: problem, appId: APP } });
   if (ticket === undefined) throw new Error(`no store ticket for ${problem}`);
   return ticket;
-}
-
-/** Occurrences recorded now, with the grace window asked for (0: any occurrence after a solve is a regression). */
-async function recordWith(backend: TrackedStore, problem: string, count: number, regressionGraceMs?: number) {
-  await backend.open();
-  const batch = Array.from({ length: count }, (_, i) =>
-    occurrence({
-      hash: problem,
-      appId: APP,
-      title: `conformance problem ${problem.slice(0, 8)}`,
-      time: new Date(Date.now() + i).toISOString(),
-      data: { message: `conformance problem ${problem.slice(0, 8)}`, extra: { i } },
-    }),
-  );
-  await backend.recordBatch(batch, regressionGraceMs === undefined ? {} : { regressionGraceMs });
 }
 
 async function linkState(w: World, backend: TrackedStore, problem: string): Promise<SettableState | null> {
@@ -154,8 +139,8 @@ export const syncCases: readonly Case[] = [
       await delivered(t, backend);
       t.is((await w.subject.view(id)).state, 'closed');
       w.subject.down(true);
-      await recordWith(backend, problem, 2, 0);
-      await recordWith(backend, problem, 3, 0);
+      await w.record(backend, problem, 2, 0);
+      await w.record(backend, problem, 3, 0);
       const regressed = await storeTicket(w.store, problem);
       t.is(regressed.state, 'regressed');
       t.is(regressed.regressionCount, 1, 'one regression, however many occurrences follow');
@@ -175,7 +160,7 @@ export const syncCases: readonly Case[] = [
       const { problem, backend, id, ticketId } = await linkedProblem(w, 1);
       await backend.solveTicket(ticketId);
       await delivered(t, backend);
-      await recordWith(backend, problem, 2);
+      await w.record(backend, problem, 2);
       const ticket = await storeTicket(w.store, problem);
       t.is(ticket.state, 'solved', 'in flight when it was solved: not a regression');
       t.is(ticket.occurrenceCount, 3);
@@ -194,7 +179,7 @@ export const syncCases: readonly Case[] = [
       const before = await w.subject.view(id);
       t.is(before.state, 'closed');
       const writes = w.subject.writes();
-      await recordWith(backend, problem, 4, 0);
+      await w.record(backend, problem, 4, 0);
       await delivered(t, backend);
       const ticket = await storeTicket(w.store, problem);
       t.is(ticket.state, 'muted', 'never regresses');
