@@ -53,7 +53,8 @@ export type ErrorCode =
   | 'AUTH_FAILED'
   | 'PERMISSION_DENIED'
   | 'TRACKER_FAULT'
-  | 'PROTOCOL_ERROR';
+  | 'PROTOCOL_ERROR'
+  | 'DRIVER_MISSING';
 
 export interface LogticketsErrorOptions {
   cause?: unknown;

@@ -4,14 +4,23 @@
  * the deliverer looks for it among the ticket's comments made since that time
  * (less a margin for clocks), never through the whole history of a ticket.
  * Also here, shared by the stores' leases: what a lease takes as due.
+ *
+ * `uuid` is loaded on the first id made (about 20 ms: it is 20 modules),
+ * not with logtickets. Ids are made inside synchronous code, so it is
+ * required: Node 20.19 and later load an ES module that way.
  */
 
-import { v7 } from 'uuid';
+import { createRequire } from 'node:module';
+import type { v7 as V7 } from 'uuid';
 import { LogticketsError } from '../errors.js';
 import { checkOptions } from '../options.js';
 
+const require = createRequire(import.meta.url);
+let v7: typeof V7 | undefined;
+
 /** A new delivery id, stamped with `now`. */
 export function newDeliveryId(now: Date): string {
+  v7 ??= (require('uuid') as typeof import('uuid')).v7;
   return v7({ msecs: now.getTime() });
 }
 

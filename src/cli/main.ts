@@ -232,6 +232,7 @@ function fail(error: unknown): number {
       error.code === 'UNSUPPORTED_URI' ||
       error.code === 'TICKET_NOT_FOUND' ||
       error.code === 'STORE_NOT_FOUND' ||
+      error.code === 'DRIVER_MISSING' ||
       error.code === 'SCHEMA_MISMATCH'
       ? 2
       : 1;

@@ -5,7 +5,7 @@
  */
 
 import type { z } from 'zod';
-import { configSchema } from './config-schema.js';
+import { configSchemas } from './config-schema.js';
 
 type Path = ReadonlyArray<string | number>;
 
@@ -89,7 +89,7 @@ function valueAt(input: unknown, path: ReadonlyArray<string | number>): unknown 
 
 /** The keys the schema allows in the object at `path` (for "did you mean"). */
 function knownKeysAt(input: unknown, path: ReadonlyArray<string | number>): string[] {
-  let schema: z.core.$ZodType | undefined = configSchema;
+  let schema: z.core.$ZodType | undefined = configSchemas().configSchema;
   const walked: Array<string | number> = [];
   for (const part of path) {
     schema = child(schema, part, valueAt(input, walked));

@@ -18,12 +18,16 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import type { ParseError } from 'jsonc-parser';
+import { createRequire } from 'node:module';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LogticketsError } from '../errors.js';
-import { configSchema, type LogticketsConfig } from './config-schema.js';
+import { configSchemas, type LogticketsConfig } from './config-schema.js';
 import { duplicateTrackers } from './tracker-identity.js';
 import { describe, jsonPath } from './config-problems.js';
+
+// jsonc-parser is loaded on first use (syntaxError), by synchronous code.
+const require = createRequire(import.meta.url);
 
 export interface LoadConfigOptions {
   /** Where `${NAME}` is looked up (default `process.env`). */
@@ -95,7 +99,7 @@ export function loadConfig(source: string | object, options: LoadConfigOptions =
     failed,
     storeOnly,
   });
-  const result = configSchema.safeParse(expanded);
+  const result = configSchemas().configSchema.safeParse(expanded);
   if (!result.success) {
     for (const issue of result.error.issues) {
       const path = jsonPath(issue.path.filter((p): p is string | number => typeof p !== 'symbol'));
@@ -121,7 +125,7 @@ function storeOnlyConfig(parsed: LogticketsConfig | undefined, expanded: unknown
       ...(parsed.trackers === undefined ? {} : { trackers: parsed.trackers }),
     };
   }
-  const store = configSchema.shape.store.safeParse((expanded as { store?: unknown }).store);
+  const store = configSchemas().configSchema.shape.store.safeParse((expanded as { store?: unknown }).store);
   return store.success && store.data !== undefined ? { store: store.data } : {};
 }
 
@@ -169,9 +173,12 @@ const SYNTAX: Record<string, string> = {
  * reason`. JSON.parse's own message quotes the file around the error, and a
  * secret may sit right there, so the position comes from a second parser
  * (jsonc-parser, strict settings) and the reason from a fixed list.
+ * That parser is loaded here, for a file that is not JSON, rather than with
+ * logtickets (its CommonJS build, as loadConfig is synchronous).
  */
 function syntaxError(text: string): string {
   if (text.trim() === '') return ' is empty: expected a JSON object';
+  const { parseTree, printParseErrorCode } = require('jsonc-parser') as typeof import('jsonc-parser');
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
   const first = errors[0];

@@ -12,12 +12,16 @@
  *   pauses the tracker for the whole fleet with backoff (tracker-pause.ts)
  *   rather than being sent again here after waits no shutdown could cut;
  * - Octokit's own messages go through the secret redaction.
+ *
+ * The client is made on its first use, not with the tracker: octokit, its
+ * plugins, bottleneck and (for an App) @octokit/auth-app cost about 50 ms and
+ * 14 MB, which a process that imports logtickets without reaching GitHub
+ * should not pay.
  */
 
-import { createAppAuth } from '@octokit/auth-app';
-import Bottleneck from 'bottleneck';
-import { Octokit } from 'octokit';
+import type { Octokit } from 'octokit';
 import { redactSecrets, type SecretMatchers } from '../../errors.js';
+import { lazy } from '../../lazy.js';
 import { appJwtSigner, renewInstallationTokenOn401 } from './github-app-jwt.js';
 import type { GitHubAppAuth } from './github-secrets.js';
 
@@ -35,8 +39,18 @@ const silent = () => undefined;
 /** A rate-limit answer is never retried on the spot (see above). */
 const refuseRetry = () => false;
 
-export function githubClient(options: GitHubClientOptions): Octokit {
+/** The client, made on the first call of the getter returned (and again after a load that failed). */
+export function githubClient(options: GitHubClientOptions): () => Promise<Octokit> {
+  return lazy(() => makeClient(options));
+}
+
+async function makeClient(options: GitHubClientOptions): Promise<Octokit> {
   const { auth } = options;
+  const [{ Octokit }, { default: Bottleneck }, createAppAuth] = await Promise.all([
+    import('octokit'),
+    import('bottleneck'),
+    typeof auth === 'string' ? undefined : import('@octokit/auth-app').then((m) => m.createAppAuth),
+  ]);
   const octokit = new Octokit({
     baseUrl: options.baseUrl,
     userAgent: 'logtickets',

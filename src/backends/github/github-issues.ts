@@ -31,7 +31,8 @@ export interface Issue {
 }
 
 export interface IssueFinderOptions {
-  readonly octokit: Octokit;
+  /** The client, made on first use (github-client.ts). */
+  readonly client: () => Promise<Octokit>;
   readonly owner: string;
   readonly repo: string;
   readonly searchLabel: string;
@@ -87,9 +88,10 @@ export class IssueFinder {
 
   /** Every issue with the search label (all states, every page), without pull requests. */
   async list(params: { since?: string; signal: AbortSignal }): Promise<Issue[]> {
-    const { octokit, owner, repo } = this.options;
-    const issues = await this.options.call('list issues', () =>
-      octokit.paginate(octokit.rest.issues.listForRepo, {
+    const { client, owner, repo } = this.options;
+    const issues = await this.options.call('list issues', async () => {
+      const octokit = await client();
+      return octokit.paginate(octokit.rest.issues.listForRepo, {
         owner,
         repo,
         labels: this.options.searchLabel,
@@ -97,8 +99,8 @@ export class IssueFinder {
         per_page: 100,
         ...(params.since === undefined ? {} : { since: params.since }),
         request: { signal: params.signal },
-      }),
-    );
+      });
+    });
     return (issues as Issue[]).filter((issue) => !issue.pull_request);
   }
 
@@ -108,21 +110,22 @@ export class IssueFinder {
    * translated error of a failed read (404, 410 included).
    */
   async deliveryIds(issue_number: number, since: Date, call?: TrackerCallOptions): Promise<Set<string>> {
-    const { octokit, owner, repo, signal } = this.options;
-    const { data: issue } = await this.options.call('read an issue', () =>
-      octokit.rest.issues.get({ owner, repo, issue_number, request: { signal: signal(call) } }),
+    const { client, owner, repo, signal } = this.options;
+    const { data: issue } = await this.options.call('read an issue', async () =>
+      (await client()).rest.issues.get({ owner, repo, issue_number, request: { signal: signal(call) } }),
     );
     const from = since.toISOString().replace(/\.000Z$/, 'Z');
-    const comments = await this.options.call('list comments', () =>
-      octokit.paginate(octokit.rest.issues.listComments, {
+    const comments = await this.options.call('list comments', async () => {
+      const octokit = await client();
+      return octokit.paginate(octokit.rest.issues.listComments, {
         owner,
         repo,
         issue_number,
         since: from,
         per_page: 100,
         request: { signal: signal(call, 4) },
-      }),
-    );
+      });
+    });
     const texts = [issue.body ?? '', ...comments.map((c) => c.body ?? '')];
     return new Set(texts.flatMap((text) => deliveryIdsIn(text)));
   }

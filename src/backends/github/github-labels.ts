@@ -17,7 +17,8 @@ import type { Octokit } from 'octokit';
 import { LogticketsError } from '../../errors.js';
 
 export interface LabelKeeperOptions {
-  readonly octokit: Octokit;
+  /** The client, made on first use (github-client.ts). */
+  readonly client: () => Promise<Octokit>;
   readonly owner: string;
   readonly repo: string;
   readonly wanted: ReadonlyArray<readonly [string, { readonly color: string; readonly description: string }]>;
@@ -71,7 +72,7 @@ export class LabelKeeper {
     beforeWrite: (() => Promise<void>) | undefined,
     caller: AbortSignal | undefined,
   ): Promise<void> {
-    const { octokit, owner, repo, call } = this.options;
+    const { client, owner, repo, call } = this.options;
     // Each request ends at its timeout, or when the caller gives up (a close, a lost lease).
     const signal = () => {
       const timeout = AbortSignal.timeout(this.options.timeoutMs);
@@ -80,7 +81,7 @@ export class LabelKeeper {
     const at = <T extends object>(params: T) => ({ owner, repo, ...params, request: { signal: signal() } });
     for (const [name, look] of this.options.wanted) {
       try {
-        await call(`read the label "${name}"`, () => octokit.rest.issues.getLabel(at({ name })));
+        await call(`read the label "${name}"`, async () => (await client()).rest.issues.getLabel(at({ name })));
         continue;
       } catch (error) {
         if (!(error instanceof LogticketsError) || error.status !== 404) throw error;
@@ -91,7 +92,9 @@ export class LabelKeeper {
         throw new WriteRefused(refusal);
       }
       try {
-        await call(`create the label "${name}"`, () => octokit.rest.issues.createLabel(at({ name, ...look })));
+        await call(`create the label "${name}"`, async () =>
+          (await client()).rest.issues.createLabel(at({ name, ...look })),
+        );
       } catch (error) {
         // 422: another process made it meanwhile.
         if (!(error instanceof LogticketsError) || error.status !== 422) throw error;

@@ -19,7 +19,8 @@ import { LogticketsError, maskSecrets, redactSecrets, type SecretMatchers } from
 import type { SetupCheck } from '../tracker/setup-check.js';
 
 export interface GitHubCheckTarget {
-  readonly octokit: Octokit;
+  /** The client, made on first use (github-client.ts). */
+  readonly client: () => Promise<Octokit>;
   readonly owner: string;
   readonly repo: string;
   /** As configured (undefined: api.github.com). */
@@ -94,7 +95,8 @@ function scopesOf(headers: Record<string, unknown>): string[] | undefined {
 }
 
 export async function checkGitHubSetup(target: GitHubCheckTarget): Promise<SetupCheck[]> {
-  const { octokit, owner, repo, app, searchLabel, regressionLabel } = target;
+  const { owner, repo, app, searchLabel, regressionLabel } = target;
+  const octokit = await target.client();
   const full = `${owner}/${repo}`;
   const api = target.baseUrl ?? 'https://api.github.com';
   const labels = [...new Set([searchLabel, regressionLabel])];

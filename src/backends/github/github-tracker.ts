@@ -58,7 +58,8 @@ export type { GitHubTrackerOptions } from './github-options.js';
 export class GitHubTracker implements Tracker {
   readonly name: string;
   readonly writeBudget: readonly BudgetWindow[];
-  private readonly octokit: Octokit;
+  /** Octokit, made on the first request (github-client.ts). */
+  private readonly client: () => Promise<Octokit>;
   private readonly owner: string;
   private readonly repo: string;
   private readonly baseUrl: string | undefined;
@@ -93,7 +94,7 @@ export class GitHubTracker implements Tracker {
     this.timeoutMs = options.timeoutMs ?? 15_000;
     const report = rateLimitedStderr();
     this.warn = (key, message) => report(`${this.name}|${key}`, message);
-    this.octokit = githubClient({
+    this.client = githubClient({
       auth,
       baseUrl: options.baseUrl,
       writeIntervalMs: options.writeIntervalMs ?? 1_000,
@@ -103,7 +104,7 @@ export class GitHubTracker implements Tracker {
     });
     const call = <T>(action: string, run: () => Promise<T>) => this.call(action, run);
     this.labelKeeper = new LabelKeeper({
-      octokit: this.octokit,
+      client: this.client,
       owner: this.owner,
       repo: this.repo,
       wanted: [
@@ -115,7 +116,7 @@ export class GitHubTracker implements Tracker {
       warn: (message) => this.warn('labels-create', `${this.name}: ${message}; issues are labelled as GitHub allows`),
     });
     this.finder = new IssueFinder({
-      octokit: this.octokit,
+      client: this.client,
       owner: this.owner,
       repo: this.repo,
       searchLabel: this.labels[0]!,
@@ -127,7 +128,7 @@ export class GitHubTracker implements Tracker {
   /** See github-setup-check.ts: what is checked, how, and in which order. */
   checkSetup(): Promise<SetupCheck[]> {
     return checkGitHubSetup({
-      octokit: this.octokit,
+      client: this.client,
       owner: this.owner,
       repo: this.repo,
       baseUrl: this.baseUrl,
@@ -155,8 +156,8 @@ export class GitHubTracker implements Tracker {
     await options?.beforeWrite?.();
     // Whatever happens now, a listing made before may lack this issue.
     const { data } = await this.finder.creating(() =>
-      this.call('create an issue', () =>
-        this.octokit.rest.issues.create({
+      this.call('create an issue', async () =>
+        (await this.client()).rest.issues.create({
           owner: this.owner,
           repo: this.repo,
           title: issueTitle(summary),
@@ -194,8 +195,8 @@ export class GitHubTracker implements Tracker {
       const comment = occurrenceComment(summary, true, ids);
       await this.labelKeeper.ensure(options?.beforeWrite, options?.signal);
       await options?.beforeWrite?.();
-      await this.call('reopen an issue', () =>
-        this.octokit.rest.issues.update(
+      await this.call('reopen an issue', async () =>
+        (await this.client()).rest.issues.update(
           this.at(
             {
               issue_number,
@@ -270,8 +271,8 @@ export class GitHubTracker implements Tracker {
     const patches = statePatches(issue, state, this.mutedLabels);
     for (const patch of patches) {
       await options?.beforeWrite?.();
-      await this.call("change an issue's state", () =>
-        this.octokit.rest.issues.update(this.at({ issue_number, ...patch }, options)),
+      await this.call("change an issue's state", async () =>
+        (await this.client()).rest.issues.update(this.at({ issue_number, ...patch }, options)),
       );
     }
     return patches.length === 0 ? 'unchanged' : 'changed';
@@ -282,8 +283,8 @@ export class GitHubTracker implements Tracker {
   }
 
   private async getIssue(issue_number: number, options: TrackerCallOptions | undefined): Promise<Issue> {
-    const { data } = await this.call('read an issue', () =>
-      this.octokit.rest.issues.get(this.at({ issue_number }, options)),
+    const { data } = await this.call('read an issue', async () =>
+      (await this.client()).rest.issues.get(this.at({ issue_number }, options)),
     );
     return data as Issue;
   }
@@ -297,7 +298,9 @@ export class GitHubTracker implements Tracker {
     if (issueDeleted(error)) return true;
     if (!(error instanceof LogticketsError) || error.code !== 'TRACKER_FAULT' || error.status !== 404) return false;
     try {
-      const { data } = await this.call('read the repository', () => this.octokit.rest.repos.get(this.at({}, options)));
+      const { data } = await this.call('read the repository', async () =>
+        (await this.client()).rest.repos.get(this.at({}, options)),
+      );
       return data.has_issues;
     } catch {
       return false;
@@ -306,8 +309,8 @@ export class GitHubTracker implements Tracker {
 
   private async comment(issue_number: number, body: string, options: TrackerWriteOptions | undefined): Promise<void> {
     await options?.beforeWrite?.();
-    await this.call('comment on an issue', () =>
-      this.octokit.rest.issues.createComment(this.at({ issue_number, body }, options)),
+    await this.call('comment on an issue', async () =>
+      (await this.client()).rest.issues.createComment(this.at({ issue_number, body }, options)),
     );
   }
 

@@ -13,6 +13,7 @@
 
 import type { Collection, Db, Document, MongoClient, MongoClientOptions, WriteConcernSettings } from 'mongodb';
 import { LogticketsError } from '../../errors.js';
+import { loadDriver } from '../optional-driver.js';
 import { classifyMongoError } from './mongodb-errors.js';
 import { prepareOutbox } from './mongodb-outbox.js';
 import type { SecretMatchers } from '../../errors.js';
@@ -136,7 +137,8 @@ export class MongoConnection {
     if ('client' in this.#s.target) {
       client = this.#s.target.client;
     } else {
-      const { MongoClient } = await import('mongodb');
+      // An optional peer dependency: only MongoDB users install it (optional-driver.ts).
+      const { MongoClient } = await loadDriver<typeof import('mongodb')>('mongodb', 'mongodb:// stores');
       client = new MongoClient(this.#s.target.uri, {
         serverSelectionTimeoutMS: this.#s.serverSelectionTimeoutMs ?? 5_000,
         ...this.#s.clientOptions,

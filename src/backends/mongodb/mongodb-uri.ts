@@ -2,10 +2,17 @@
  * Reading MongoDB URIs (`mongodb://…`, `mongodb+srv://…`) at construction, so a
  * malformed one is a clear error before anything connects. The driver's own
  * parser library is used; the driver itself loads only when a backend opens.
+ * That library (with the WHATWG URL parser it brings, about 40 ms and 10 MB)
+ * is loaded on the first URI read, not with logtickets: it is required, as a
+ * backend's constructor reads its URI synchronously.
  */
 
-import { ConnectionString } from 'mongodb-connection-string-url';
+import { createRequire } from 'node:module';
+import type { ConnectionString } from 'mongodb-connection-string-url';
 import { LogticketsError, uriForMessage, uriSecrets } from '../../errors.js';
+
+// For packages loaded on first use by synchronous code (see above).
+const require = createRequire(import.meta.url);
 
 export interface MongoTarget {
   /** Credential-free, for stats and messages. */
@@ -19,9 +26,10 @@ export function isMongoUri(uri: string): boolean {
 }
 
 export function parseMongoUri(uri: string): MongoTarget {
+  const parser = require('mongodb-connection-string-url') as typeof import('mongodb-connection-string-url');
   let parsed: ConnectionString;
   try {
-    parsed = new ConnectionString(uri);
+    parsed = new parser.ConnectionString(uri);
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     throw new LogticketsError('INVALID_URI', `store URI ${uriForMessage(uri)} is not a valid MongoDB URI: ${why}`, {

@@ -1,5 +1,5 @@
 /**
- * The SQL store: SQLite (the zero-setup default) and PostgreSQL, on kysely.
+ * The SQL store: SQLite (the zero-setup default) and PostgreSQL.
  *
  * Every write is one statement per ticket that both creates and counts,
  * inside one transaction per batch, so concurrent writers in many processes
@@ -12,51 +12,42 @@
  * sql-dialect.ts), no table or journal mode is changed, and every write fails
  * with READ_ONLY before anything is sent. With `createIfMissing: false` it is
  * verified the same way and then written as usual.
+ *
+ * This class is what applications hold; the work is done by SqlStore
+ * (sql-store.ts), which is loaded, and kysely with it (about 120 ms and
+ * 11 MB), on the first call of any method: importing logtickets, or making
+ * a store that is never written, costs no query builder. What needs no query
+ * is answered here: the options, the URI and the prefix are checked by the
+ * constructor (a mistake throws there), and `name`, `dialect` and `readOnly`
+ * are read from them.
  */
 
-import { StateShortcuts } from '../state-shortcuts.js';
-import { sql, type Kysely } from 'kysely';
-import { secretMatchers, uriSecrets } from '../../errors.js';
 import { checkOptions } from '../../options.js';
-import { groupByTicket } from '../batch.js';
-import {
-  type GetOccurrencesOptions,
-  type GetTicketsOptions,
-  type Link,
-  type LinkClaim,
-  type LinkKey,
-  type OccurrenceInput,
-  type OutboxEntry,
-  type OutboxEntryInput,
-  type RecordOptions,
-  type RecordOutcome,
-  type SettableState,
-  type StateChangeOptions,
-  type StoreAccessOptions,
-  type StoredOccurrence,
-  type Ticket,
-  type TicketFilter,
-  type TicketStore,
+import type {
+  GetOccurrencesOptions,
+  GetTicketsOptions,
+  Link,
+  LinkClaim,
+  LinkKey,
+  OccurrenceInput,
+  OutboxEntry,
+  OutboxEntryInput,
+  RecordOptions,
+  RecordOutcome,
+  SettableState,
+  StateChangeOptions,
+  StoreAccessOptions,
+  StoredOccurrence,
+  Ticket,
+  TicketFilter,
+  TicketStore,
 } from '../contract.js';
-import {
-  checkFilter,
-  checkTicketId,
-  occurrenceQuery,
-  regressionGrace,
-  ticketNotFound,
-  ticketQuery,
-} from '../query-options.js';
-import { changeTime, checkSettableState } from '../ticket-state.js';
-import { SqlCore } from './sql-core.js';
-import { createDialect, type SqlConnectOptions, type SqlDialect } from './sql-dialect.js';
-import * as lo from './sql-links-outbox.js';
-import * as ob from './sql-outbox.js';
-import * as ts from './sql-tracker-state.js';
-import { recordDeltas } from './sql-record.js';
-import { ORDER_COLUMNS, ticketWhere, toTicket } from './sql-rows.js';
-import { tableNames, type TableNames } from './sql-schema.js';
-import { parseSqlUri } from './sql-uri.js';
+import { StateShortcuts } from '../state-shortcuts.js';
 import type { BudgetWindow, TrackerLease, TrackerState, TrackerStatePatch, WriteGrant } from '../tracker-state.js';
+import type { SqlConnectOptions } from './sql-dialect.js';
+import type { SqlStore } from './sql-store.js';
+import { tableNames } from './sql-table-names.js';
+import { parseSqlUri } from './sql-uri.js';
 
 export interface SqlBackendOptions extends SqlConnectOptions, StoreAccessOptions {
   /** Table name prefix (default `logtickets_`). */
@@ -65,15 +56,15 @@ export interface SqlBackendOptions extends SqlConnectOptions, StoreAccessOptions
   readonly now?: () => Date;
 }
 
-type Row = Record<string, unknown>;
-
 export class SqlBackend extends StateShortcuts implements TicketStore {
   readonly name: string;
-  private readonly core: SqlCore;
-  private readonly d: SqlDialect;
-  private readonly t: TableNames;
-  private readonly now: () => Date;
-  private readonly ctx: lo.SqlContext;
+  readonly #dialect: 'sqlite' | 'postgres';
+  readonly #readOnly: boolean;
+  // Private fields: the URI may hold a password, which util.inspect must never show.
+  readonly #uri: string;
+  readonly #options: SqlBackendOptions;
+  #loading: Promise<SqlStore> | undefined;
+  #closed = false;
 
   /** `uri`: `sqlite:PATH`, `sqlite::memory:`, `postgres://…`. */
   constructor(uri: string, options: SqlBackendOptions = {}) {
@@ -89,209 +80,154 @@ export class SqlBackend extends StateShortcuts implements TicketStore {
       createIfMissing: 'boolean',
     });
     const target = parseSqlUri(uri);
+    // A bad prefix is refused now, not when the store first loads.
+    tableNames(options.prefix ?? 'logtickets_');
     this.name = target.name;
-    this.t = tableNames(options.prefix ?? 'logtickets_');
-    this.now = options.now ?? (() => new Date());
-    const access = options.readOnly === true ? 'read-only' : options.createIfMissing === false ? 'existing' : 'create';
-    const { prefix: _p, now: _n, readOnly: _r, createIfMissing: _c, ...connect } = options;
-    this.d = createDialect(target, connect, access);
-    this.core = new SqlCore(
-      this.name,
-      this.d,
-      this.t,
-      access,
-      options.busyTimeoutMs ?? 10_000,
-      secretMatchers(uriSecrets(uri)),
-    );
-    this.ctx = { core: this.core, now: this.now };
+    this.#dialect = target.dialect;
+    this.#readOnly = options.readOnly === true;
+    this.#uri = uri;
+    this.#options = { ...options };
   }
 
   get dialect(): 'sqlite' | 'postgres' {
-    return this.d.kind;
+    return this.#dialect;
   }
 
   /** Whether writes are refused (opened with `readOnly`). */
   get readOnly(): boolean {
-    return this.core.access === 'read-only';
+    return this.#readOnly;
   }
 
-  open(): Promise<void> {
-    return this.core.open();
+  async open(): Promise<void> {
+    return (await this.store()).open();
   }
 
-  close(): Promise<void> {
-    return this.core.close();
+  async close(): Promise<void> {
+    this.#closed = true;
+    // Never used: nothing to close, and no query builder is loaded just to close it (a process that logged no error).
+    if (this.#loading === undefined) return;
+    const store = await this.#loading.catch(() => undefined);
+    await store?.close();
   }
 
   /** Nothing to let go of: SQLite holds no handles, and idle PostgreSQL connections do not keep a process alive. */
   async release(): Promise<void> {}
 
-  // -- writes ----------------------------------------------------------------
+  // -- writes, reads and changes (sql-store.ts) ------------------------------
 
-  async recordBatch(batch: readonly OccurrenceInput[], options: RecordOptions = {}): Promise<RecordOutcome[]> {
-    const deltas = groupByTicket(batch);
-    const graceMs = regressionGrace(options);
-    if (deltas.length === 0) return [];
-    return recordDeltas(this.core, {
-      deltas,
-      batchId: options.batchId,
-      outbox: options.outbox ?? [],
-      graceMs,
-      now: this.now().toISOString(),
-    });
+  async recordBatch(batch: readonly OccurrenceInput[], options?: RecordOptions): Promise<RecordOutcome[]> {
+    return (await this.store()).recordBatch(batch, options);
   }
-
-  // -- reads -----------------------------------------------------------------
-
-  async countTickets(filter: TicketFilter = {}): Promise<number> {
-    const where = ticketWhere(this.d, checkFilter(filter));
-    const result = await this.core.read('count tickets', (db) =>
-      sql<Row>`select count(*) as n from ${sql.table(this.t.tickets)} where ${where}`.execute(db),
-    );
-    return Number(result.rows[0]?.n ?? 0);
+  async countTickets(filter?: TicketFilter): Promise<number> {
+    return (await this.store()).countTickets(filter);
   }
-
-  async getTickets(options: GetTicketsOptions = {}): Promise<Ticket[]> {
-    const q = ticketQuery(options);
-    const dir = sql.raw(q.descending ? 'desc' : 'asc');
-    const column = sql.ref(ORDER_COLUMNS[q.field]);
-    const result = await this.core.read('list tickets', (db) =>
-      sql<Row>`select * from ${sql.table(this.t.tickets)} where ${ticketWhere(this.d, q.filter)}
-        order by ${column} ${dir}, id ${dir} limit ${q.limit} offset ${q.offset}`.execute(db),
-    );
-    return result.rows.map((row) => toTicket(this.d, row));
+  async getTickets(options?: GetTicketsOptions): Promise<Ticket[]> {
+    return (await this.store()).getTickets(options);
   }
-
   async getTicket(id: number): Promise<Ticket | null> {
-    checkTicketId(id);
-    const result = await this.core.read('read a ticket', (db) =>
-      sql<Row>`select * from ${sql.table(this.t.tickets)} where id = ${id}`.execute(db),
-    );
-    return result.rows[0] === undefined ? null : toTicket(this.d, result.rows[0]);
+    return (await this.store()).getTicket(id);
   }
-
-  async getOccurrences(ticketId: number, options: GetOccurrencesOptions = {}): Promise<StoredOccurrence[]> {
-    const q = occurrenceQuery(options);
-    if ((await this.getTicket(ticketId)) === null) throw ticketNotFound(ticketId, this.name);
-    const dir = sql.raw(q.descending ? 'desc' : 'asc');
-    const result = await this.core.read('list occurrences', (db) =>
-      sql<Row>`select id, ticket_id, time, data from ${sql.table(this.t.occurrences)} where ticket_id = ${ticketId}
-        order by time ${dir}, id ${dir} limit ${q.limit} offset ${q.offset}`.execute(db),
-    );
-    return result.rows.map((row) => ({
-      id: Number(row.id),
-      ticketId: Number(row.ticket_id),
-      time: this.d.time(row.time),
-      data: this.core.jsonValue(row.data),
-    }));
+  async getOccurrences(ticketId: number, options?: GetOccurrencesOptions): Promise<StoredOccurrence[]> {
+    return (await this.store()).getOccurrences(ticketId, options);
   }
-
-  // -- changes ---------------------------------------------------------------
-
   async setTicketState(id: number, state: SettableState, options?: StateChangeOptions): Promise<Ticket> {
-    checkTicketId(id);
-    checkSettableState(state);
-    const at = changeTime(options, this.now());
-    const solved = state === 'solved';
-    const table = sql.table(this.t.tickets);
-    return this.change('change the state of a ticket', id, async (conn) => {
-      // Applied only when no later change was made: one statement, so no other writer slips in between.
-      const changed = await sql<Row>`update ${table}
-        set solved = ${sql.raw(solved ? 'true' : 'false')}, solved_at = ${solved ? at : null},
-          muted_at = ${state === 'muted' ? at : null}, state_at = ${at}
-        where id = ${id} and (state_at is null or state_at <= ${at}) returning *`.execute(conn);
-      if (changed.rows.length > 0) return changed;
-      return sql<Row>`select * from ${table} where id = ${id}`.execute(conn);
-    });
+    return (await this.store()).setTicketState(id, state, options);
   }
-
   async deleteTicket(id: number): Promise<void> {
-    checkTicketId(id);
-    const deleted = await this.core.write('delete a ticket', async (conn) => {
-      await sql`delete from ${sql.table(this.t.occurrences)} where ticket_id = ${id}`.execute(conn);
-      const result = await sql`delete from ${sql.table(this.t.tickets)} where id = ${id}`.execute(conn);
-      return Number(result.numAffectedRows ?? 0);
-    });
-    if (deleted === 0) throw ticketNotFound(id, this.name);
+    return (await this.store()).deleteTicket(id);
   }
 
-  // -- links (sql-links-outbox.ts) and outbox (sql-outbox.ts) ------------------
+  // -- links and outbox --------------------------------------------------------
 
-  getLink(key: LinkKey): Promise<Link | null> {
-    return lo.getLink(this.ctx, key);
+  async getLink(key: LinkKey): Promise<Link | null> {
+    return (await this.store()).getLink(key);
   }
-  claimLink(key: LinkKey, owner: string, leaseMs: number): Promise<LinkClaim> {
-    return lo.claimLink(this.ctx, key, owner, leaseMs);
+  async claimLink(key: LinkKey, owner: string, leaseMs: number): Promise<LinkClaim> {
+    return (await this.store()).claimLink(key, owner, leaseMs);
   }
-  completeLink(key: LinkKey, owner: string, externalId: string): Promise<boolean> {
-    return lo.completeLink(this.ctx, key, owner, externalId);
+  async completeLink(key: LinkKey, owner: string, externalId: string): Promise<boolean> {
+    return (await this.store()).completeLink(key, owner, externalId);
   }
-  releaseLink(key: LinkKey, owner: string): Promise<void> {
-    return lo.releaseLink(this.ctx, key, owner);
+  async releaseLink(key: LinkKey, owner: string): Promise<void> {
+    return (await this.store()).releaseLink(key, owner);
   }
-  setLink(key: LinkKey, externalId: string): Promise<void> {
-    return lo.setLink(this.ctx, key, externalId);
+  async setLink(key: LinkKey, externalId: string): Promise<void> {
+    return (await this.store()).setLink(key, externalId);
   }
-  claimCommentSlot(key: LinkKey, intervalMs: number): Promise<{ granted: true } | { granted: false; nextAt: string }> {
-    return lo.claimCommentSlot(this.ctx, key, intervalMs);
+  async claimCommentSlot(
+    key: LinkKey,
+    intervalMs: number,
+  ): Promise<{ granted: true } | { granted: false; nextAt: string }> {
+    return (await this.store()).claimCommentSlot(key, intervalMs);
   }
-  deleteLink(key: LinkKey): Promise<void> {
-    return lo.deleteLink(this.ctx, key);
+  async deleteLink(key: LinkKey): Promise<void> {
+    return (await this.store()).deleteLink(key);
   }
-  setLinkState(key: LinkKey, state: SettableState, at: string): Promise<void> {
-    return lo.setLinkState(this.ctx, key, state, at);
+  async setLinkState(key: LinkKey, state: SettableState, at: string): Promise<void> {
+    return (await this.store()).setLinkState(key, state, at);
   }
-  getProblemLinks(problem: { readonly appId: string; readonly hash: string }): Promise<Link[]> {
-    return lo.getProblemLinks(this.ctx, problem);
+  async getProblemLinks(problem: { readonly appId: string; readonly hash: string }): Promise<Link[]> {
+    return (await this.store()).getProblemLinks(problem);
   }
-  getLinksByExternalId(tracker: string, externalIds: readonly string[]): Promise<Link[]> {
-    return lo.getLinksByExternalId(this.ctx, tracker, externalIds);
+  async getLinksByExternalId(tracker: string, externalIds: readonly string[]): Promise<Link[]> {
+    return (await this.store()).getLinksByExternalId(tracker, externalIds);
   }
-  enqueueOutbox(entries: readonly OutboxEntryInput[]): Promise<void> {
-    return ob.enqueueOutbox(this.ctx, entries);
+  async enqueueOutbox(entries: readonly OutboxEntryInput[]): Promise<void> {
+    return (await this.store()).enqueueOutbox(entries);
   }
-  leaseOutbox(...args: Parameters<TicketStore['leaseOutbox']>): Promise<OutboxEntry[]> {
-    return ob.leaseOutbox(this.ctx, ...args);
+  async leaseOutbox(...args: Parameters<TicketStore['leaseOutbox']>): Promise<OutboxEntry[]> {
+    return (await this.store()).leaseOutbox(...args);
   }
-  completeOutbox(ids: readonly number[], owner: string): Promise<void> {
-    return ob.completeOutbox(this.ctx, ids, owner);
+  async completeOutbox(ids: readonly number[], owner: string): Promise<void> {
+    return (await this.store()).completeOutbox(ids, owner);
   }
-  retryOutbox(id: number, owner: string, availableAt: string, error: string): Promise<void> {
-    return ob.retryOutbox(this.ctx, id, owner, availableAt, error);
+  async retryOutbox(id: number, owner: string, availableAt: string, error: string): Promise<void> {
+    return (await this.store()).retryOutbox(id, owner, availableAt, error);
   }
-  postponeOutbox(ids: readonly number[], owner: string, availableAt: string): Promise<void> {
-    return ob.postponeOutbox(this.ctx, ids, owner, availableAt);
+  async postponeOutbox(ids: readonly number[], owner: string, availableAt: string): Promise<void> {
+    return (await this.store()).postponeOutbox(ids, owner, availableAt);
   }
-  countOutbox(tracker?: string): Promise<number> {
-    return ob.countOutbox(this.ctx, tracker);
+  async countOutbox(tracker?: string): Promise<number> {
+    return (await this.store()).countOutbox(tracker);
   }
 
-  // -- tracker state (sql-tracker-state.ts) -----------------------------------
+  // -- tracker state -------------------------------------------------------------
 
-  acquireTrackerLease(tracker: string, owner: string, ttlMs: number): Promise<boolean> {
-    return ts.acquireTrackerLease(this.ctx, tracker, owner, ttlMs);
+  async acquireTrackerLease(tracker: string, owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.store()).acquireTrackerLease(tracker, owner, ttlMs);
   }
-  releaseTrackerLease(tracker: string, owner: string): Promise<void> {
-    return ts.releaseTrackerLease(this.ctx, tracker, owner);
+  async releaseTrackerLease(tracker: string, owner: string): Promise<void> {
+    return (await this.store()).releaseTrackerLease(tracker, owner);
   }
-  getTrackerLease(tracker: string): Promise<TrackerLease | null> {
-    return ts.getTrackerLease(this.ctx, tracker);
+  async getTrackerLease(tracker: string): Promise<TrackerLease | null> {
+    return (await this.store()).getTrackerLease(tracker);
   }
-  getTrackerState(tracker: string): Promise<TrackerState> {
-    return ts.getTrackerState(this.ctx, tracker);
+  async getTrackerState(tracker: string): Promise<TrackerState> {
+    return (await this.store()).getTrackerState(tracker);
   }
-  updateTrackerState(tracker: string, owner: string, patch: TrackerStatePatch): Promise<boolean> {
-    return ts.updateTrackerState(this.ctx, tracker, owner, patch);
+  async updateTrackerState(tracker: string, owner: string, patch: TrackerStatePatch): Promise<boolean> {
+    return (await this.store()).updateTrackerState(tracker, owner, patch);
   }
-  takeTrackerWrite(tracker: string, owner: string, windows: readonly BudgetWindow[]): Promise<WriteGrant> {
-    return ts.takeTrackerWrite(this.ctx, tracker, owner, windows);
+  async takeTrackerWrite(tracker: string, owner: string, windows: readonly BudgetWindow[]): Promise<WriteGrant> {
+    return (await this.store()).takeTrackerWrite(tracker, owner, windows);
   }
 
   // -- plumbing --------------------------------------------------------------
 
-  private async change(action: string, id: number, run: (conn: Kysely<unknown>) => Promise<{ rows: Row[] }>) {
-    const result = await this.core.write(action, run);
-    if (result.rows[0] === undefined) throw ticketNotFound(id, this.name);
-    return toTicket(this.d, result.rows[0]);
+  /** The store, loaded on the first call; a load that failed is tried again by the next one. */
+  private store(): Promise<SqlStore> {
+    this.#loading ??= this.load().catch((error: unknown) => {
+      this.#loading = undefined;
+      throw error;
+    });
+    return this.#loading;
+  }
+
+  private async load(): Promise<SqlStore> {
+    const { SqlStore } = await import('./sql-store.js');
+    const store = new SqlStore(this.#uri, this.#options);
+    // Closed before its first use: it answers as a closed store does (CLOSED), having opened nothing.
+    if (this.#closed) await store.close();
+    return store;
   }
 }

@@ -25,38 +25,11 @@
 import { sql, type Kysely } from 'kysely';
 import { LogticketsError } from '../../errors.js';
 import type { SqlDialect } from './sql-dialect.js';
+import type { TableNames } from './sql-table-names.js';
+
+export { tableNames, type TableNames } from './sql-table-names.js';
 
 export const SCHEMA_VERSION = 3;
-
-export interface TableNames {
-  readonly meta: string;
-  readonly tickets: string;
-  readonly occurrences: string;
-  readonly links: string;
-  readonly outbox: string;
-  readonly batches: string;
-  readonly trackers: string;
-  readonly trackerWrites: string;
-}
-
-export function tableNames(prefix: string): TableNames {
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,40}$/.test(prefix)) {
-    throw new LogticketsError(
-      'INVALID_ARGUMENT',
-      `prefix must be letters, digits and underscores, starting with a letter or underscore; got ${JSON.stringify(prefix)}`,
-    );
-  }
-  return {
-    meta: `${prefix}meta`,
-    tickets: `${prefix}tickets`,
-    occurrences: `${prefix}occurrences`,
-    links: `${prefix}links`,
-    outbox: `${prefix}outbox`,
-    batches: `${prefix}batches`,
-    trackers: `${prefix}trackers`,
-    trackerWrites: `${prefix}tracker_writes`,
-  };
-}
 
 function statements(d: SqlDialect, t: TableNames): string[] {
   const time = d.timeType;

@@ -26,15 +26,13 @@
  *   `user:password` and its base64 form are replaced by value in every message
  *   and stack. The client keeps the credentials in private fields, out of
  *   reach of util.inspect.
+ *
+ * axios and the XML codec (xmlrpc-codec.ts) are loaded on the first call, not
+ * when the client is made: an application that configures a Trac tracker it
+ * never reaches, or only imports logtickets, does not pay for them.
  */
 
-import axios, { type AxiosInstance, type AxiosProxyConfig } from 'axios';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
-import { PassThrough } from 'node:stream';
-import CustomType from 'xmlrpc/lib/customtype.js';
-import Deserializer from 'xmlrpc/lib/deserializer.js';
-import serializer from 'xmlrpc/lib/serializer.js';
+import type { AxiosInstance, AxiosProxyConfig } from 'axios';
 import {
   LogticketsError,
   maskSecrets,
@@ -43,6 +41,7 @@ import {
   uriSecrets,
   type SecretMatchers,
 } from '../../errors.js';
+import { lazy } from '../../lazy.js';
 
 export interface XmlRpcClientOptions {
   /** The RPC endpoint, e.g. `https://trac.example.org/login/rpc`. */
@@ -73,29 +72,6 @@ export function xmlSafe(value: unknown): unknown {
   return value;
 }
 
-/** A date written as Trac reads one: UTC, without a zone (`20240115T12:00:00`). */
-class UtcDateTime extends CustomType {
-  constructor(date: Date) {
-    super(
-      date
-        .toISOString()
-        .replace(/\.\d+Z$/, '')
-        .replace(/-/g, ''),
-    );
-  }
-}
-UtcDateTime.prototype.tagName = 'dateTime.iso8601';
-
-/** What goes on the wire: `xmlSafe`, with every date in UTC. */
-function wireValue(value: unknown): unknown {
-  if (value instanceof Date) return new UtcDateTime(value);
-  if (Array.isArray(value)) return value.map(wireValue);
-  if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, wireValue(v)]));
-  }
-  return value;
-}
-
 /** One call of a multicall. */
 export interface XmlRpcCall {
   readonly method: string;
@@ -117,23 +93,6 @@ export function parseTracDate(text: string): Date {
   return new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${m[7] ?? ''}${zone}`);
 }
 
-class UtcDeserializer extends Deserializer {
-  endDateTime(data: string): void {
-    this.push(parseTracDate(data));
-    this.value = false;
-  }
-}
-
-function deserialize(body: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const stream = new PassThrough();
-    new UtcDeserializer('utf8').deserializeMethodResponse(stream, (error, result) =>
-      error ? reject(error) : resolve(result),
-    );
-    stream.end(body);
-  });
-}
-
 /** Every form in which the client's credentials could show up in an error's text. */
 export function tracSecrets(options: Pick<XmlRpcClientOptions, 'url' | 'username' | 'password' | 'proxy'>): string[] {
   const { username, password } = options;
@@ -151,8 +110,15 @@ export function tracSecrets(options: Pick<XmlRpcClientOptions, 'url' | 'username
   return found;
 }
 
+/** What a call needs that is loaded on the first one. */
+interface Transport {
+  readonly http: AxiosInstance;
+  readonly codec: typeof import('./xmlrpc-codec.js');
+}
+
 export class XmlRpcClient {
-  readonly #http: AxiosInstance;
+  /** axios set up for this endpoint, and the codec, loaded on the first call (a private field: it holds the password). */
+  readonly #transport: () => Promise<Transport>;
   readonly #secrets: SecretMatchers;
   private readonly options: { readonly name: string; readonly username: string | undefined };
 
@@ -168,21 +134,8 @@ export class XmlRpcClient {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new LogticketsError('INVALID_ARGUMENT', `url: must be http:// or https://, got ${url.protocol}`);
     }
-    const tls = options.tls ?? {};
-    this.#http = axios.create({
-      baseURL: options.url,
-      timeout: options.timeoutMs ?? 15_000,
-      auth:
-        options.username === undefined ? undefined : { username: options.username, password: options.password ?? '' },
-      headers: { 'Content-Type': 'text/xml; charset=utf-8', Accept: 'text/xml' },
-      responseType: 'text',
-      transformResponse: [(data: unknown) => data],
-      validateStatus: () => true,
-      maxRedirects: 0,
-      proxy: options.proxy,
-      httpAgent: new HttpAgent({ keepAlive: false }),
-      httpsAgent: new HttpsAgent({ keepAlive: false, ca: tls.ca, rejectUnauthorized: tls.rejectUnauthorized ?? true }),
-    });
+    const settings = { ...options };
+    this.#transport = lazy(() => openTransport(settings));
   }
 
   /** Call `method` with `params`; resolves with the decoded result. An aborted call fails as BACKEND_UNAVAILABLE. */
@@ -191,14 +144,11 @@ export class XmlRpcClient {
     params: readonly unknown[] = [],
     options: { readonly signal?: AbortSignal } = {},
   ): Promise<T> {
-    const body = serializer.serializeMethodCall(method, wireValue(xmlSafe(params)) as unknown[], 'UTF-8');
+    const { http, codec } = await this.#transport();
+    const body = codec.serializeCall(method, xmlSafe(params) as unknown[]);
     let response;
     try {
-      response = await this.#http.post<string>(
-        '',
-        body,
-        options.signal === undefined ? {} : { signal: options.signal },
-      );
+      response = await http.post<string>('', body, options.signal === undefined ? {} : { signal: options.signal });
     } catch (error) {
       const e = error as { code?: string; message?: string };
       const timedOut = e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT';
@@ -246,7 +196,7 @@ export class XmlRpcClient {
     const text = typeof response.data === 'string' ? response.data : String(response.data);
     let result: unknown;
     try {
-      result = await deserialize(text);
+      result = await codec.deserialize(text);
     } catch (error) {
       const fault = error as { faultCode?: unknown; faultString?: unknown; message?: string };
       if (typeof fault.faultCode === 'number' || typeof fault.faultString === 'string') {
@@ -329,6 +279,30 @@ export class XmlRpcClient {
       };
     });
   }
+}
+
+async function openTransport(options: XmlRpcClientOptions): Promise<Transport> {
+  const [{ default: axios }, { Agent: HttpAgent }, { Agent: HttpsAgent }, codec] = await Promise.all([
+    import('axios'),
+    import('node:http'),
+    import('node:https'),
+    import('./xmlrpc-codec.js'),
+  ]);
+  const tls = options.tls ?? {};
+  const http = axios.create({
+    baseURL: options.url,
+    timeout: options.timeoutMs ?? 15_000,
+    auth: options.username === undefined ? undefined : { username: options.username, password: options.password ?? '' },
+    headers: { 'Content-Type': 'text/xml; charset=utf-8', Accept: 'text/xml' },
+    responseType: 'text',
+    transformResponse: [(data: unknown) => data],
+    validateStatus: () => true,
+    maxRedirects: 0,
+    proxy: options.proxy,
+    httpAgent: new HttpAgent({ keepAlive: false }),
+    httpsAgent: new HttpsAgent({ keepAlive: false, ca: tls.ca, rejectUnauthorized: tls.rejectUnauthorized ?? true }),
+  });
+  return { http, codec };
 }
 
 /**
