@@ -41,7 +41,7 @@ export function openBackend(uri: string, options: OpenBackendOptions = {}): Tick
   if (isSqlUri(uri))
     return new SqlBackend(uri, {
       ...common,
-      ...pick(rest, ['busyTimeoutMs', 'poolSize', 'connectTimeoutMs', 'onIdleError']),
+      ...pick(rest, ['busyTimeoutMs', 'sqliteWorker', 'poolSize', 'connectTimeoutMs', 'onIdleError']),
     });
   if (isMongoUri(uri)) {
     return new MongoDBBackend(uri, {

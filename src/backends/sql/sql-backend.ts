@@ -73,6 +73,7 @@ export class SqlBackend extends StateShortcuts implements TicketStore {
       prefix: 'string',
       now: 'function',
       busyTimeoutMs: { integer: { min: 0 } },
+      sqliteWorker: 'boolean',
       poolSize: { integer: { min: 1 } },
       connectTimeoutMs: { integer: { min: 1 } },
       onIdleError: 'function',

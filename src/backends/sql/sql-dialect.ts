@@ -8,7 +8,12 @@
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type RawBuilder } from 'kysely';
 import { LogticketsError, secretMatchers, uriSecrets } from '../../errors.js';
+import { loadDriver } from '../optional-driver.js';
 import type { SqlTarget } from './sql-uri.js';
+import { isBusy, retryWhileBusy } from './sqlite-busy.js';
+import { SqliteThread, SqliteWorkerDialect } from './sqlite-thread.js';
+
+export { isBusy, retryWhileBusy } from './sqlite-busy.js';
 
 /**
  * How the store is opened: `create` makes what is missing (a writer);
@@ -66,6 +71,12 @@ const ROWS_PER_INSERT = 500;
 export interface SqlConnectOptions {
   /** SQLite: how long to keep retrying while another connection holds the write lock (default 10 000 ms). */
   readonly busyTimeoutMs?: number;
+  /**
+   * SQLite: run a writer's statements on a worker thread (default true), so
+   * that commits never hold up the event loop. A reader always runs them on
+   * the calling thread (the CLI: short reads, nothing to wait for).
+   */
+  readonly sqliteWorker?: boolean;
   /** PostgreSQL: pool size. */
   readonly poolSize?: number;
   readonly connectTimeoutMs?: number;
@@ -89,6 +100,7 @@ interface SqliteHandle {
 }
 
 function sqliteDialect(path: string, name: string, options: SqlConnectOptions, access: SqlAccess): SqlDialect {
+  if (access !== 'read-only' && options.sqliteWorker !== false) return sqliteWorkerDialect(path, name, options, access);
   // The one connection kysely drives; kept here so bulk inserts can reuse prepared statements on it.
   let raw: SqliteHandle | undefined;
   const statements = new Map<string, { run(...params: unknown[]): unknown }>();
@@ -122,6 +134,46 @@ function sqliteDialect(path: string, name: string, options: SqlConnectOptions, a
       },
     }),
   });
+  return sqliteParts(db, async (_conn, table, columns, rows) => {
+    const source = insertSource(table, columns);
+    let statement = statements.get(source);
+    if (statement === undefined) {
+      statement = raw!.prepare(source);
+      statements.set(source, statement);
+    }
+    // Between chunks the event loop gets a turn: a big batch must not stall the application.
+    for (let i = 0; i < rows.length; i++) {
+      statement.run(...rows[i]!);
+      if (i % 100 === 99 && i + 1 < rows.length) await new Promise((resolve) => setImmediate(resolve));
+    }
+  });
+}
+
+/**
+ * A writer's SQLite store: its connection lives on a worker thread
+ * (sqlite-thread.ts), statements are compiled here and run there, and bulk
+ * inserts go over as one message.
+ */
+function sqliteWorkerDialect(path: string, name: string, options: SqlConnectOptions, access: SqlAccess): SqlDialect {
+  const file = path !== ':memory:';
+  const thread = new SqliteThread(
+    { path, create: access === 'create', busyTimeoutMs: options.busyTimeoutMs ?? 10_000 },
+    () => {
+      if (access !== 'create' && file) checkSqliteFile(path, name);
+    },
+  );
+  const db = new Kysely<unknown>({ dialect: new SqliteWorkerDialect(thread) });
+  return sqliteParts(db, async (_conn, table, columns, rows) => {
+    if (rows.length > 0) await thread.request({ op: 'many', sql: insertSource(table, columns), rows });
+  });
+}
+
+function insertSource(table: string, columns: readonly string[]): string {
+  return `insert into "${table}" (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')})`;
+}
+
+/** What SQLite stores share, whichever thread runs their statements. */
+function sqliteParts(db: Kysely<unknown>, insertRows: SqlDialect['insertRows']): SqlDialect {
   return {
     kind: 'sqlite',
     db,
@@ -139,19 +191,7 @@ function sqliteDialect(path: string, name: string, options: SqlConnectOptions, a
     beginWrite: 'begin immediate',
     time: (value) => String(value),
     lockSchema: async () => {},
-    insertRows: async (_conn, table, columns, rows) => {
-      const source = `insert into "${table}" (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')})`;
-      let statement = statements.get(source);
-      if (statement === undefined) {
-        statement = raw!.prepare(source);
-        statements.set(source, statement);
-      }
-      // Between chunks the event loop gets a turn: a big batch must not stall the application.
-      for (let i = 0; i < rows.length; i++) {
-        statement.run(...rows[i]!);
-        if (i % 100 === 99 && i + 1 < rows.length) await new Promise((resolve) => setImmediate(resolve));
-      }
-    },
+    insertRows,
     isTransient: isBusy,
     columns: async (conn, table) => {
       const result = await sql<{ name: string }>`select name from pragma_table_info(${table})`.execute(conn);
@@ -214,29 +254,6 @@ async function switchToWal(handle: { pragma(source: string): unknown }, waitMs: 
   await retryWhileBusy(async () => handle.pragma('journal_mode = WAL'), waitMs);
 }
 
-export function isBusy(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
-}
-
-/** Run `fn` again, after short random pauses, while it fails with an error `transient` accepts. */
-export async function retryWhileBusy<T>(
-  fn: () => Promise<T>,
-  waitMs: number,
-  transient: (error: unknown) => boolean = isBusy,
-): Promise<T> {
-  const deadline = Date.now() + waitMs;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (error) {
-      if (!transient(error) || Date.now() > deadline) throw error;
-      const pause = Math.min(50, 1 + attempt) * (0.5 + Math.random());
-      await new Promise((resolve) => setTimeout(resolve, pause));
-    }
-  }
-}
-
 const NUL = /\u0000/g;
 // A JSON escape of NUL that is not itself an escaped backslash followed by "u0000".
 const JSON_NUL = /(?<=(?:^|[^\\])(?:\\\\)*)\\u0000/g;
@@ -247,7 +264,7 @@ function postgresDialect(connectionString: string, options: SqlConnectOptions): 
   const db = new Kysely<unknown>({
     dialect: new PostgresDialect({
       pool: async () => {
-        const { default: pg } = await import('pg');
+        const { default: pg } = await loadDriver<typeof import('pg')>('pg', 'postgres:// stores');
         const pool = new pg.Pool({
           connectionString,
           max: options.poolSize ?? 4,
