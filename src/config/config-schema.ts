@@ -18,6 +18,7 @@
 import { createRequire } from 'node:module';
 import type { z as zod } from 'zod';
 import { MAX_REGRESSION_GRACE_MS } from '../backends/ticket-state.js';
+import { MAX_LINGER_MS } from '../ticketing/ticketing-handler.js';
 import { FINGERPRINT_MODES } from '../fingerprint/fingerprint.js';
 import { parseLevel } from '../logging/level.js';
 import { compileValuePattern } from '../ticketing/redaction.js';
@@ -80,6 +81,7 @@ function buildSchemas(z: typeof zod) {
     maxQueue: count.optional(),
     maxFolded: count.optional(),
     batchSize: count.optional(),
+    lingerMs: ms.max(MAX_LINGER_MS).optional(),
     maxRejectedAttempts: count.optional(),
     flushTimeoutMs: ms.optional(),
     deliverHeldOnClose: z.boolean().optional(),

@@ -82,6 +82,7 @@ export function handlerOptions(config: LogticketsConfig): TicketingHandlerOption
     maxQueue: h.maxQueue,
     maxFolded: h.maxFolded,
     batchSize: h.batchSize,
+    lingerMs: h.lingerMs,
     maxRejectedAttempts: h.maxRejectedAttempts,
     exitFlushMs: h.flushTimeoutMs,
     deliverHeldOnClose: h.deliverHeldOnClose,

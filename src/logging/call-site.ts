@@ -63,6 +63,20 @@ function structuredFrames(holder: StackHolder): NodeJS.CallSite[] {
   }
 }
 
+/**
+ * The captured frames as text (file, line and column of each), unmapped and
+ * unfiltered: a cheap key for "the same call" when there is no time to
+ * resolve the site. The frames read here stay on the holder for a later
+ * resolveCallSite.
+ */
+export function rawFrames(holder: StackHolder): string {
+  let key = '';
+  for (const frame of structuredFrames(holder)) {
+    key += `${frame.getFileName() ?? frame.getScriptNameOrSourceURL?.() ?? ''}:${frame.getLineNumber()}:${frame.getColumnNumber()}\n`;
+  }
+  return key;
+}
+
 // A service logs from a bounded set of places: each is mapped to its source once.
 const resolved = new LRUCache<string, CallSite>({ max: 10_000 });
 

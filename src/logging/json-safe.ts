@@ -134,6 +134,34 @@ export function toJsonSafe(value: unknown, limits?: Partial<JsonSafeLimits>, met
   }
 }
 
+/**
+ * Several snapshots taken in one pass over a logging call's values (its
+ * template, arguments, message, extra and error): the limits are read once,
+ * and each value gets its own node budget, as it would from toJsonSafe.
+ */
+export function snapshotter(limits?: Partial<JsonSafeLimits>, meter?: SnapshotMeter): (value: unknown) => JsonValue {
+  const s = newState(limits);
+  return (value) => {
+    s.nodes = 0;
+    s.chars = 0;
+    s.depth = 0;
+    s.stack.length = s.segs.length = 0;
+    s.noToJSON = undefined;
+    try {
+      if (typeof value !== 'string') return convert(s, value, ROOT);
+      // A string needs no walk: capped and made well-formed, as convert() would.
+      s.nodes = 1;
+      const out = capString(value, s.maxStringLength);
+      s.chars = out.length;
+      return out;
+    } catch {
+      return '[Thrown: internal error]';
+    } finally {
+      if (meter !== undefined) meter.bytes += s.chars * 2 + s.nodes * 16;
+    }
+  };
+}
+
 function capString(str: string, max: number): string {
   if (str.length > max) {
     const end = max > 0 && (str.charCodeAt(max - 1) & 0xfc00) === 0xd800 ? max - 1 : max; // keep pairs whole

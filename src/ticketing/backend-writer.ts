@@ -3,14 +3,21 @@
  *
  * - Records wait here while the backend is down; failed batches are retried
  *   with backoff, and stay at the head of the queue so order is kept.
- * - When the queue is full, further occurrences are folded into one entry per
- *   ticket that carries their count, so tickets keep exact counts even when
- *   individual records must be given up; only when that table is full too is
- *   an occurrence dropped (and counted).
+ * - When the queue is full, further occurrences are only counted, by call
+ *   (overflow-table.ts), at no more cost to the logging call than queueing;
+ *   the writer later folds them into one entry per ticket that carries their
+ *   count (fold-table.ts), so tickets keep exact counts even when individual
+ *   records must be given up. Only when those tables are full too is an
+ *   occurrence dropped (and counted).
  * - An error the backend calls permanent is retried a few times, then its
  *   batch is dropped and counted as rejected.
+ * - Group commit: a batch that is not full waits up to `lingerMs` for more
+ *   occurrences, so one error per request is not one transaction per error.
+ *   A full batch, `flush()` and `close()` do not wait.
  * - Timers are unref'd: a writer never keeps a process alive by itself (the
- *   handler flushes on `beforeExit` instead).
+ *   handler flushes on `beforeExit` instead, which skips the linger). Only
+ *   when the handler has no exit flush does the linger timer hold the
+ *   process, so that occurrences waiting in it are still written.
  */
 
 import { randomUUID } from 'node:crypto';
@@ -18,7 +25,8 @@ import type { OccurrenceInput, TicketBackend } from '../backends/contract.js';
 import { asLogticketsError, LogticketsError } from '../errors.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import type { Captured } from './occurrence.js';
-import { FoldTable, type Folded } from './fold-table.js';
+import type { Folded } from './fold-table.js';
+import { WriterQueue } from './writer-queue.js';
 
 /**
  * Why occurrences were given up:
@@ -59,6 +67,14 @@ export interface WriterOptions {
   readonly maxQueueBytes: number;
   readonly maxFolded: number;
   readonly batchSize: number;
+  /**
+   * How long a batch that is not full waits for more occurrences before it is
+   * written (group commit): a steady trickle costs a few transactions a
+   * second instead of one per occurrence. 0 writes at the next turn.
+   */
+  readonly lingerMs: number;
+  /** Whether the linger timer keeps the process alive (when nothing flushes at exit). */
+  readonly lingerHoldsProcess: boolean;
   readonly maxRejectedAttempts: number;
   readonly backoff: BackoffOptions;
   /** Passed to the store: how long after a solve an occurrence counts without reopening (default 60 s). */
@@ -68,13 +84,10 @@ export interface WriterOptions {
 }
 
 export class BackendWriter {
-  private queue: Captured[] = [];
-  private readonly folded: FoldTable;
+  private readonly waiting: WriterQueue;
   private inflight: { items: Captured[]; folded: Folded[]; batch: OccurrenceInput[]; batchId: string } | undefined;
-  /** Bytes held by queued records. */
-  private queueBytes = 0;
   private running = false;
-  private pending: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  private pending: { kind: 'now'; handle: NodeJS.Immediate } | { kind: 'linger'; handle: NodeJS.Timeout } | undefined;
   private wakeBackoff: (() => void) | undefined;
   private opened = false;
   private closed = false;
@@ -93,7 +106,7 @@ export class BackendWriter {
     readonly backend: TicketBackend,
     private readonly options: WriterOptions,
   ) {
-    this.folded = new FoldTable(options.maxFolded);
+    this.waiting = new WriterQueue(options);
   }
 
   enqueue(item: Captured): void {
@@ -101,17 +114,12 @@ export class BackendWriter {
       this.dropped.closed++;
       return;
     }
-    if (this.queue.length < this.options.maxQueue && this.queueBytes + item.size <= this.options.maxQueueBytes) {
-      this.queue.push(item);
-      this.queueBytes += item.size;
-    } else {
-      this.fold(item);
-    }
+    if (!this.waiting.add(item)) this.dropped.queue_full++;
     this.schedule();
   }
 
   get size(): number {
-    return this.queue.length + this.folded.count;
+    return this.waiting.size;
   }
 
   /** Count occurrences lost before they reached this writer's queue (see DropReason). */
@@ -130,7 +138,7 @@ export class BackendWriter {
     return {
       backend: this.backend.name,
       queued: this.size,
-      queuedBytes: this.queueBytes + this.folded.bytes,
+      queuedBytes: this.waiting.bytes,
       written: this.counts.written,
       retried: this.counts.retried,
       dropped: { ...this.dropped },
@@ -147,10 +155,7 @@ export class BackendWriter {
    */
   flush(timeoutMs?: number): Promise<boolean> {
     if (this.size === 0 && !this.running) return Promise.resolve(this.lost === 0);
-    // Waiting for a flush should not wait out a long backoff: try now.
-    this.wakeBackoff?.();
-    this.schedule();
-    return new Promise<boolean>((resolve) => {
+    const flushed = new Promise<boolean>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       const done = (ok: boolean) => {
         if (timer !== undefined) clearTimeout(timer);
@@ -164,6 +169,10 @@ export class BackendWriter {
         }, timeoutMs);
       }
     });
+    // Waiting for a flush should wait out neither a long backoff nor the linger: try now.
+    this.wakeBackoff?.();
+    this.schedule();
+    return flushed;
   }
 
   /**
@@ -181,14 +190,9 @@ export class BackendWriter {
 
   /** Give up everything queued except a batch being written; returns how many occurrences. */
   private dropWaiting(): number {
-    const keepItems = this.running ? (this.inflight?.items.length ?? 0) : 0;
-    const keepFolded = this.running ? (this.inflight?.folded.reduce((n, f) => n + f.count, 0) ?? 0) : 0;
     if (!this.running) this.inflight = undefined;
-    const dropped = this.queue.length - keepItems + (this.folded.count - keepFolded);
+    const dropped = this.waiting.dropAllBut(this.inflight);
     this.dropped.shutdown += dropped;
-    for (let i = keepItems; i < this.queue.length; i++) this.queueBytes -= this.queue[i]!.size;
-    this.queue.length = keepItems;
-    this.folded.clear(keepFolded);
     this.wakeWaiters(false);
     return dropped;
   }
@@ -199,21 +203,42 @@ export class BackendWriter {
     for (const wake of waiters) wake(ok);
   }
 
-  private fold(item: Captured): void {
-    const occurrence = this.tryPrepare(item);
-    if (occurrence === undefined) return;
-    // The count is always exact; the record kept with it is the latest, cut
-    // down to a summary when keeping it whole would overrun the memory bound.
-    const room = this.options.maxQueueBytes - this.queueBytes - this.folded.bytes;
-    if (!this.folded.add(occurrence, item.size, room)) this.dropped.queue_full++;
+  /**
+   * Whether waiting queued occurrences should be written at once rather than
+   * after the linger: a full batch, a flush or close waiting, folded counts
+   * (the queue is full), or one-by-one isolation of a rejected batch.
+   */
+  private urgent(): boolean {
+    return (
+      this.options.lingerMs === 0 ||
+      this.closed ||
+      this.idleWaiters.length > 0 ||
+      this.isolating > 0 ||
+      this.waiting.full(this.options.batchSize)
+    );
   }
 
   private schedule(): void {
-    if (this.running || this.pending !== undefined) return;
-    this.pending = setImmediate(() => {
+    if (this.running) return;
+    if (this.pending !== undefined) {
+      if (this.pending.kind === 'now' || !this.urgent()) return;
+      // The batch filled up (or a flush came) during the linger: write now.
+      clearTimeout(this.pending.handle);
+      this.pending = undefined;
+    }
+    const run = () => {
       this.pending = undefined;
       void this.drain();
-    });
+    };
+    this.pending = this.urgent()
+      ? { kind: 'now', handle: setImmediate(run) }
+      : { kind: 'linger', handle: this.lingerTimer(run) };
+  }
+
+  private lingerTimer(run: () => void): NodeJS.Timeout {
+    const timer = setTimeout(run, this.options.lingerMs);
+    if (!this.options.lingerHoldsProcess) timer.unref();
+    return timer;
   }
 
   /** Prepare a record; one that cannot be prepared is reported and dropped, never retried. */
@@ -236,31 +261,22 @@ export class BackendWriter {
 
   private takeBatch(): { items: Captured[]; folded: Folded[]; batch: OccurrenceInput[] } {
     const limit = this.isolating > 0 ? 1 : this.options.batchSize;
-    const items: Captured[] = [];
-    const batch: OccurrenceInput[] = [];
-    while (items.length < limit && items.length < this.queue.length) {
-      const item = this.queue[items.length]!;
-      const occurrence = this.tryPrepare(item);
-      if (occurrence === undefined) {
-        this.queue.splice(items.length, 1);
-        this.queueBytes -= item.size;
-        continue;
-      }
-      batch.push(occurrence);
-      items.push(item);
-    }
-    // Folded entries leave the table while they are written (and retried), so
-    // that folds arriving meanwhile start a new entry instead of changing this one.
-    const folded = this.folded.take(limit - batch.length);
-    for (const entry of folded) batch.push({ ...entry.occurrence, count: entry.count * (entry.occurrence.count ?? 1) });
-    return { items, folded, batch };
+    return this.waiting.take(
+      limit,
+      (item) => this.tryPrepare(item),
+      (count, reason) => this.lose(reason, count),
+    );
   }
 
   private async drain(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    // The first batch is written whatever its size: the linger that started this drain is over.
+    let wrote = false;
     try {
       while (this.size > 0) {
+        // Less than a batch left and nobody waiting: let more gather first (schedule() below).
+        if (wrote && this.inflight === undefined && !this.urgent()) break;
         // A failed batch is retried exactly as it was, under the same id, so a
         // backend without transactions can tell a retry from new occurrences.
         this.inflight ??= { ...this.takeBatch(), batchId: randomUUID() };
@@ -282,6 +298,7 @@ export class BackendWriter {
               : { regressionGraceMs: this.options.regressionGraceMs }),
           });
           this.inflight = undefined;
+          wrote = true;
           this.settle(items, folded);
           for (const occurrence of batch) this.counts.written += occurrence.count ?? 1;
           this.attempt = 0;
@@ -296,7 +313,7 @@ export class BackendWriter {
             // Do not lose a whole batch for one bad entry: write its entries one
             // by one (fresh batch ids: the failed write changed nothing it keeps).
             this.report(error, true);
-            this.folded.putBack(folded);
+            this.waiting.putBack(folded);
             this.isolating = items.length + folded.length;
             this.inflight = undefined;
             this.attempt = 0;
@@ -326,17 +343,14 @@ export class BackendWriter {
       // Closed while a write was failing: what it held is given up now.
       if (this.closed && this.size > 0) this.dropWaiting();
       if (this.size === 0) this.wakeWaiters(this.lost === 0);
+      else if (!this.closed) this.schedule();
     }
   }
 
   /** Remove a written (or given-up) batch from the queue. */
   private settle(items: Captured[], folded: Folded[]): void {
     if (this.isolating > 0) this.isolating = Math.max(0, this.isolating - items.length - folded.length);
-    if (items.length > 0) {
-      for (const item of items) this.queueBytes -= item.size;
-      this.queue.splice(0, items.length);
-    }
-    this.counts.coalesced += this.folded.settled(folded);
+    this.counts.coalesced += this.waiting.settle({ items, folded });
   }
 
   private sleep(ms: number): Promise<void> {

@@ -33,11 +33,11 @@ export class FoldTable {
   constructor(private readonly maxEntries: number) {}
 
   /**
-   * Fold one occurrence. `room` is how many bytes the writer can still spend;
-   * returns false when a new ticket finds the table full (the caller counts
-   * that occurrence as dropped).
+   * Fold `count` occurrences of one ticket, `occurrence` the latest record.
+   * `room` is how many bytes the writer can still spend; returns false when
+   * a new ticket finds the table full (the caller counts them as dropped).
    */
-  add(occurrence: OccurrenceInput, size: number, room: number): boolean {
+  add(occurrence: OccurrenceInput, size: number, room: number, count = 1): boolean {
     const key = ticketKey(occurrence.appId, occurrence.hash);
     const entry = this.entries.get(key);
     if (entry === undefined && this.entries.size >= this.maxEntries) return false;
@@ -48,12 +48,12 @@ export class FoldTable {
       this.bytes += bytes - entry.bytes;
       entry.occurrence = kept;
       entry.bytes = bytes;
-      entry.count++;
+      entry.count += count;
     } else {
-      this.entries.set(key, { occurrence: kept, count: 1, bytes });
+      this.entries.set(key, { occurrence: kept, count, bytes });
       this.bytes += bytes;
     }
-    this.count++;
+    this.count += count;
     return true;
   }
 

@@ -20,7 +20,13 @@ import {
   type WrapperMatcher,
 } from '../logging/call-site.js';
 import { levelName } from '../logging/level.js';
-import { toJsonSafe, type JsonSafeLimits, type JsonValue, type SnapshotMeter } from '../logging/json-safe.js';
+import {
+  snapshotter,
+  toJsonSafe,
+  type JsonSafeLimits,
+  type JsonValue,
+  type SnapshotMeter,
+} from '../logging/json-safe.js';
 import { readKey, thrownMarker } from '../logging/safe-read.js';
 import type { LogRecord, ProcessInfo } from '../logging/record.js';
 import type { Redactor } from './redaction.js';
@@ -35,21 +41,79 @@ export interface OccurrenceSettings {
   readonly fingerprintMode: FingerprintMode;
   /** Secrets are replaced here, before anything is stored or sent. */
   readonly redactor: Redactor;
-  /** Fingerprints and relative paths already computed (a service logs from few places, many times). */
-  readonly memo: LRUCache<string, string>;
+  /** What was already worked out about call sites (a service logs from few places, many times). */
+  readonly memo: OccurrenceMemo;
 }
 
-export function occurrenceMemo(): LRUCache<string, string> {
-  return new LRUCache<string, string>({ max: 20_000 });
+/** A call site as every occurrence from it describes it. */
+interface SiteFacts {
+  readonly file: string;
+  /** `file:line`, on one line. */
+  readonly location: string;
+  readonly fn: string | null;
+  /** The record's `location` field (shared, frozen). */
+  readonly data: JsonValue;
+  /** By level and channel: the default fingerprint and the channel as stored. */
+  readonly grouping: Map<string, { readonly hash: string; readonly channel: string; readonly channelData: JsonValue }>;
 }
 
-function memoized(settings: OccurrenceSettings, key: string, compute: () => string): string {
-  let value = settings.memo.get(key);
-  if (value === undefined) {
-    value = compute();
-    settings.memo.set(key, value);
+export interface OccurrenceMemo {
+  /** Relative paths by absolute path. */
+  readonly files: LRUCache<string, string>;
+  /** Resolved call sites are shared objects (call-site.ts): their facts are kept beside them. */
+  readonly sites: WeakMap<CallSite, SiteFacts>;
+}
+
+export function occurrenceMemo(): OccurrenceMemo {
+  return { files: new LRUCache<string, string>({ max: 20_000 }), sites: new WeakMap() };
+}
+
+// Channels seen at one call site before its table starts over (a channel per request would be unusual).
+const CHANNELS_PER_SITE = 100;
+
+function siteFacts(site: CallSite, settings: OccurrenceSettings): SiteFacts {
+  let facts = settings.memo.sites.get(site);
+  if (facts !== undefined) return facts;
+  const files = settings.memo.files;
+  let file = files.get(site.path);
+  if (file === undefined) {
+    file = relativeTo(settings.projectRoot, site.path);
+    files.set(site.path, file);
   }
-  return value;
+  facts = {
+    file,
+    location: oneLine(`${file}:${site.line}`, 500),
+    fn: site.function === null ? null : oneLine(site.function, 200),
+    data: Object.freeze({
+      file: toJsonSafe(file),
+      line: site.line,
+      column: site.column,
+      function: toJsonSafe(site.function),
+    }),
+    grouping: new Map(),
+  };
+  settings.memo.sites.set(site, facts);
+  return facts;
+}
+
+function grouping(item: Captured, site: CallSite, facts: SiteFacts, settings: OccurrenceSettings) {
+  const key = `${item.level}\u0000${item.channel}`;
+  let found = facts.grouping.get(key);
+  if (found === undefined) {
+    const { file } = facts;
+    const hash =
+      item.fingerprint === undefined
+        ? fingerprint(
+            { level: item.level, channel: item.channel, file, line: site.line, function: site.function },
+            settings.salt,
+            settings.fingerprintMode,
+          )
+        : '';
+    found = { hash, channel: oneLine(item.channel, 200), channelData: toJsonSafe(item.channel) };
+    if (facts.grouping.size >= CHANNELS_PER_SITE) facts.grouping.clear();
+    facts.grouping.set(key, found);
+  }
+  return found;
 }
 
 /**
@@ -95,15 +159,17 @@ export function capture(record: LogRecord, settings: OccurrenceSettings): Captur
   } catch (thrown) {
     message = thrownMarker(thrown);
   }
+  // One snapshot pass over everything the caller may change after the call returns.
+  const snap = snapshotter(limits, meter);
   const item: Captured = {
     channel: record.channel,
     level: record.level,
     // Templates and messages are cleaned like any other string (caps, lone surrogates).
-    msg: toJsonSafe(record.msg, limits, meter),
-    message: toJsonSafe(message, limits, meter) as string,
-    args: record.args.length === 0 ? [] : toJsonSafe(record.args, limits, meter),
-    extra: extra.marker ?? (extra.value === undefined ? {} : toJsonSafe(extra.value, limits, meter)),
-    error: error.marker ?? (error.value === undefined ? null : toJsonSafe(error.value, limits, meter)),
+    msg: snap(record.msg),
+    message: snap(message) as string,
+    args: record.args.length === 0 ? [] : snap(record.args),
+    extra: extra.marker ?? (extra.value === undefined ? {} : snap(extra.value)),
+    error: error.marker ?? (error.value === undefined ? null : snap(error.value)),
     timestamp: record.timestamp,
     stack: record.stack,
     site: record.knownSite ? record.callSite : null,
@@ -135,36 +201,28 @@ function readFingerprint(value: unknown): { fingerprint?: string | readonly stri
 export function prepare(item: Captured, settings: OccurrenceSettings): OccurrenceInput {
   if (item.prepared !== undefined) return item.prepared;
   const site = item.site ?? (item.stack === null ? UNKNOWN_CALL_SITE : resolveCallSite(item.stack, item.wrappers));
-  const file = memoized(settings, `p\u0000${site.path}`, () => relativeTo(settings.projectRoot, site.path));
+  const facts = siteFacts(site, settings);
+  const group = grouping(item, site, facts, settings);
   const custom = item.fingerprint;
-  const channel = oneLine(item.channel, 200);
-  const mode = settings.fingerprintMode;
   const hash =
     custom === undefined
-      ? memoized(
-          settings,
-          `h\u0000${mode}\u0000${item.level}\u0000${item.channel}\u0000${file}\u0000${site.line}\u0000${site.function}`,
-          () =>
-            fingerprint(
-              { level: item.level, channel: item.channel, file, line: site.line, function: site.function },
-              settings.salt,
-              mode,
-            ),
-        )
-      : fingerprint({ level: item.level, channel: item.channel, file, line: site.line, custom }, settings.salt);
+      ? group.hash
+      : fingerprint(
+          { level: item.level, channel: item.channel, file: facts.file, line: site.line, custom },
+          settings.salt,
+        );
   const redact = settings.redactor;
   const message = redact.text(item.message);
   const time = new Date(item.timestamp).toISOString();
-  const location = `${file}:${site.line}`;
   const data: { [key: string]: JsonValue } = {
-    channel: toJsonSafe(item.channel),
+    channel: group.channelData,
     level: item.level,
     levelName: levelName(item.level),
     msg: redact.value(item.msg),
     args: redact.args(item.args, item.message, message),
     message,
     time,
-    location: { file: toJsonSafe(file), line: site.line, column: site.column, function: toJsonSafe(site.function) },
+    location: facts.data,
     error: redact.value(item.error),
     extra: redact.value(item.extra),
     process: { pid: item.process.pid, hostname: item.process.hostname, threadId: item.process.threadId },
@@ -176,9 +234,9 @@ export function prepare(item: Captured, settings: OccurrenceSettings): Occurrenc
     hash,
     appId: settings.appId,
     level: item.level,
-    channel,
-    location: oneLine(location, 500),
-    function: site.function === null ? null : oneLine(site.function, 200),
+    channel: group.channel,
+    location: facts.location,
+    function: facts.fn,
     title: oneLine(message, settings.titleLength) || '(no message)',
     time,
     data,

@@ -69,6 +69,7 @@ const DEFAULT_VALUE_PATTERNS: ReadonlyArray<{ readonly re: RegExp; readonly keep
 
 const SEPARATORS = /[-_.\s]/g;
 const MEMO_MAX_LENGTH = 4_096;
+const KEY_MEMO_MAX = 10_000;
 
 function normalizeKey(key: string): string {
   return key.toLowerCase().replace(SEPARATORS, '');
@@ -110,6 +111,8 @@ export class Redactor {
   private readonly pairs: RegExp | null;
   private readonly values: ReadonlyArray<{ readonly re: RegExp; readonly keep: number }>;
   private readonly memo = new LRUCache<string, string>({ max: 1_000 });
+  /** Key names already judged (a service's records use a bounded set of keys). */
+  private readonly secretKeys = new Map<string, boolean>();
 
   constructor(options: RedactionOptions = {}) {
     checkOptions('redaction', options, { keys: 'array', values: 'array', defaults: 'boolean', replacement: 'string' });
@@ -148,8 +151,14 @@ export class Redactor {
   /** True when values under this key are secret. */
   isSecretKey(key: string): boolean {
     if (this.keys.length === 0) return false;
-    const k = normalizeKey(key);
-    return this.keys.some((pattern) => k.includes(pattern));
+    let secret = this.secretKeys.get(key);
+    if (secret === undefined) {
+      const k = normalizeKey(key);
+      secret = this.keys.some((pattern) => k.includes(pattern));
+      if (this.secretKeys.size >= KEY_MEMO_MAX) this.secretKeys.clear();
+      if (key.length <= MEMO_MAX_LENGTH) this.secretKeys.set(key, secret);
+    }
+    return secret;
   }
 
   /** A string with every secret found in it replaced. */
@@ -217,13 +226,14 @@ export class Redactor {
       };
     }
     const out: { [key: string]: JsonValue } = {};
-    for (const [key, item] of Object.entries(value)) {
-      Object.defineProperty(out, key, {
-        value: this.isSecretKey(key) ? this.replacement : this.value(item),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+    for (const key of Object.keys(value)) {
+      const redacted = this.isSecretKey(key) ? this.replacement : this.value(value[key]!);
+      // A "__proto__" key is data here: kept as an own property, never as the prototype.
+      if (key === '__proto__') {
+        Object.defineProperty(out, key, { value: redacted, enumerable: true, writable: true, configurable: true });
+      } else {
+        out[key] = redacted;
+      }
     }
     return out;
   }

@@ -55,6 +55,13 @@ export interface TicketingHandlerOptions extends HandlerOptions {
   readonly maxFolded?: number;
   /** Occurrences per write (default 500). */
   readonly batchSize?: number;
+  /**
+   * How long a write waits for more occurrences while its batch is not full
+   * (default 200 ms; 0: at the next turn). A steady trickle of errors then
+   * costs the store a few transactions a second, not one per error.
+   * `flush()`, `close()` and the exit flush do not wait.
+   */
+  readonly lingerMs?: number;
   /** Attempts for a batch a backend rejects as permanent, before it is dropped (default 5). */
   readonly maxRejectedAttempts?: number;
   readonly retry?: BackoffOptions;
@@ -82,6 +89,9 @@ export interface TicketingHandlerOptions extends HandlerOptions {
 }
 
 const positive = { integer: { min: 1 } } as const;
+/** The group-commit wait, by default and at most (longer would only delay tickets). */
+export const DEFAULT_LINGER_MS = 200;
+export const MAX_LINGER_MS = 10_000;
 const OPTION_KINDS: Record<keyof TicketingHandlerOptions, OptionKind> = {
   level: 'any',
   filter: 'function',
@@ -95,6 +105,7 @@ const OPTION_KINDS: Record<keyof TicketingHandlerOptions, OptionKind> = {
   maxQueueBytes: { integer: { min: 1024 } },
   maxFolded: positive,
   batchSize: positive,
+  lingerMs: { integer: { min: 0, max: MAX_LINGER_MS } },
   maxRejectedAttempts: positive,
   retry: 'object',
   titleLength: positive,
@@ -184,6 +195,8 @@ export class TicketingHandler extends Handler {
           maxQueueBytes: options.maxQueueBytes ?? 32 * 1024 * 1024,
           maxFolded: options.maxFolded ?? 1_000,
           batchSize: options.batchSize ?? 500,
+          lingerMs: options.lingerMs ?? DEFAULT_LINGER_MS,
+          lingerHoldsProcess: this.exitFlushMs === 0,
           maxRejectedAttempts: options.maxRejectedAttempts ?? 5,
           backoff: options.retry ?? {},
           ...(options.regressionGraceMs === undefined ? {} : { regressionGraceMs: options.regressionGraceMs }),

@@ -1,0 +1,103 @@
+/**
+ * The overflow table: what a logging call does when its writer's queue is
+ * full. The call must stay as cheap as a normal one, so it prepares nothing
+ * (no call-site resolution, no fingerprint, no redaction): it counts the
+ * occurrence under a key made of what is already at hand — level, channel,
+ * the raw frames of the call (or the call site a foreign record brought),
+ * and a custom fingerprint — and keeps the latest snapshot for that key.
+ * The writer later prepares one record per key and folds the counts into
+ * the fold table by ticket (fold-table.ts), so counts stay exact.
+ *
+ * A key is never coarser than a ticket (the same frames always make the
+ * same fingerprint), only sometimes finer (one line called from two places):
+ * those merge when folded. At most `maxKeys` keys are counted; an
+ * occurrence of a new key past that is dropped, and counted as such.
+ */
+
+import { rawFrames } from '../logging/call-site.js';
+import type { Captured } from './occurrence.js';
+
+export interface Overflowed {
+  /** The latest snapshot that fitted in memory. */
+  item: Captured;
+  count: number;
+  /** The latest time among the occurrences counted (a kept snapshot may be older). */
+  lastTimestamp: number;
+}
+
+/** What a snapshot kept without its data is taken to hold. */
+const SLIM_BYTES = 1024;
+const NOT_KEPT = '[not kept: the queue was at its memory limit]';
+
+export class OverflowTable {
+  private readonly entries = new Map<string, Overflowed>();
+  /** Occurrences counted here. */
+  count = 0;
+  /** Bytes held by the snapshots kept here. */
+  bytes = 0;
+
+  constructor(private readonly maxKeys: number) {}
+
+  /**
+   * Count one occurrence; `room` is how many bytes the writer can still
+   * spend. False when a new key finds the table full (the caller drops it).
+   */
+  add(item: Captured, room: number): boolean {
+    const key = overflowKey(item);
+    const entry = this.entries.get(key);
+    if (entry === undefined) {
+      if (this.entries.size >= this.maxKeys) return false;
+      const kept = item.size <= room ? item : slim(item);
+      this.entries.set(key, { item: kept, count: 1, lastTimestamp: item.timestamp });
+      this.bytes += kept.size;
+    } else {
+      entry.count++;
+      if (item.timestamp > entry.lastTimestamp) entry.lastTimestamp = item.timestamp;
+      // The newer snapshot replaces the kept one when it fits in the room the old one leaves.
+      if (item.size <= room + entry.item.size) {
+        this.bytes += item.size - entry.item.size;
+        entry.item = item;
+      }
+    }
+    this.count++;
+    return true;
+  }
+
+  /** Take every entry out (the writer prepares and folds them). */
+  takeAll(): Overflowed[] {
+    const taken = [...this.entries.values()];
+    this.entries.clear();
+    this.bytes = 0;
+    this.count = 0;
+    return taken;
+  }
+
+  clear(): void {
+    this.takeAll();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+function overflowKey(item: Captured): string {
+  const where =
+    item.site !== null
+      ? `${item.site.path}:${item.site.line}:${item.site.column}:${item.site.function}`
+      : item.stack === null
+        ? ''
+        : rawFrames(item.stack);
+  const custom =
+    item.fingerprint === undefined
+      ? ''
+      : typeof item.fingerprint === 'string'
+        ? item.fingerprint
+        : item.fingerprint.join('\u0001');
+  return `${item.level}\u0000${item.channel}\u0000${where}\u0000${custom}\u0000${item.unreadableFingerprint ?? ''}`;
+}
+
+/** A snapshot cut down to what identifies its occurrence. */
+function slim(item: Captured): Captured {
+  return { ...item, args: [], extra: NOT_KEPT, error: null, size: SLIM_BYTES };
+}
