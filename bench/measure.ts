@@ -27,8 +27,13 @@ export async function measure(
     await between();
     if (r >= 3) samples.push(ns); // the first rounds warm the JIT up
   }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)]!;
+  return median(samples);
+}
+
+/** The median of `values` (the upper one of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 /** Occurrences per second of `work`, which handles `count` occurrences. */
