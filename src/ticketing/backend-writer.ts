@@ -109,13 +109,29 @@ export class BackendWriter {
     this.waiting = new WriterQueue(options);
   }
 
-  enqueue(item: Captured): void {
+  /** Queue a snapshot (`key`: its overflow key, when the caller already made it). */
+  enqueue(item: Captured, key?: string): void {
     if (this.closed) {
       this.dropped.closed++;
       return;
     }
-    if (!this.waiting.add(item)) this.dropped.queue_full++;
+    if (!this.waiting.add(item, key)) this.dropped.queue_full++;
     this.schedule();
+  }
+
+  /** Whether calls are being counted rather than queued (the queue is full). */
+  get overflowing(): boolean {
+    return !this.closed && this.waiting.overflowing;
+  }
+
+  /**
+   * With the queue full, count a call of a key already counted, taking no
+   * snapshot at all; false when the caller must capture and enqueue instead.
+   */
+  countKnown(key: string, timestamp: number): boolean {
+    if (this.closed || !this.waiting.countKnown(key, timestamp)) return false;
+    this.schedule();
+    return true;
   }
 
   get size(): number {

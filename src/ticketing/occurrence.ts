@@ -101,14 +101,12 @@ function grouping(item: Captured, site: CallSite, facts: SiteFacts, settings: Oc
   let found = facts.grouping.get(key);
   if (found === undefined) {
     const { file } = facts;
-    const hash =
-      item.fingerprint === undefined
-        ? fingerprint(
-            { level: item.level, channel: item.channel, file, line: site.line, function: site.function },
-            settings.salt,
-            settings.fingerprintMode,
-          )
-        : '';
+    // The default grouping, also when this record brought its own: the next one from here may not.
+    const hash = fingerprint(
+      { level: item.level, channel: item.channel, file, line: site.line, function: site.function },
+      settings.salt,
+      settings.fingerprintMode,
+    );
     found = { hash, channel: oneLine(item.channel, 200), channelData: toJsonSafe(item.channel) };
     if (facts.grouping.size >= CHANNELS_PER_SITE) facts.grouping.clear();
     facts.grouping.set(key, found);
@@ -151,8 +149,7 @@ export function capture(record: LogRecord, settings: OccurrenceSettings): Captur
   const options = record.options;
   const extra = field(options, 'extra');
   const error = field(options, 'error');
-  const custom = field(options, 'fingerprint');
-  const grouping = custom.marker === undefined ? readFingerprint(custom.value) : {};
+  const grouping = customGrouping(record);
   let message: string;
   try {
     message = record.message;
@@ -176,7 +173,7 @@ export function capture(record: LogRecord, settings: OccurrenceSettings): Captur
     wrappers: record.wrappers,
     process: record.process,
     fingerprint: grouping.fingerprint,
-    unreadableFingerprint: custom.marker ?? grouping.marker,
+    unreadableFingerprint: grouping.unreadableFingerprint,
     size: 0,
   };
   item.size = meter.bytes;
@@ -186,6 +183,17 @@ export function capture(record: LogRecord, settings: OccurrenceSettings): Captur
 function field(options: object, key: string): { value?: unknown; marker?: string } {
   const read = readKey(options, key);
   return read.ok ? { value: read.value } : { marker: read.marker };
+}
+
+/**
+ * What decides a record's ticket besides its call site: a custom fingerprint
+ * given with it, as text, or why it could not be read (then the default
+ * grouping applies).
+ */
+export function customGrouping(record: LogRecord): Pick<Captured, 'fingerprint' | 'unreadableFingerprint'> {
+  const custom = field(record.options, 'fingerprint');
+  const read = custom.marker === undefined ? readFingerprint(custom.value) : {};
+  return { fingerprint: read.fingerprint, unreadableFingerprint: custom.marker ?? read.marker };
 }
 
 /** A custom fingerprint as text; when it cannot be read, the record keeps its default grouping and says why. */

@@ -1,12 +1,14 @@
 /**
  * The overflow table: what a logging call does when its writer's queue is
- * full. The call must stay as cheap as a normal one, so it prepares nothing
+ * full. The call must cost no more than a normal one, so it prepares nothing
  * (no call-site resolution, no fingerprint, no redaction): it counts the
  * occurrence under a key made of what is already at hand — level, channel,
  * the raw frames of the call (or the call site a foreign record brought),
- * and a custom fingerprint — and keeps the latest snapshot for that key.
- * The writer later prepares one record per key and folds the counts into
- * the fold table by ticket (fold-table.ts), so counts stay exact.
+ * and a custom fingerprint. The first call of a key leaves a snapshot; the
+ * next ones are only counted, and take no snapshot at all (see
+ * TicketingHandler.handle). The writer later prepares one record per key
+ * and folds the counts into the fold table by ticket (fold-table.ts), so
+ * counts stay exact and the ticket's last sighting is the last call.
  *
  * A key is never coarser than a ticket (the same frames always make the
  * same fingerprint), only sometimes finer (one line called from two places):
@@ -14,11 +16,17 @@
  * occurrence of a new key past that is dropped, and counted as such.
  */
 
-import { rawFrames } from '../logging/call-site.js';
+import { rawFrames, type CallSite, type StackHolder } from '../logging/call-site.js';
 import type { Captured } from './occurrence.js';
 
+/** What an overflow key is made of: known at the call, before any snapshot is taken. */
+export type OverflowParts = Pick<Captured, 'level' | 'channel' | 'fingerprint' | 'unreadableFingerprint'> & {
+  readonly site: CallSite | null;
+  readonly stack: StackHolder | null;
+};
+
 export interface Overflowed {
-  /** The latest snapshot that fitted in memory. */
+  /** A snapshot of one of the calls counted (the first, or a later one that came with a snapshot). */
   item: Captured;
   count: number;
   /** The latest time among the occurrences counted (a kept snapshot may be older). */
@@ -42,8 +50,7 @@ export class OverflowTable {
    * Count one occurrence; `room` is how many bytes the writer can still
    * spend. False when a new key finds the table full (the caller drops it).
    */
-  add(item: Captured, room: number): boolean {
-    const key = overflowKey(item);
+  add(item: Captured, room: number, key = overflowKey(item)): boolean {
     const entry = this.entries.get(key);
     if (entry === undefined) {
       if (this.entries.size >= this.maxKeys) return false;
@@ -59,6 +66,19 @@ export class OverflowTable {
         entry.item = item;
       }
     }
+    this.count++;
+    return true;
+  }
+
+  /**
+   * Count one more occurrence of a call already counted here, without a
+   * snapshot: its kept record stays. False when the key is not here yet.
+   */
+  countKnown(key: string, timestamp: number): boolean {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return false;
+    entry.count++;
+    if (timestamp > entry.lastTimestamp) entry.lastTimestamp = timestamp;
     this.count++;
     return true;
   }
@@ -81,7 +101,8 @@ export class OverflowTable {
   }
 }
 
-function overflowKey(item: Captured): string {
+/** The key of a call: a ticket's grouping or finer (see above). */
+export function overflowKey(item: OverflowParts): string {
   const where =
     item.site !== null
       ? `${item.site.path}:${item.site.line}:${item.site.column}:${item.site.function}`

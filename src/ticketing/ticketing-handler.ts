@@ -24,7 +24,15 @@ import type { LogRecord } from '../logging/record.js';
 import type { BackoffOptions } from './backoff.js';
 import { BackendWriter, noDrops, type DropReason, type WriterStats } from './backend-writer.js';
 import { closeBackends, reportWaiting } from './closing-deliveries.js';
-import { capture, occurrenceMemo, prepare, type OccurrenceSettings } from './occurrence.js';
+import {
+  capture,
+  customGrouping,
+  occurrenceMemo,
+  prepare,
+  type Captured,
+  type OccurrenceSettings,
+} from './occurrence.js';
+import { overflowKey } from './overflow-table.js';
 import { Redactor, type RedactionOptions } from './redaction.js';
 
 export type ErrorHook = (
@@ -212,8 +220,24 @@ export class TicketingHandler extends Handler {
     if (this.exitHook === undefined && this.exitFlushMs > 0 && this.closing === undefined) this.watchExit();
     // capture() reads the caller's values defensively and does not throw; if it
     // ever did, the dispatcher hands the error to recordLost, which counts it.
-    const item = capture(record, this.settings);
-    for (const writer of this.writers) writer.enqueue(item);
+    // While a writer's queue is full, a call it already counts costs no
+    // snapshot: only its key (overflow-table.ts).
+    let item: Captured | undefined;
+    let key: string | undefined;
+    for (const writer of this.writers) {
+      if (writer.overflowing) {
+        key ??= overflowKey({
+          level: record.level,
+          channel: record.channel,
+          site: record.knownSite ? record.callSite : null,
+          stack: record.stack,
+          ...customGrouping(record),
+        });
+        if (writer.countKnown(key, record.timestamp)) continue;
+      }
+      item ??= capture(record, this.settings);
+      writer.enqueue(item, key);
+    }
   }
 
   /** A record offered to this handler was lost before reaching its queues: counted for every backend. */

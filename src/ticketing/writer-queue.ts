@@ -39,14 +39,27 @@ export class WriterQueue {
     this.overflow = new OverflowTable(limits.maxFolded);
   }
 
-  /** Queue one snapshot, or count it once the queue is full; false when it had to be dropped. */
-  add(item: Captured): boolean {
+  /**
+   * Queue one snapshot, or count it once the queue is full (`key`: its
+   * overflow key, when already known); false when it had to be dropped.
+   */
+  add(item: Captured, key?: string): boolean {
     if (this.queue.length < this.limits.maxQueue && this.queueBytes + item.size <= this.limits.maxQueueBytes) {
       this.queue.push(item);
       this.queueBytes += item.size;
       return true;
     }
-    return this.overflow.add(item, this.room());
+    return this.overflow.add(item, this.room(), key);
+  }
+
+  /** Whether the queue takes no more snapshots: calls are counted instead. */
+  get overflowing(): boolean {
+    return this.queue.length >= this.limits.maxQueue || this.queueBytes >= this.limits.maxQueueBytes;
+  }
+
+  /** With the queue full, count a call already counted by its key, with no snapshot; false otherwise. */
+  countKnown(key: string, timestamp: number): boolean {
+    return this.overflowing && this.overflow.countKnown(key, timestamp);
   }
 
   /** Occurrences waiting (folded ones counted by what they stand for, those being written included). */

@@ -75,9 +75,15 @@ test('past a full queue, calls are counted by call and folded by ticket: exact c
   const checkoutTicket = tickets.find((x) => x.function === 'checkout')!;
   t.true(Date.parse(checkoutTicket.lastSeen) <= lastCheckout);
   t.true(Date.parse(checkoutTicket.lastSeen) >= lastCheckout - 5_000);
-  // The records kept are whole, and the latest of their call.
+  // The records kept are whole: the 5 queued, and one for the calls counted past the queue (one per ticket).
   const occurrences = await store.getOccurrences(checkoutTicket.id, { limit: 100 });
-  t.regex(String((occurrences[0]!.data as { message: string }).message), /^checkout 49\d failed on (even|odd)$/);
+  const messages = occurrences.map((o) => (o.data as { message: string }).message).sort();
+  t.is(messages.length, 6);
+  t.deepEqual(
+    messages.slice(0, 5),
+    [0, 1, 2, 3, 4].map((i) => `checkout ${i} failed on ${i % 2 === 0 ? 'even' : 'odd'}`),
+  );
+  t.regex(messages[5]!, /^checkout [56] failed on (odd|even)$/);
 });
 
 test('past a full queue, more call sites than maxFolded: the rest is dropped and counted, never lost silently', async (t) => {
@@ -100,4 +106,29 @@ test('past a full queue, more call sites than maxFolded: the rest is dropped and
     (await store.getTickets({ limit: 10 })).reduce((n, x) => n + x.occurrenceCount, 0),
     22,
   );
+});
+
+test('past a full queue, a call already counted takes no snapshot: memory stays put while the count grows', async (t) => {
+  const { path, unlock } = await lockedStore(t);
+  const handler = new TicketingHandler(`sqlite:${path}`, options);
+  const log = new Logger('big');
+  const call = (i: number) => log.error({ extra: { body: 'x'.repeat(8192), i } }, 'upload %d failed', i);
+  let before = handler.stats().backends[0]!;
+  let after = before;
+  handler.run(() => {
+    // 10 queued, the 11th counted with its snapshot, the next 1000 (same call) counted without.
+    for (let i = 0; i < 1011; i++) {
+      call(i);
+      if (i === 10) before = handler.stats().backends[0]!;
+    }
+    after = handler.stats().backends[0]!;
+  });
+  t.is(before.queued, 11);
+  t.is(after.queued, 1011);
+  t.is(after.queuedBytes, before.queuedBytes, 'no snapshot was kept for the 1000 calls counted');
+  unlock();
+  t.true(await handler.close({ timeoutMs: 30_000 }));
+  const store = new SqlBackend(`sqlite:${path}`, { readOnly: true });
+  t.teardown(() => store.close());
+  t.is((await store.getTickets())[0]!.occurrenceCount, 1011);
 });
