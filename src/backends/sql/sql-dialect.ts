@@ -6,7 +6,7 @@
  */
 
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type RawBuilder } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type RawBuilder } from 'kysely';
 import { LogticketsError, secretMatchers, uriSecrets } from '../../errors.js';
 import { loadDriver } from '../optional-driver.js';
 import type { SqlTarget } from './sql-uri.js';
@@ -254,6 +254,24 @@ async function switchToWal(handle: { pragma(source: string): unknown }, waitMs: 
   await retryWhileBusy(async () => handle.pragma('journal_mode = WAL'), waitMs);
 }
 
+const insertTexts = new Map<string, string>();
+
+/** `insert into "t" (a, b) values ($1, $2), ($3, $4)…` for `count` rows, made once per shape. */
+function multiRowInsert(table: string, columns: readonly string[], count: number): string {
+  const key = `${table}\u0000${columns.join(',')}\u0000${count}`;
+  let text = insertTexts.get(key);
+  if (text === undefined) {
+    const tuples: string[] = [];
+    for (let r = 0; r < count; r++) {
+      tuples.push(`(${columns.map((_, c) => `$${r * columns.length + c + 1}`).join(', ')})`);
+    }
+    text = `insert into "${table}" (${columns.join(', ')}) values ${tuples.join(', ')}`;
+    if (insertTexts.size >= 64) insertTexts.clear();
+    insertTexts.set(key, text);
+  }
+  return text;
+}
+
 const NUL = /\u0000/g;
 // A JSON escape of NUL that is not itself an escaped backslash followed by "u0000".
 const JSON_NUL = /(?<=(?:^|[^\\])(?:\\\\)*)\\u0000/g;
@@ -316,10 +334,9 @@ function postgresDialect(connectionString: string, options: SqlConnectOptions): 
     },
     insertRows: async (conn, table, columns, rows) => {
       for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-        const tuples = rows.slice(i, i + ROWS_PER_INSERT).map((row) => sql`(${sql.join(row)})`);
-        await sql`insert into ${sql.table(table)} (${sql.raw(columns.join(', '))}) values ${sql.join(tuples)}`.execute(
-          conn,
-        );
+        const chunk = rows.slice(i, i + ROWS_PER_INSERT);
+        // Written out directly: through the query builder, each of the chunk's values would be a node to compile.
+        await conn.executeQuery(CompiledQuery.raw(multiRowInsert(table, columns, chunk.length), chunk.flat()));
       }
     },
     // Deadlock or serialization failure: PostgreSQL rolled back, the transaction can simply run again.
