@@ -2,7 +2,7 @@
  * `npm run bench`: every scenario in one run, figures and ratios side by side.
  *
  *   (a) cost of a log call with a TicketingHandler vs pino      target ≤ 1.0× pino; with the queue full
- *       (a dead store) vs the normal call: target ≤ 1.5×
+ *       (a dead store) vs the normal call: target ≤ 1.5×; the same again on Node 24, the LTS users run
  *   (a2) `import('logtickets')` for a SQLite user vs `import('pino')`: target ≤ 4× the time, ≤ 25 MB
  *   (a3) a steady service, one error per event-loop turn, into the default SQLite store and into
  *       PostgreSQL: event-loop µs per error vs pino → /dev/null, target ≤ 3×; event-loop delay p99
@@ -37,6 +37,7 @@ import { importCost } from './import-cost.js';
 import { ingest } from './ingest.js';
 import { logbookPeer } from './logbook-peer.js';
 import { logCall } from './log-call.js';
+import { logCallOn } from './other-node.js';
 import { steadyService } from './steady.js';
 import { githubFleet } from './fleet-github.js';
 import { tracFleet } from './fleet-trac.js';
@@ -48,6 +49,7 @@ const dir = mkdtempSync(join(tmpdir(), 'logtickets-bench-'));
 let files = 0;
 try {
   figures.push(...(await logCall(40)));
+  figures.push(...(await logCallOn(24, 40)));
   figures.push(...(await importCost()));
   figures.push(
     ...(await ingest('SQLite file', () => `sqlite:${join(dir, `bench-${files++}.db`)}`, {
