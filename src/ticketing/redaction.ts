@@ -67,6 +67,14 @@ const DEFAULT_VALUE_PATTERNS: ReadonlyArray<{ readonly re: RegExp; readonly keep
   { re: /\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, keep: 0 },
 ];
 
+/**
+ * Text every built-in value pattern needs to find (a superset, case aside):
+ * a string without any of it is left alone without running the patterns one
+ * by one. Kept next to the patterns above: a new pattern needs its trigger.
+ */
+const DEFAULT_VALUE_TRIGGER =
+  /-----BEGIN|(?:bearer|basic|digest)\s|:\/\/|gh[pousr]_|github_pat_|xox[abposr]-|AKIA|ASIA|eyJ/i;
+
 const SEPARATORS = /[-_.\s]/g;
 const MEMO_MAX_LENGTH = 4_096;
 const KEY_MEMO_MAX = 10_000;
@@ -109,7 +117,8 @@ export class Redactor {
   readonly replacement: string;
   private readonly keys: readonly string[];
   private readonly pairs: RegExp | null;
-  private readonly values: ReadonlyArray<{ readonly re: RegExp; readonly keep: number }>;
+  private readonly defaultValues: boolean;
+  private readonly userValues: ReadonlyArray<{ readonly re: RegExp; readonly keep: number }>;
   private readonly memo = new LRUCache<string, string>({ max: 1_000 });
   /** Key names already judged (a service's records use a bounded set of keys). */
   private readonly secretKeys = new Map<string, boolean>();
@@ -145,7 +154,8 @@ export class Redactor {
         );
       }
     });
-    this.values = [...(useDefaults ? DEFAULT_VALUE_PATTERNS : []), ...userValues];
+    this.defaultValues = useDefaults;
+    this.userValues = userValues;
   }
 
   /** True when values under this key are secret. */
@@ -174,7 +184,21 @@ export class Redactor {
 
   private scan(value: string): string {
     let out = value;
-    for (const { re, keep } of this.values) {
+    if (this.defaultValues && DEFAULT_VALUE_TRIGGER.test(out)) out = this.replaceAll(out, DEFAULT_VALUE_PATTERNS);
+    if (this.userValues.length > 0) out = this.replaceAll(out, this.userValues);
+    // A key=value or key: value pair needs its = or :.
+    if (this.pairs !== null && (out.includes('=') || out.includes(':'))) {
+      this.pairs.lastIndex = 0;
+      out = out.replace(this.pairs, (_all, key: string, secret: string) =>
+        secret === this.replacement ? key + secret : key + this.replacement,
+      );
+    }
+    return out;
+  }
+
+  private replaceAll(text: string, patterns: ReadonlyArray<{ readonly re: RegExp; readonly keep: number }>): string {
+    let out = text;
+    for (const { re, keep } of patterns) {
       re.lastIndex = 0;
       if (!re.test(out)) continue;
       re.lastIndex = 0;
@@ -183,12 +207,6 @@ export class Redactor {
         for (let g = 1; g <= keep; g++) kept += (m[g] as string | undefined) ?? '';
         return kept + this.replacement;
       });
-    }
-    if (this.pairs !== null) {
-      this.pairs.lastIndex = 0;
-      out = out.replace(this.pairs, (_all, key: string, secret: string) =>
-        secret === this.replacement ? key + secret : key + this.replacement,
-      );
     }
     return out;
   }
