@@ -227,11 +227,24 @@ export class Redactor {
     );
   }
 
-  /** A JSON value (a record's snapshot) with secrets replaced; the input is not changed. */
+  /**
+   * A JSON value (a record's snapshot) with secrets replaced. The input is
+   * not changed; what has nothing to replace is returned as it is, and a
+   * container is copied only when something in it changed.
+   */
   value(value: JsonValue): JsonValue {
     if (typeof value === 'string') return this.text(value);
     if (value === null || typeof value !== 'object') return value;
-    if (Array.isArray(value)) return value.map((item) => this.value(item));
+    if (Array.isArray(value)) {
+      let out: JsonValue[] | undefined;
+      for (let i = 0; i < value.length; i++) {
+        const item = value[i]!;
+        const redacted = this.value(item);
+        if (out === undefined && redacted !== item) out = value.slice(0, i);
+        out?.push(redacted);
+      }
+      return out ?? value;
+    }
     // A snapshot of a Map keeps its entries as [key, value] pairs: keys are checked the same way.
     if (value.type === 'Map' && Array.isArray(value.entries)) {
       return {
@@ -243,16 +256,25 @@ export class Redactor {
         ),
       };
     }
-    const out: { [key: string]: JsonValue } = {};
-    for (const key of Object.keys(value)) {
-      const redacted = this.isSecretKey(key) ? this.replacement : this.value(value[key]!);
-      // A "__proto__" key is data here: kept as an own property, never as the prototype.
-      if (key === '__proto__') {
-        Object.defineProperty(out, key, { value: redacted, enumerable: true, writable: true, configurable: true });
-      } else {
-        out[key] = redacted;
+    const keys = Object.keys(value);
+    let out: { [key: string]: JsonValue } | undefined;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const item = value[key]!;
+      const redacted = this.isSecretKey(key) ? this.replacement : this.value(item);
+      if (out === undefined && redacted !== item) {
+        out = {};
+        for (let k = 0; k < i; k++) put(out, keys[k]!, value[keys[k]!]!);
       }
+      if (out !== undefined) put(out, key, redacted);
     }
-    return out;
+    return out ?? value;
   }
+}
+
+/** A "__proto__" key is data here: kept as an own property, never as the prototype. */
+function put(out: { [key: string]: JsonValue }, key: string, item: JsonValue): void {
+  if (key === '__proto__')
+    Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
+  else out[key] = item;
 }
