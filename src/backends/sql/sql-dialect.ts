@@ -9,6 +9,7 @@ import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type RawBuilder } from 'kysely';
 import { LogticketsError, secretMatchers, uriSecrets } from '../../errors.js';
 import { loadDriver } from '../optional-driver.js';
+import type { JsonValue } from '../../logging/json-safe.js';
 import type { SqlTarget } from './sql-uri.js';
 import { isBusy, retryWhileBusy } from './sqlite-busy.js';
 import { SqliteThread, SqliteWorkerDialect } from './sqlite-thread.js';
@@ -40,6 +41,12 @@ export interface SqlDialect {
   text(value: string): string;
   /** JSON text as a bind value. */
   json(value: string): string;
+  /**
+   * An occurrence's record as insertRows takes it: its JSON text, or (on the
+   * SQLite worker) the record itself, serialized by the worker rather than
+   * on the application's thread.
+   */
+  record(data: JsonValue): unknown;
   /** Start a write transaction on a pinned connection. */
   readonly beginWrite: string;
   /** Times as the driver returns them → ISO strings. */
@@ -47,9 +54,10 @@ export interface SqlDialect {
   /** Serialise schema changes between processes (no-op where the engine already does). */
   lockSchema(conn: Kysely<unknown>, key: string): Promise<void>;
   /**
-   * Insert occurrence rows `[ticketId, time, json]` inside the open write
-   * transaction on `conn`: SQLite runs one cached prepared statement per row
-   * on its single connection; PostgreSQL sends multi-row inserts.
+   * Insert occurrence rows `[ticketId, time, record]` (the record as made by
+   * `record()`) inside the open write transaction on `conn`: SQLite runs one
+   * cached prepared statement per row on its single connection; PostgreSQL
+   * sends multi-row inserts.
    */
   insertRows(
     conn: Kysely<unknown>,
@@ -163,9 +171,13 @@ function sqliteWorkerDialect(path: string, name: string, options: SqlConnectOpti
     },
   );
   const db = new Kysely<unknown>({ dialect: new SqliteWorkerDialect(thread) });
-  return sqliteParts(db, async (_conn, table, columns, rows) => {
-    if (rows.length > 0) await thread.request({ op: 'many', sql: insertSource(table, columns), rows });
+  // Records go over as they are (cloning costs half of serializing) and become JSON text there.
+  const parts = sqliteParts(db, async (_conn, table, columns, rows) => {
+    if (rows.length > 0) {
+      await thread.request({ op: 'many', sql: insertSource(table, columns), rows, json: columns.length - 1 });
+    }
   });
+  return { ...parts, record: (data) => data };
 }
 
 function insertSource(table: string, columns: readonly string[]): string {
@@ -188,6 +200,7 @@ function sqliteParts(db: Kysely<unknown>, insertRows: SqlDialect['insertRows']):
     bool: (value) => (value ? 1 : 0),
     text: (value) => value,
     json: (value) => value,
+    record: (data) => JSON.stringify(data),
     beginWrite: 'begin immediate',
     time: (value) => String(value),
     lockSchema: async () => {},
@@ -327,6 +340,9 @@ function postgresDialect(connectionString: string, options: SqlConnectOptions): 
     bool: (value) => value,
     text: (value) => (value.includes('\u0000') ? value.replace(NUL, '\uFFFD') : value),
     json: (value) => (value.includes('\\u0000') ? value.replace(JSON_NUL, '\\ufffd') : value),
+    record(data) {
+      return this.json(JSON.stringify(data));
+    },
     beginWrite: 'begin',
     time: (value) => (value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString()),
     lockSchema: async (conn, key) => {

@@ -40,9 +40,7 @@ export async function recordDeltas(core: SqlCore, request: RecordRequest): Promi
     };
   });
   // Serialised before the transaction: nothing slow happens while the write lock is held.
-  const records = deltas.map((delta) =>
-    delta.occurrences.map((o) => [isoTime(o.time), d.json(JSON.stringify(o.data))]),
-  );
+  const records = deltas.map((delta) => delta.occurrences.map((o) => [isoTime(o.time), d.record(o.data)]));
   return core.write('record occurrences', async (conn) => {
     if (batchId !== undefined && !(await firstApplication(core, conn, batchId, now))) {
       return currentOutcomes(core, conn, deltas);
