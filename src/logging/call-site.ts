@@ -64,17 +64,37 @@ function structuredFrames(holder: StackHolder): NodeJS.CallSite[] {
 }
 
 /**
- * The captured frames as text (file, line and column of each), unmapped and
- * unfiltered: a cheap key for "the same call" when there is no time to
- * resolve the site. The frames read here stay on the holder for a later
- * resolveCallSite.
+ * The first frame that is the caller's: neither logtickets' own nor a
+ * declared wrapper's. `fn` is read when `withName` is set or wrappers need it.
  */
-export function rawFrames(holder: StackHolder): string {
-  let key = '';
+function callerFrame(
+  holder: StackHolder,
+  wrappers: readonly WrapperMatcher[],
+  withName: boolean,
+): { frame: NodeJS.CallSite; rawFile: string; path: string; fn: string | null } | undefined {
   for (const frame of structuredFrames(holder)) {
-    key += `${frame.getFileName() ?? frame.getScriptNameOrSourceURL?.() ?? ''}:${frame.getLineNumber()}:${frame.getColumnNumber()}\n`;
+    const rawFile = frame.getFileName() ?? frame.getScriptNameOrSourceURL?.() ?? null;
+    if (rawFile === null || rawFile.startsWith('node:')) continue;
+    const path = pathOf(rawFile);
+    if (OWN_DIRS.some((dir) => path.startsWith(dir))) continue;
+    const fn = withName || wrappers.length > 0 ? (frame.getFunctionName() ?? frame.getMethodName() ?? null) : null;
+    if (isWrapper(fn, path, wrappers)) continue;
+    return { frame, rawFile, path, fn };
   }
-  return key;
+  return undefined;
+}
+
+/**
+ * The caller's frame as it was captured — file, line, column, unmapped —
+ * a cheap key for "the same call" when there is no time to resolve the
+ * site: it always resolves to one site. The frames read here stay on the
+ * holder for a later resolveCallSite.
+ */
+export function rawCaller(holder: StackHolder, wrappers: readonly WrapperMatcher[]): [string, number, number] | null {
+  const caller = callerFrame(holder, wrappers, false);
+  return caller === undefined
+    ? null
+    : [caller.rawFile, caller.frame.getLineNumber() ?? 0, caller.frame.getColumnNumber() ?? 0];
 }
 
 // A service logs from a bounded set of places: each is mapped to its source once.
@@ -82,13 +102,9 @@ const resolved = new LRUCache<string, CallSite>({ max: 10_000 });
 
 /** Turn captured frames into the caller's site (or UNKNOWN_CALL_SITE). */
 export function resolveCallSite(holder: StackHolder, wrappers: readonly WrapperMatcher[]): CallSite {
-  for (const frame of structuredFrames(holder)) {
-    const rawFile = frame.getFileName() ?? frame.getScriptNameOrSourceURL?.() ?? null;
-    if (rawFile === null || rawFile.startsWith('node:')) continue;
-    const path = pathOf(rawFile);
-    if (OWN_DIRS.some((dir) => path.startsWith(dir))) continue;
-    const fn = frame.getFunctionName() ?? frame.getMethodName() ?? null;
-    if (isWrapper(fn, path, wrappers)) continue;
+  const caller = callerFrame(holder, wrappers, true);
+  if (caller !== undefined) {
+    const { frame, rawFile, path, fn } = caller;
     const line = frame.getLineNumber() ?? 0;
     const column = frame.getColumnNumber() ?? 0;
     const key = `${rawFile}\u0000${line}\u0000${column}\u0000${fn}`;

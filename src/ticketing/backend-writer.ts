@@ -26,6 +26,7 @@ import { asLogticketsError, LogticketsError } from '../errors.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import type { Captured } from './occurrence.js';
 import type { Folded } from './fold-table.js';
+import type { OverflowKey } from './overflow-table.js';
 import { WriterQueue } from './writer-queue.js';
 
 /**
@@ -110,7 +111,7 @@ export class BackendWriter {
   }
 
   /** Queue a snapshot (`key`: its overflow key, when the caller already made it). */
-  enqueue(item: Captured, key?: string): void {
+  enqueue(item: Captured, key?: OverflowKey): void {
     if (this.closed) {
       this.dropped.closed++;
       return;
@@ -128,7 +129,7 @@ export class BackendWriter {
    * With the queue full, count a call of a key already counted, taking no
    * snapshot at all; false when the caller must capture and enqueue instead.
    */
-  countKnown(key: string, timestamp: number): boolean {
+  countKnown(key: OverflowKey, timestamp: number): boolean {
     if (this.closed || !this.waiting.countKnown(key, timestamp)) return false;
     this.schedule();
     return true;

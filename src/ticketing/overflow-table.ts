@@ -16,14 +16,57 @@
  * occurrence of a new key past that is dropped, and counted as such.
  */
 
-import { rawFrames, type CallSite, type StackHolder } from '../logging/call-site.js';
+import { rawCaller, type CallSite, type StackHolder, type WrapperMatcher } from '../logging/call-site.js';
 import type { Captured } from './occurrence.js';
 
 /** What an overflow key is made of: known at the call, before any snapshot is taken. */
 export type OverflowParts = Pick<Captured, 'level' | 'channel' | 'fingerprint' | 'unreadableFingerprint'> & {
   readonly site: CallSite | null;
   readonly stack: StackHolder | null;
+  readonly wrappers: readonly WrapperMatcher[];
 };
+
+/**
+ * A call's key: the parts that decide its ticket, in order. Looked up part by
+ * part in nested maps (KeyTrie), so no key text is built and hashed per call:
+ * the parts are strings V8 already holds (file names, channels) and small
+ * numbers.
+ */
+export type OverflowKey = readonly unknown[];
+
+const LEAF = Symbol('entry');
+type Node = Map<unknown, unknown>;
+
+/** Entries by key, part by part. */
+class KeyTrie<V> {
+  private root: Node = new Map();
+
+  get(key: OverflowKey): V | undefined {
+    let node: Node | undefined = this.root;
+    for (const part of key) {
+      node = node.get(part) as Node | undefined;
+      if (node === undefined) return undefined;
+    }
+    return node.get(LEAF) as V | undefined;
+  }
+
+  set(key: OverflowKey, value: V): void {
+    let node = this.root;
+    for (const part of key) {
+      let next = node.get(part) as Node | undefined;
+      if (next === undefined) {
+        next = new Map();
+        node.set(part, next);
+      }
+      node = next;
+    }
+    node.set(LEAF, value);
+  }
+
+  clear(): void {
+    this.root = new Map();
+  }
+}
 
 export interface Overflowed {
   /** A snapshot of one of the calls counted (the first, or a later one that came with a snapshot). */
@@ -38,7 +81,9 @@ const SLIM_BYTES = 1024;
 const NOT_KEPT = '[not kept: the queue was at its memory limit]';
 
 export class OverflowTable {
-  private readonly entries = new Map<string, Overflowed>();
+  private readonly entries = new KeyTrie<Overflowed>();
+  /** The same entries, in the order they came. */
+  private list: Overflowed[] = [];
   /** Occurrences counted here. */
   count = 0;
   /** Bytes held by the snapshots kept here. */
@@ -50,12 +95,14 @@ export class OverflowTable {
    * Count one occurrence; `room` is how many bytes the writer can still
    * spend. False when a new key finds the table full (the caller drops it).
    */
-  add(item: Captured, room: number, key = overflowKey(item)): boolean {
+  add(item: Captured, room: number, key: OverflowKey = overflowKey(item)): boolean {
     const entry = this.entries.get(key);
     if (entry === undefined) {
-      if (this.entries.size >= this.maxKeys) return false;
+      if (this.list.length >= this.maxKeys) return false;
       const kept = item.size <= room ? item : slim(item);
-      this.entries.set(key, { item: kept, count: 1, lastTimestamp: item.timestamp });
+      const added = { item: kept, count: 1, lastTimestamp: item.timestamp };
+      this.entries.set(key, added);
+      this.list.push(added);
       this.bytes += kept.size;
     } else {
       entry.count++;
@@ -74,7 +121,7 @@ export class OverflowTable {
    * Count one more occurrence of a call already counted here, without a
    * snapshot: its kept record stays. False when the key is not here yet.
    */
-  countKnown(key: string, timestamp: number): boolean {
+  countKnown(key: OverflowKey, timestamp: number): boolean {
     const entry = this.entries.get(key);
     if (entry === undefined) return false;
     entry.count++;
@@ -85,7 +132,8 @@ export class OverflowTable {
 
   /** Take every entry out (the writer prepares and folds them). */
   takeAll(): Overflowed[] {
-    const taken = [...this.entries.values()];
+    const taken = this.list;
+    this.list = [];
     this.entries.clear();
     this.bytes = 0;
     this.count = 0;
@@ -97,25 +145,27 @@ export class OverflowTable {
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.list.length;
   }
 }
 
 /** The key of a call: a ticket's grouping or finer (see above). */
-export function overflowKey(item: OverflowParts): string {
-  const where =
-    item.site !== null
-      ? `${item.site.path}:${item.site.line}:${item.site.column}:${item.site.function}`
-      : item.stack === null
-        ? ''
-        : rawFrames(item.stack);
+export function overflowKey(item: OverflowParts): OverflowKey {
   const custom =
     item.fingerprint === undefined
       ? ''
       : typeof item.fingerprint === 'string'
         ? item.fingerprint
         : item.fingerprint.join('\u0001');
-  return `${item.level}\u0000${item.channel}\u0000${where}\u0000${custom}\u0000${item.unreadableFingerprint ?? ''}`;
+  const unreadable = item.unreadableFingerprint ?? '';
+  const { site } = item;
+  if (site !== null) {
+    return [item.level, item.channel, custom, unreadable, 'site', site.path, site.line, site.column, site.function];
+  }
+  const caller = item.stack === null ? null : rawCaller(item.stack, item.wrappers);
+  return caller === null
+    ? [item.level, item.channel, custom, unreadable, 'unknown']
+    : [item.level, item.channel, custom, unreadable, 'frame', caller[0], caller[1], caller[2]];
 }
 
 /** A snapshot cut down to what identifies its occurrence. */

@@ -32,7 +32,7 @@ import {
   type Captured,
   type OccurrenceSettings,
 } from './occurrence.js';
-import { overflowKey } from './overflow-table.js';
+import { overflowKey, type OverflowKey } from './overflow-table.js';
 import { Redactor, type RedactionOptions } from './redaction.js';
 
 export type ErrorHook = (
@@ -223,7 +223,7 @@ export class TicketingHandler extends Handler {
     // While a writer's queue is full, a call it already counts costs no
     // snapshot: only its key (overflow-table.ts).
     let item: Captured | undefined;
-    let key: string | undefined;
+    let key: OverflowKey | undefined;
     for (const writer of this.writers) {
       if (writer.overflowing) {
         key ??= overflowKey({
@@ -231,6 +231,7 @@ export class TicketingHandler extends Handler {
           channel: record.channel,
           site: record.knownSite ? record.callSite : null,
           stack: record.stack,
+          wrappers: record.wrappers,
           ...customGrouping(record),
         });
         if (writer.countKnown(key, record.timestamp)) continue;

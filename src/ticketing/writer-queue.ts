@@ -9,7 +9,7 @@
 import type { OccurrenceInput } from '../backends/contract.js';
 import { FoldTable, type Folded } from './fold-table.js';
 import type { Captured } from './occurrence.js';
-import { OverflowTable } from './overflow-table.js';
+import { OverflowTable, type OverflowKey } from './overflow-table.js';
 
 export interface QueueLimits {
   readonly maxQueue: number;
@@ -43,7 +43,7 @@ export class WriterQueue {
    * Queue one snapshot, or count it once the queue is full (`key`: its
    * overflow key, when already known); false when it had to be dropped.
    */
-  add(item: Captured, key?: string): boolean {
+  add(item: Captured, key?: OverflowKey): boolean {
     if (this.queue.length < this.limits.maxQueue && this.queueBytes + item.size <= this.limits.maxQueueBytes) {
       this.queue.push(item);
       this.queueBytes += item.size;
@@ -58,7 +58,7 @@ export class WriterQueue {
   }
 
   /** With the queue full, count a call already counted by its key, with no snapshot; false otherwise. */
-  countKnown(key: string, timestamp: number): boolean {
+  countKnown(key: OverflowKey, timestamp: number): boolean {
     return this.overflowing && this.overflow.countKnown(key, timestamp);
   }
 

@@ -132,3 +132,34 @@ test('past a full queue, a call already counted takes no snapshot: memory stays 
   t.teardown(() => store.close());
   t.is((await store.getTickets())[0]!.occurrenceCount, 1011);
 });
+
+test('past a full queue, calls through a declared wrapper are counted by their own caller', async (t) => {
+  const { path, unlock } = await lockedStore(t);
+  const handler = new TicketingHandler(`sqlite:${path}`, options);
+  const log = new Logger('api', { wrappers: ['report'] });
+  function report(what: string) {
+    log.error('%s failed', what);
+  }
+  function upload() {
+    report('upload');
+  }
+  function download() {
+    report('download');
+  }
+  handler.run(() => {
+    for (let i = 0; i < 300; i++) {
+      upload();
+      if (i % 3 === 0) download();
+    }
+  });
+  t.is(handler.stats().backends[0]!.queued, 400);
+  unlock();
+  t.true(await handler.close({ timeoutMs: 30_000 }));
+  const store = new SqlBackend(`sqlite:${path}`, { readOnly: true });
+  t.teardown(() => store.close());
+  const tickets = await store.getTickets({ limit: 10 });
+  t.deepEqual(tickets.map((x) => [x.function, x.occurrenceCount]).sort(), [
+    ['download', 100],
+    ['upload', 300],
+  ]);
+});
