@@ -42,9 +42,9 @@ export interface SqlDialect {
   /** JSON text as a bind value. */
   json(value: string): string;
   /**
-   * An occurrence's record as insertRows takes it: its JSON text, or (on the
-   * SQLite worker) the record itself, serialized by the worker rather than
-   * on the application's thread.
+   * An occurrence's record as insertRows takes it: its JSON text. (Handing
+   * the SQLite worker the record itself costs the application's thread as
+   * much as serializing it, and the whole write more.)
    */
   record(data: JsonValue): unknown;
   /** Start a write transaction on a pinned connection. */
@@ -171,13 +171,9 @@ function sqliteWorkerDialect(path: string, name: string, options: SqlConnectOpti
     },
   );
   const db = new Kysely<unknown>({ dialect: new SqliteWorkerDialect(thread) });
-  // Records go over as they are (cloning costs half of serializing) and become JSON text there.
-  const parts = sqliteParts(db, async (_conn, table, columns, rows) => {
-    if (rows.length > 0) {
-      await thread.request({ op: 'many', sql: insertSource(table, columns), rows, json: columns.length - 1 });
-    }
+  return sqliteParts(db, async (_conn, table, columns, rows) => {
+    if (rows.length > 0) await thread.request({ op: 'many', sql: insertSource(table, columns), rows });
   });
-  return { ...parts, record: (data) => data };
 }
 
 function insertSource(table: string, columns: readonly string[]): string {

@@ -25,14 +25,7 @@ export interface SqliteOpening {
 
 export type SqliteRequest =
   | { readonly id: number; readonly op: 'query'; readonly sql: string; readonly params: readonly unknown[] }
-  | {
-      readonly id: number;
-      readonly op: 'many';
-      readonly sql: string;
-      readonly rows: readonly (readonly unknown[])[];
-      /** The column whose values are records, serialized to JSON text here. */
-      readonly json?: number;
-    }
+  | { readonly id: number; readonly op: 'many'; readonly sql: string; readonly rows: readonly (readonly unknown[])[] }
   | { readonly id: number; readonly op: 'close' };
 
 export interface SqliteErrorData {
@@ -105,11 +98,7 @@ function serve(db: Database.Database): void {
         }
       } else if (request.op === 'many') {
         const statement = prepared(request.sql);
-        const json = request.json;
-        for (const row of request.rows) {
-          if (json === undefined) statement.run(...row);
-          else statement.run(...row.map((value, i) => (i === json ? JSON.stringify(value) : value)));
-        }
+        for (const row of request.rows) statement.run(...row);
         reply = { id: request.id, done: true };
       } else {
         statements.clear();
