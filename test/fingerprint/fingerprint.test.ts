@@ -5,7 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { defaultSalt, fingerprint, logbookHash, SqlBackend } from '../../src/index.js';
+import {
+  defaultSalt,
+  fingerprint,
+  logbookHash,
+  Logger,
+  MemoryBackend,
+  SqlBackend,
+  TicketingHandler,
+} from '../../src/index.js';
 
 const exec = promisify(execFile);
 
@@ -85,4 +93,21 @@ test('the same code deployed in two directories keeps one ticket', async (t) => 
   t.is(tickets.length, 1);
   t.is(tickets[0]!.occurrenceCount, 2);
   t.is(tickets[0]!.location, 'service.mts:10');
+});
+
+test('a custom fingerprint at a call site leaves the default grouping of the next call there', async (t) => {
+  const backend = new MemoryBackend();
+  const handler = new TicketingHandler(backend);
+  const log = new Logger('svc');
+  const charge = (fingerprint?: string) => log.error(fingerprint === undefined ? {} : { fingerprint }, 'charge failed');
+  handler.run(() => {
+    charge('card-declined');
+    charge();
+    charge();
+    charge('card-declined');
+  });
+  await handler.flush();
+  const tickets = await backend.getTickets();
+  t.is(tickets.length, 2);
+  t.deepEqual(tickets.map((x) => x.occurrenceCount).sort(), [2, 2]);
 });

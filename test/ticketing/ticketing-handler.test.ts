@@ -126,23 +126,6 @@ test('a per-call fingerprint groups calls from different places', async (t) => {
   t.is(tickets.find((x) => x.title === 'read timed out')?.occurrenceCount, 2);
 });
 
-test('a custom fingerprint at a call site leaves the default grouping of the next call there', async (t) => {
-  const backend = new MemoryBackend();
-  const handler = new TicketingHandler(backend);
-  const log = new Logger('svc');
-  const charge = (fingerprint?: string) => log.error(fingerprint === undefined ? {} : { fingerprint }, 'charge failed');
-  handler.run(() => {
-    charge('card-declined');
-    charge();
-    charge();
-    charge('card-declined');
-  });
-  await handler.flush();
-  const tickets = await backend.getTickets();
-  t.is(tickets.length, 2);
-  t.deepEqual(tickets.map((x) => x.occurrenceCount).sort(), [2, 2]);
-});
-
 test('records are snapshotted at the call: later mutation changes nothing', async (t) => {
   const backend = new MemoryBackend();
   const handler = new TicketingHandler(backend);
