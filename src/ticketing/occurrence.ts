@@ -128,7 +128,8 @@ export interface Captured {
   readonly extra: JsonValue;
   readonly error: JsonValue;
   readonly timestamp: number;
-  readonly stack: StackHolder | null;
+  /** The raw frames, until the call site is resolved from them (then let go: they hold V8's frame objects). */
+  stack: StackHolder | null;
   /** A call site given with the record (records from other loggers); otherwise resolved from `stack`. */
   readonly site: CallSite | null;
   readonly wrappers: readonly WrapperMatcher[];
@@ -209,6 +210,7 @@ function readFingerprint(value: unknown): { fingerprint?: string | readonly stri
 export function prepare(item: Captured, settings: OccurrenceSettings): OccurrenceInput {
   if (item.prepared !== undefined) return item.prepared;
   const site = item.site ?? (item.stack === null ? UNKNOWN_CALL_SITE : resolveCallSite(item.stack, item.wrappers));
+  item.stack = null;
   const facts = siteFacts(site, settings);
   const group = grouping(item, site, facts, settings);
   const custom = item.fingerprint;
