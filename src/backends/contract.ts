@@ -293,10 +293,12 @@ export interface TicketBackend {
   release?(): Promise<void>;
 
   /**
-   * Optional (a backend that delivers to trackers): begin its background work
-   * now — deliver what waits and look for changes made in the trackers —
-   * rather than at the first write. A handler calls it when it is made, so a
-   * quiet service still carries out state changes. Never throws.
+   * Optional: a handler that writes here was made (it calls this when it is
+   * made). A backend that delivers to trackers begins its background work now
+   * — deliver what waits, look for changes made in the trackers — so a quiet
+   * service still carries out state changes; a store whose code loads on first
+   * use (SqlBackend) loads it, so the first error does not wait for it.
+   * Opens nothing; never throws.
    */
   start?(): void;
 }

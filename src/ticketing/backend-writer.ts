@@ -322,6 +322,9 @@ export class BackendWriter {
           this.rejectedAttempts = 0;
         } catch (thrown) {
           const error = asLogticketsError(thrown, { code: 'BACKEND_REJECTED', backend: this.backend.name });
+          // The handler closed the backend under this write, after giving up waiting for it: not news,
+          // and what it held is counted as given up at shutdown below.
+          if (this.closed && error.code === 'CLOSED') break;
           this.attempt++;
           this.rejectedAttempts = error.retryable ? 0 : this.rejectedAttempts + 1;
           this.lastError = `${error.code}: ${error.message}`;

@@ -135,13 +135,15 @@ export const configShapes: readonly Shape[] = [
   {
     title: 'a SQLite store in a folder that does not exist',
     sameThread: true,
-    options: (dir) => ({ config: { store: `sqlite:${dir}/no-such-folder/tickets.db` }, closeTimeoutMs: 1000 }),
+    // The service ends at once: its close waits for the first write attempt to fail and say why. The store's
+    // code loads, and SQLite's worker thread starts, on that attempt: a loaded machine takes more than 1 s.
+    options: (dir) => ({ config: { store: `sqlite:${dir}/no-such-folder/tickets.db` }, closeTimeoutMs: 5000 }),
     line: /^sqlite:\/.*\/no-such-folder\/tickets\.db: BACKEND_UNAVAILABLE: .*directory does not exist \(will retry\)$/,
     started: true,
   },
   {
     title: 'a PostgreSQL store nobody listens on, its password in the URI',
-    options: () => ({ config: { store: `postgres://app:${PG_PASSWORD}@127.0.0.1:1/tickets` }, closeTimeoutMs: 1000 }),
+    options: () => ({ config: { store: `postgres://app:${PG_PASSWORD}@127.0.0.1:1/tickets` }, closeTimeoutMs: 5000 }),
     line: /^postgres:\/\/127\.0\.0\.1:1\/tickets: BACKEND_UNAVAILABLE: .*ECONNREFUSED.* \(will retry\)$/,
     started: true,
   },

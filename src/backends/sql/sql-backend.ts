@@ -114,6 +114,15 @@ export class SqlBackend extends StateShortcuts implements TicketStore {
   /** Nothing to let go of: SQLite holds no handles, and idle PostgreSQL connections do not keep a process alive. */
   async release(): Promise<void> {}
 
+  /**
+   * A handler that writes here was made: load the store's code now (nothing
+   * is opened or connected), so the first error logged does not wait for it.
+   * A load that fails is tried again, and reported, by the first write.
+   */
+  start(): void {
+    if (!this.#closed) this.store().catch(() => undefined);
+  }
+
   // -- writes, reads and changes (sql-store.ts) ------------------------------
 
   async recordBatch(batch: readonly OccurrenceInput[], options?: RecordOptions): Promise<RecordOutcome[]> {

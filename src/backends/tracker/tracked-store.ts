@@ -164,6 +164,7 @@ export class TrackedStore extends StateShortcuts implements TicketBackend {
    */
   start(): void {
     if (this.starting !== undefined || this.closing !== undefined) return;
+    this.store.start?.();
     this.starting = setTimeout(() => {
       if (this.closing === undefined) for (const d of this.deliverers) d.kick();
     }, START_DELAY_MS);
