@@ -125,6 +125,8 @@ export class SqliteThread {
 
   async request(request: Request): Promise<SqliteReply> {
     const worker = await this.start();
+    // It stopped in the meantime: its waiters were already failed, so this one would wait for ever.
+    if (this.worker !== worker) return this.request(request);
     const id = this.nextId++;
     return new Promise<SqliteReply>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
