@@ -5,26 +5,15 @@
  */
 
 import test from 'ava';
-import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SqlBackend } from '../../src/index.js';
+import { lockedStore } from './locked-store.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/log-into-locked-store.ts', import.meta.url));
 
 test('a store locked by another process: the exit flush is bounded and the loss is reported', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'logtickets-exit-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const path = join(dir, 'tickets.db');
-  const setup = new SqlBackend(`sqlite:${path}`);
-  await setup.open();
-  await setup.close();
-  const blocker = new Database(path);
-  blocker.exec('begin exclusive');
-  t.teardown(() => blocker.close());
+  // The lock is held until the test ends (teardown).
+  const { path } = await lockedStore(t);
   const child = spawn(process.execPath, ['--import', 'tsx', fixture, path], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

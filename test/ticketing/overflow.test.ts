@@ -6,30 +6,8 @@
  */
 
 import test from 'ava';
-import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Logger, SqlBackend, TicketingHandler, type TicketingHandlerOptions } from '../../src/index.js';
-
-async function lockedStore(t: { teardown(fn: () => void): void }): Promise<{ path: string; unlock(): void }> {
-  const dir = mkdtempSync(join(tmpdir(), 'logtickets-overflow-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const path = join(dir, 'tickets.db');
-  const setup = new SqlBackend(`sqlite:${path}`);
-  await setup.open();
-  await setup.close();
-  // Another connection holds the write lock: the handler's writes wait (SQLITE_BUSY, retried).
-  const blocker = new Database(path);
-  blocker.exec('begin exclusive');
-  return {
-    path,
-    unlock() {
-      blocker.exec('commit');
-      blocker.close();
-    },
-  };
-}
+import { lockedStore } from './locked-store.js';
 
 const options: TicketingHandlerOptions = {
   onError: () => {},

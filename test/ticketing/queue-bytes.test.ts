@@ -5,19 +5,10 @@
  */
 
 import test from 'ava';
-import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Logger, SqlBackend, TicketingHandler } from '../../src/index.js';
+import { lockedStore } from './locked-store.js';
 
 const MiB = 1024 * 1024;
-
-function tempStore(t: { teardown(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'logtickets-bytes-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return join(dir, 'tickets.db');
-}
 
 const shapes = [
   { name: 'one problem, 8 KB strings in extra', problems: 1, extra: () => ({ body: 'x'.repeat(8192) }) },
@@ -32,13 +23,7 @@ const shapes = [
 
 for (const shape of shapes) {
   test.serial(`the queue stays within maxQueueBytes and counts stay exact: ${shape.name}`, async (t) => {
-    const path = tempStore(t);
-    const setup = new SqlBackend(`sqlite:${path}`);
-    await setup.open();
-    await setup.close();
-    // Another connection holds the write lock: the handler's writes wait (SQLITE_BUSY, retried).
-    const blocker = new Database(path);
-    blocker.exec('begin exclusive');
+    const { path, unlock } = await lockedStore(t);
     const handler = new TicketingHandler(`sqlite:${path}`, {
       onError: () => {},
       maxQueueBytes: MiB,
@@ -63,8 +48,7 @@ for (const shape of shapes) {
     // Whole records stay under the bound; each folded problem may add one short summary.
     t.true(stats.queuedBytes <= MiB + shape.problems * 1024, `${stats.queuedBytes} bytes held`);
     t.true(stats.queuedBytes > 0);
-    blocker.exec('commit');
-    blocker.close();
+    unlock();
     t.true(await handler.flush({ timeoutMs: 30_000 }));
     t.true(await handler.close());
     const store = new SqlBackend(`sqlite:${path}`);
