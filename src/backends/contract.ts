@@ -15,6 +15,8 @@
  * - A solved ticket that recurs is reopened and marked as a regression,
  *   unless the occurrence came less than `regressionGraceMs` (60 s) after
  *   the solve (it was already in flight); a muted ticket never regresses.
+ *   A ticket solved in a release is reopened by an occurrence from a later
+ *   release only, whenever it came (ticket-merge.ts, release-order.ts).
  * - A state change carries a time and is applied only when it is not older
  *   than the ticket's last one (ticket-state.ts).
  * - Paged reads have a stable order: ties are broken by ticket id.
@@ -72,6 +74,13 @@ export interface OccurrenceInput {
    * all are counted, `data` is the last one's.
    */
   readonly count?: number;
+  /**
+   * The release the occurrence came from (a version, a commit), or null
+   * (also when absent): one line of at most 200 characters.
+   */
+  readonly release?: string | null;
+  /** The environment it came from (`production`, `staging`), or null (also when absent); same form. */
+  readonly environment?: string | null;
 }
 
 export interface Ticket {
@@ -97,6 +106,22 @@ export interface Ticket {
   readonly stateChangedAt: string | null;
   /** open, solved, regressed or muted (derived with `stateOf`, ticket-state.ts). */
   readonly state: TicketState;
+  /** The release of the earliest occurrence that carried one; null when none did. */
+  readonly firstRelease: string | null;
+  /** The release of the latest occurrence (by its time) that carried one; null when none did. */
+  readonly lastRelease: string | null;
+  /**
+   * The environments occurrences came from, distinct and sorted: at most
+   * MAX_ENVIRONMENTS (50), the first ones seen (later ones are not added).
+   */
+  readonly environments: readonly string[];
+  /**
+   * The release the problem was solved in, while it is solved (null when
+   * solved without one, or not solved): an occurrence from a release ordered
+   * after it (release-order.ts) reopens the ticket, one from it or an older
+   * one does not.
+   */
+  readonly solvedInRelease: string | null;
 }
 
 export interface StoredOccurrence {
@@ -104,6 +129,8 @@ export interface StoredOccurrence {
   readonly ticketId: number;
   readonly time: string;
   readonly data: JsonValue;
+  readonly release: string | null;
+  readonly environment: string | null;
 }
 
 /**
@@ -188,6 +215,10 @@ export interface TicketFilter {
   readonly minLevel?: number;
   readonly appId?: string;
   readonly channel?: string;
+  /** Only tickets with an occurrence from this release (that the store still keeps). */
+  readonly release?: string;
+  /** Only tickets whose `environments` include this one. */
+  readonly environment?: string;
 }
 
 export const TICKET_ORDER_FIELDS = [
@@ -255,9 +286,11 @@ export interface TicketBackend {
    * Set a ticket's state (ticket-state.ts) at `options.at` (default now):
    * applied only when that time is not older than the ticket's
    * `stateChangedAt` (the later change wins), else the ticket is returned as
-   * it is. `solved` sets solvedAt; `open` clears solved and muted (not a
-   * regression); `muted` sets mutedAt. Throws TICKET_NOT_FOUND. Returns the
-   * ticket after the change.
+   * it is. `solved` sets solvedAt and solvedInRelease (`options.release`, by
+   * default the newest release seen for the ticket's app); `open` clears
+   * solved and muted (not a regression); `muted` sets mutedAt; both clear
+   * solvedInRelease. Throws TICKET_NOT_FOUND. Returns the ticket after the
+   * change.
    */
   setTicketState(id: number, state: SettableState, options?: StateChangeOptions): Promise<Ticket>;
   /** setTicketState(id, 'solved'). */

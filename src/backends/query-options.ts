@@ -70,7 +70,18 @@ export function occurrenceQuery(options: GetOccurrencesOptions = {}): Occurrence
   return { ...page(options.limit, options.offset), descending: order === '-time' };
 }
 
-const FILTER_KEYS = new Set(['hash', 'solved', 'state', 'muted', 'level', 'minLevel', 'appId', 'channel']);
+const FILTER_KEYS = new Set([
+  'hash',
+  'solved',
+  'state',
+  'muted',
+  'level',
+  'minLevel',
+  'appId',
+  'channel',
+  'release',
+  'environment',
+]);
 
 export function checkFilter(filter: TicketFilter): TicketFilter {
   for (const key of Object.keys(filter)) {
@@ -90,7 +101,7 @@ export function checkFilter(filter: TicketFilter): TicketFilter {
       throw new LogticketsError('INVALID_ARGUMENT', `filter.${key} must be an integer level`);
     }
   }
-  for (const key of ['hash', 'appId', 'channel'] as const) {
+  for (const key of ['hash', 'appId', 'channel', 'release', 'environment'] as const) {
     const value = filter[key];
     if (value !== undefined && typeof value !== 'string') {
       throw new LogticketsError('INVALID_ARGUMENT', `filter.${key} must be a string`);

@@ -11,9 +11,14 @@
  * change carries a time and a store keeps the latest: a change older than the
  * ticket's `stateChangedAt` changes nothing. That is how a change learned
  * from a tracker and one made in the store meet: the later one wins.
+ *
+ * A solve names the release the problem is solved in (StateChangeOptions):
+ * then only a recurrence from a later release regresses the ticket,
+ * whenever it comes (ticket-merge.ts).
  */
 
 import { LogticketsError } from '../errors.js';
+import { checkReleaseText } from './release-text.js';
 
 export type TicketState = 'open' | 'solved' | 'regressed' | 'muted';
 export const TICKET_STATES: readonly TicketState[] = ['open', 'solved', 'regressed', 'muted'];
@@ -28,6 +33,14 @@ export interface StateChangeOptions {
    * when it is not older than the ticket's last state change.
    */
   readonly at?: string;
+  /**
+   * Only meaningful when solving: the release the problem is solved in. Left
+   * out (undefined), the newest release the store has seen for the ticket's
+   * app id (release-order.ts), or none when it has seen none; null: solved
+   * without a release (a recurrence then reopens it after the grace window,
+   * as always). Reopening, muting or a regression clears it.
+   */
+  readonly release?: string | null;
 }
 
 /**
@@ -67,8 +80,10 @@ export function changeTime(options: StateChangeOptions | undefined, now: Date): 
   if (typeof options !== 'object')
     throw new LogticketsError('INVALID_ARGUMENT', 'state change options must be an object like { at }');
   for (const key of Object.keys(options)) {
-    if (key !== 'at') throw new LogticketsError('INVALID_ARGUMENT', `state change options: unknown option ${key}`);
+    if (key !== 'at' && key !== 'release')
+      throw new LogticketsError('INVALID_ARGUMENT', `state change options: unknown option ${key}`);
   }
+  changeRelease(options);
   if (options.at === undefined) return now.toISOString();
   const at = typeof options.at === 'string' ? Date.parse(options.at) : NaN;
   if (!Number.isFinite(at))
@@ -77,6 +92,15 @@ export function changeTime(options: StateChangeOptions | undefined, now: Date): 
       `state change options.at must be an ISO 8601 time, got ${JSON.stringify(options.at)}`,
     );
   return new Date(at).toISOString();
+}
+
+/**
+ * The release a solve is made in, checked (see StateChangeOptions.release):
+ * undefined when the store is to choose it, null for none.
+ */
+export function changeRelease(options: StateChangeOptions | undefined): string | null | undefined {
+  if (options === undefined || options === null || typeof options !== 'object') return undefined;
+  return checkReleaseText(options.release, 'state change options.release');
 }
 
 export function checkSettableState(state: unknown): SettableState {

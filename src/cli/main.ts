@@ -34,7 +34,8 @@ Commands:
   show ID              one ticket
   occurrences ID       a ticket's occurrences, newest first
   solve ID             mark a ticket solved, here and in its trackers (a recurrence more than
-                       a minute later reopens it as a regression)
+                       a minute later reopens it as a regression; solved in a release, only
+                       one from a later release does)
   reopen ID            mark a ticket open again, here and in its trackers
   mute ID              never reopen or comment it again (closed as wontfix / not planned)
   unmute ID            open a muted ticket again
@@ -56,12 +57,15 @@ Options:
 
 list:         --open | --solved | --muted | --state STATE (open, solved, regressed, muted;
               muted tickets are left out unless asked), --level NAME, --min-level NAME, --app ID, --channel NAME,
+              --release NAME (seen in that release), --environment NAME (seen in that environment),
               --order FIELD (id, lastSeen, firstSeen, occurrenceCount, level, regressionCount;
               prefix - for descending; default -lastSeen), --limit N (50), --offset N (0)
 occurrences:  --limit N (20), --offset N (0), --oldest
 demo:         --processes N (2), --rounds N (40)
 test-ticket:  --timeout SECONDS (60)      sync: --timeout SECONDS (300), --full
-solve, reopen, mute, unmute: --timeout SECONDS (20) to deliver the change to the trackers now`;
+solve, reopen, mute, unmute: --timeout SECONDS (20) to deliver the change to the trackers now
+solve:        --in-release NAME: the release the problem is solved in (default: the newest
+              release the store has seen for the ticket's app)`;
 
 const OPTIONS = {
   db: { type: 'string' },
@@ -79,6 +83,9 @@ const OPTIONS = {
   'min-level': { type: 'string' },
   app: { type: 'string' },
   channel: { type: 'string' },
+  release: { type: 'string' },
+  environment: { type: 'string' },
+  'in-release': { type: 'string' },
   order: { type: 'string' },
   limit: { type: 'string' },
   offset: { type: 'string' },

@@ -14,7 +14,7 @@ import { openConfigured } from '../config/create-handler.js';
 import { loadConfig } from '../config/load-config.js';
 import { LogticketsError } from '../errors.js';
 import { whyWaiting } from './config-commands.js';
-import { intFlag, type Flags } from './ticket-commands.js';
+import { intFlag, releaseFlag, type Flags } from './ticket-commands.js';
 import { UsageError } from './usage-error.js';
 import type { CliSetup } from './store-access.js';
 
@@ -35,14 +35,19 @@ export async function changeTicketState(
 ): Promise<string> {
   const asked = STATE_COMMANDS[command]!;
   const timeoutMs = intFlag('--timeout', flags.timeout, 20) * 1000;
+  const inRelease = flags['in-release'];
+  if (inRelease !== undefined && command !== 'solve')
+    throw new UsageError(`--in-release goes with solve only (it names the release a problem is solved in)`);
+  // Without --in-release the store picks the newest release it has seen for the ticket's app.
+  const options = inRelease === undefined ? undefined : { release: releaseFlag('--in-release', inRelease) };
   if (command === 'unmute') {
     const before = await backend.getTicket(id);
     if (before !== null && before.state !== 'muted')
       throw new UsageError(`ticket ${id} is not muted (it is ${before.state}): reopen opens a solved ticket`);
   }
-  if (!isTicketStore(backend)) return changed(await backend.setTicketState(id, asked.state), asked);
+  if (!isTicketStore(backend)) return changed(await backend.setTicketState(id, asked.state, options), asked);
   const names = trackers.map((t) => t.name);
-  const ticket = await changeState(backend, names, id, asked.state, undefined, true);
+  const ticket = await changeState(backend, names, id, asked.state, options, true);
   const lines = [changed(ticket, asked)];
   const before = await ticketLinks(backend, trackers, ticket);
   if (before.length === 0) {
@@ -60,7 +65,8 @@ function changed(ticket: Ticket, asked: { state: SettableState; verb: string; no
   // A later change (made in a tracker, or by another person) wins over this one.
   if (ticket.state !== asked.state && !(asked.state === 'open' && ticket.state === 'regressed'))
     return `Ticket ${ticket.id} stays ${ticket.state}: a later change of its state was made (${ticket.stateChangedAt ?? '?'}).`;
-  return `Ticket ${ticket.id} ${asked.verb} (${title})${asked.note === undefined ? '' : `: ${asked.note}`}.`;
+  const release = ticket.solvedInRelease === null ? '' : ` in release ${ticket.solvedInRelease}`;
+  return `Ticket ${ticket.id} ${asked.verb}${release} (${title})${asked.note === undefined ? '' : `: ${asked.note}`}.`;
 }
 
 function linkLine(link: TicketLink, state: SettableState, waits: ReadonlyMap<string, string> | string): string {

@@ -11,6 +11,7 @@ import {
   type TicketBackend,
   type TicketFilter,
 } from '../backends/contract.js';
+import { isReleaseText, MAX_RELEASE_LENGTH } from '../backends/release-text.js';
 import { settable, TICKET_STATES, type TicketState } from '../backends/ticket-state.js';
 import { ticketLinks, type LinkedTracker, type TicketLink } from '../backends/tracker/ticket-links.js';
 import { Level, levelName, parseLevel } from '../logging/level.js';
@@ -36,11 +37,15 @@ export function ticketJson(ticket: Ticket, links?: readonly TicketLink[]): Recor
     state: ticket.state,
     solved: ticket.solved,
     solvedAt: ticket.solvedAt,
+    solvedInRelease: ticket.solvedInRelease,
     muted: ticket.muted,
     mutedAt: ticket.mutedAt,
     stateChangedAt: ticket.stateChangedAt,
     regressionCount: ticket.regressionCount,
     lastRegressionAt: ticket.lastRegressionAt,
+    firstRelease: ticket.firstRelease,
+    lastRelease: ticket.lastRelease,
+    environments: ticket.environments,
     appId: ticket.appId,
     ...(links === undefined
       ? {}
@@ -73,6 +78,8 @@ export async function list(
   if (typeof flags['min-level'] === 'string') filter.minLevel = levelFlag('--min-level', flags['min-level']);
   if (typeof flags.app === 'string') filter.appId = flags.app;
   if (typeof flags.channel === 'string') filter.channel = flags.channel;
+  if (flags.release !== undefined) filter.release = releaseFlag('--release', flags.release);
+  if (flags.environment !== undefined) filter.environment = releaseFlag('--environment', flags.environment);
   const tickets = await backend.getTickets({
     filter,
     orderBy: (typeof flags.order === 'string' ? flags.order : '-lastSeen') as never,
@@ -100,6 +107,10 @@ export async function list(
     ...(trackers.length === 0 && links.every((l) => l.length === 0)
       ? []
       : [{ header: 'TRACKER', value: (t: (typeof rows)[number]) => trackerColumn(t, t.links) }]),
+    // The latest release each ticket was seen in, when any was.
+    ...(tickets.every((t) => t.lastRelease === null)
+      ? []
+      : [{ header: 'RELEASE', value: (t: (typeof rows)[number]) => t.lastRelease ?? '-', max: 20 }]),
     { header: 'LAST SEEN', value: (t) => t.lastSeen.replace('T', ' ').slice(0, 19) },
     { header: 'CHANNEL', value: (t) => t.channel, max: 24 },
     { header: 'LOCATION', value: (t) => t.location, max: 36 },
@@ -119,7 +130,7 @@ export async function show(
   if (flags.json === true) return JSON.stringify(ticketJson(ticket, links), null, 2);
   const rows: Array<[string, string]> = Object.entries(ticketJson(ticket)).map(([k, v]) => [
     k,
-    v === null ? '-' : String(v),
+    v === null || (Array.isArray(v) && v.length === 0) ? '-' : Array.isArray(v) ? v.join(', ') : String(v),
   ]);
   for (const link of links) {
     const agree =
@@ -225,6 +236,15 @@ function stateFlag(value: string): TicketState {
   if (!(TICKET_STATES as readonly string[]).includes(value))
     throw new UsageError(`--state: unknown state ${JSON.stringify(value)} (use ${TICKET_STATES.join(', ')})`);
   return value as TicketState;
+}
+
+/** A release or environment named by a flag: one line of 1 to 200 characters. */
+export function releaseFlag(flag: string, value: string | boolean): string {
+  if (!isReleaseText(value))
+    throw new UsageError(
+      `${flag} must be one line of 1 to ${MAX_RELEASE_LENGTH} characters, got ${JSON.stringify(value)}`,
+    );
+  return value;
 }
 
 function levelFlag(flag: string, value: string): number {

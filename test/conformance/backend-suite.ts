@@ -24,6 +24,7 @@ import { groupByTicket } from '../../src/backends/batch.js';
 import { summarize } from '../../src/backends/outbox-summary.js';
 import { accessSuite } from './access-suite.js';
 import { processSuite } from './process-suite.js';
+import { releaseCases } from './release-cases.js';
 import { ticketStateCases } from './ticket-state-cases.js';
 
 const exec = promisify(execFile);
@@ -87,6 +88,7 @@ export function backendSuite(test: TestFn, factory: () => Promise<Subject>, quir
   accessSuite(test, withSubject);
   processSuite(test, withSubject, quirks);
   ticketStateCases(test, withSubject);
+  releaseCases(test, withSubject);
 
   test('the first occurrence creates a ticket with every field', async (t) => {
     await withSubject(async (_s, b) => {
@@ -114,6 +116,10 @@ export function backendSuite(test: TestFn, factory: () => Promise<Subject>, quir
         mutedAt: null,
         stateChangedAt: null,
         state: 'open',
+        firstRelease: null,
+        lastRelease: null,
+        environments: [],
+        solvedInRelease: null,
       });
     })(t);
   });

@@ -29,22 +29,22 @@ import {
   type StoreAccessOptions,
 } from '../contract.js';
 import { AppliedBatches } from '../applied-batches.js';
-import { groupByTicket, isoTime, ticketKey } from '../batch.js';
+import { groupByTicket } from '../batch.js';
 import {
   checkFilter,
   checkLinkState,
   checkTicketId,
-  filterStates,
   occurrenceQuery,
   regressionGrace,
   ticketNotFound,
   ticketQuery,
 } from '../query-options.js';
-import { changeTime, checkSettableState, stateOf } from '../ticket-state.js';
+import { changeRelease, changeTime, checkSettableState } from '../ticket-state.js';
 import { checkOptions } from '../../options.js';
 import type { BudgetWindow, TrackerLease, TrackerState, TrackerStatePatch, WriteGrant } from '../tracker-state.js';
 import { MemoryLinks } from './memory-links.js';
 import { clone, MemoryOutbox } from './memory-outbox.js';
+import { MemoryTickets, view, type StoredTicket } from './memory-tickets.js';
 import { MemoryTrackerState } from './memory-tracker-state.js';
 
 export interface MemoryBackendOptions extends Pick<StoreAccessOptions, 'readOnly'> {
@@ -52,22 +52,15 @@ export interface MemoryBackendOptions extends Pick<StoreAccessOptions, 'readOnly
   readonly now?: () => Date;
 }
 
-/** What the store keeps of a ticket: `muted` and `state` are derived from it when read. */
-type StoredTicket = { -readonly [K in keyof Omit<Ticket, 'muted' | 'state'>]: Ticket[K] };
-
 export class MemoryBackend extends StateShortcuts implements TicketStore {
   readonly name = 'memory';
   private readonly now: () => Date;
-  private readonly tickets = new Map<number, StoredTicket>();
-  private readonly byKey = new Map<string, number>();
-  private readonly occurrences = new Map<number, StoredOccurrence[]>();
+  private readonly store = new MemoryTickets();
   private readonly links: MemoryLinks;
   private readonly appliedBatches: AppliedBatches;
   private readonly readOnly: boolean;
   private readonly outbox: MemoryOutbox;
   private readonly trackerState: MemoryTrackerState;
-  private nextTicketId = 1;
-  private nextOccurrenceId = 1;
 
   constructor(options: MemoryBackendOptions = {}) {
     super();
@@ -88,99 +81,26 @@ export class MemoryBackend extends StateShortcuts implements TicketStore {
     const deltas = groupByTicket(batch);
     const grace = regressionGrace(options);
     if (options.batchId !== undefined) {
-      if (this.appliedBatches.has(options.batchId)) return deltas.map((d) => this.currentOutcome(d.appId, d.hash));
+      if (this.appliedBatches.has(options.batchId))
+        return deltas.map((d) => this.store.currentOutcome(d.appId, d.hash));
       // Nothing below can fail, so the batch is applied whole once it is marked.
       this.appliedBatches.add(options.batchId);
     }
     if (options.outbox !== undefined) this.outbox.enqueue(options.outbox);
-    const outcomes: RecordOutcome[] = [];
-    for (const delta of deltas) {
-      const key = ticketKey(delta.appId, delta.hash);
-      let id = this.byKey.get(key);
-      let created = false;
-      let regressed = false;
-      if (id === undefined) {
-        id = this.nextTicketId++;
-        created = true;
-        this.byKey.set(key, id);
-        this.tickets.set(id, {
-          id,
-          hash: delta.hash,
-          appId: delta.appId,
-          level: delta.level,
-          channel: delta.channel,
-          location: delta.location,
-          function: delta.function,
-          title: delta.title,
-          firstSeen: isoTime(delta.firstSeen),
-          lastSeen: isoTime(delta.lastSeen),
-          occurrenceCount: delta.count,
-          solved: false,
-          solvedAt: null,
-          regressionCount: 0,
-          lastRegressionAt: null,
-          mutedAt: null,
-          stateChangedAt: null,
-        });
-        this.occurrences.set(id, []);
-      } else {
-        const ticket = this.tickets.get(id)!;
-        const lastSeen = isoTime(delta.lastSeen);
-        // Solved, not muted, and recurring after the grace window: reopened.
-        const solvedUntil = ticket.solvedAt === null ? -Infinity : Date.parse(ticket.solvedAt) + grace;
-        if (ticket.solved && ticket.mutedAt === null && Date.parse(lastSeen) > solvedUntil) {
-          regressed = true;
-          ticket.solved = false;
-          ticket.solvedAt = null;
-          ticket.regressionCount += 1;
-          ticket.lastRegressionAt = lastSeen;
-          ticket.stateChangedAt = lastSeen;
-        }
-        ticket.occurrenceCount += delta.count;
-        if (lastSeen > ticket.lastSeen) ticket.lastSeen = lastSeen;
-        const firstSeen = isoTime(delta.firstSeen);
-        if (firstSeen < ticket.firstSeen) ticket.firstSeen = firstSeen;
-      }
-      const list = this.occurrences.get(id)!;
-      for (const item of delta.occurrences) {
-        list.push({ id: this.nextOccurrenceId++, ticketId: id, time: isoTime(item.time), data: clone(item.data) });
-      }
-      const ticket = this.tickets.get(id)!;
-      outcomes.push({
-        hash: delta.hash,
-        appId: delta.appId,
-        ticketId: id,
-        created,
-        regressed,
-        occurrenceCount: ticket.occurrenceCount,
-      });
-    }
-    return outcomes;
-  }
-
-  private currentOutcome(appId: string, hash: string): RecordOutcome {
-    const ticket = this.tickets.get(this.byKey.get(ticketKey(appId, hash))!)!;
-    return {
-      hash,
-      appId,
-      ticketId: ticket.id,
-      created: false,
-      regressed: false,
-      occurrenceCount: ticket.occurrenceCount,
-    };
+    return deltas.map((delta) => this.store.record(delta, grace));
   }
 
   async countTickets(filter: TicketFilter = {}): Promise<number> {
-    const matches = matcher(checkFilter(filter));
+    const matches = this.store.matcher(checkFilter(filter));
     let n = 0;
-    for (const ticket of this.tickets.values()) if (matches(view(ticket))) n++;
+    for (const ticket of this.store.tickets.values()) if (matches(view(ticket))) n++;
     return n;
   }
 
   async getTickets(options: GetTicketsOptions = {}): Promise<Ticket[]> {
     const q = ticketQuery(options);
     const sign = q.descending ? -1 : 1;
-    const rows = [...this.tickets.values()].map(view).filter(matcher(q.filter));
+    const rows = [...this.store.tickets.values()].map(view).filter(this.store.matcher(q.filter));
     rows.sort((a, b) => {
       const x = a[q.field];
       const y = b[q.field];
@@ -191,13 +111,13 @@ export class MemoryBackend extends StateShortcuts implements TicketStore {
   }
 
   async getTicket(id: number): Promise<Ticket | null> {
-    const ticket = this.tickets.get(checkTicketId(id));
+    const ticket = this.store.tickets.get(checkTicketId(id));
     return ticket === undefined ? null : view(ticket);
   }
 
   async getOccurrences(ticketId: number, options: GetOccurrencesOptions = {}): Promise<StoredOccurrence[]> {
     const q = occurrenceQuery(options);
-    const list = this.occurrences.get(checkTicketId(ticketId));
+    const list = this.store.occurrences.get(checkTicketId(ticketId));
     if (list === undefined) throw ticketNotFound(ticketId, this.name);
     const sign = q.descending ? -1 : 1;
     const sorted = [...list].sort((a, b) => (a.time === b.time ? a.id - b.id : a.time < b.time ? -1 : 1) * sign);
@@ -209,11 +129,14 @@ export class MemoryBackend extends StateShortcuts implements TicketStore {
     checkTicketId(id);
     checkSettableState(state);
     const at = changeTime(options, this.now());
+    const release = changeRelease(options);
     const ticket = this.mustGet(id);
     // The later change wins: one older than the last is ignored.
     if (ticket.stateChangedAt !== null && ticket.stateChangedAt > at) return view(ticket);
     ticket.solved = state === 'solved';
     ticket.solvedAt = state === 'solved' ? at : null;
+    ticket.solvedInRelease =
+      state !== 'solved' ? null : release === undefined ? this.store.newestRelease(ticket.appId) : release;
     ticket.mutedAt = state === 'muted' ? at : null;
     ticket.stateChangedAt = at;
     return view(ticket);
@@ -221,10 +144,7 @@ export class MemoryBackend extends StateShortcuts implements TicketStore {
 
   async deleteTicket(id: number): Promise<void> {
     this.writable('delete a ticket');
-    const ticket = this.mustGet(id);
-    this.tickets.delete(ticket.id);
-    this.occurrences.delete(ticket.id);
-    this.byKey.delete(ticketKey(ticket.appId, ticket.hash));
+    this.store.delete(this.mustGet(id));
   }
 
   // -- links (memory-links.ts) ------------------------------------------------
@@ -352,26 +272,8 @@ export class MemoryBackend extends StateShortcuts implements TicketStore {
   }
 
   private mustGet(id: number): StoredTicket {
-    const ticket = this.tickets.get(checkTicketId(id));
+    const ticket = this.store.tickets.get(checkTicketId(id));
     if (ticket === undefined) throw ticketNotFound(id, this.name);
     return ticket;
   }
-}
-
-/** A stored ticket as the contract shows it (a copy). */
-function view(t: StoredTicket): Ticket {
-  return { ...t, muted: t.mutedAt !== null, state: stateOf(t) };
-}
-
-function matcher(f: TicketFilter): (ticket: Ticket) => boolean {
-  const states = filterStates(f);
-  return (ticket) =>
-    (f.hash === undefined || ticket.hash === f.hash) &&
-    (f.solved === undefined || ticket.solved === f.solved) &&
-    (states === undefined || states.includes(ticket.state)) &&
-    (f.muted === undefined || ticket.muted === f.muted) &&
-    (f.level === undefined || ticket.level === f.level) &&
-    (f.minLevel === undefined || ticket.level >= f.minLevel) &&
-    (f.appId === undefined || ticket.appId === f.appId) &&
-    (f.channel === undefined || ticket.channel === f.channel);
 }

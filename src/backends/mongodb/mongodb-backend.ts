@@ -23,7 +23,6 @@ import type { Document, MongoClient, MongoClientOptions, WriteConcernSettings } 
 import { randomUUID } from 'node:crypto';
 import { LogticketsError, secretMatchers, uriSecrets, type SecretMatchers } from '../../errors.js';
 import { checkOptions } from '../../options.js';
-import type { JsonValue } from '../../logging/json-safe.js';
 import { groupByTicket } from '../batch.js';
 import { leaseDueBy } from '../delivery-id.js';
 import {
@@ -55,16 +54,16 @@ import {
   ticketNotFound,
   ticketQuery,
 } from '../query-options.js';
-import { changeTime, checkSettableState } from '../ticket-state.js';
-import { fromBsonKeys } from './bson-keys.js';
+import { changeRelease, changeTime, checkSettableState } from '../ticket-state.js';
 import { DEFAULT_IDLE_CLOSE_MS, MongoConnection, type Collections, type MongoAccess } from './mongodb-connection.js';
-import { mongoFilter, ORDER_FIELDS, toTicket } from './mongodb-documents.js';
+import { mongoFilter, ORDER_FIELDS, toOccurrence, toTicket } from './mongodb-documents.js';
 import { classifyMongoError } from './mongodb-errors.js';
 import { takeCommentSlot, takeLink } from './mongodb-claims.js';
 import * as links from './mongodb-links.js';
 import { mergeOutbox, retryRow, takeLeases } from './mongodb-outbox.js';
 import { postponeRows } from './mongodb-outbox-postpone.js';
 import { recordDeltas, type RecordContext } from './mongodb-record.js';
+import { ticketsOfRelease } from './mongodb-releases.js';
 import { changeTicketState } from './mongodb-ticket-state.js';
 import * as ts from './mongodb-tracker-state.js';
 import type { BudgetWindow, TrackerLease, TrackerState, TrackerStatePatch, WriteGrant } from '../tracker-state.js';
@@ -199,8 +198,8 @@ export class MongoDBBackend extends StateShortcuts implements TicketStore {
   // -- reads -----------------------------------------------------------------
 
   async countTickets(filter: TicketFilter = {}): Promise<number> {
-    const query = mongoFilter(checkFilter(filter));
-    return this.run('count tickets', (c) => c.tickets.countDocuments(query));
+    const checked = checkFilter(filter);
+    return this.run('count tickets', async (c) => c.tickets.countDocuments(await this.query(c, checked)));
   }
 
   async getTickets(options: GetTicketsOptions = {}): Promise<Ticket[]> {
@@ -211,7 +210,9 @@ export class MongoDBBackend extends StateShortcuts implements TicketStore {
     const docs = await this.run('list tickets', (c) =>
       q.limit === 0
         ? Promise.resolve([])
-        : c.tickets.find(mongoFilter(q.filter)).sort(sort).skip(q.offset).limit(q.limit).toArray(),
+        : this.query(c, q.filter).then((query) =>
+            c.tickets.find(query).sort(sort).skip(q.offset).limit(q.limit).toArray(),
+          ),
     );
     return docs.map(toTicket);
   }
@@ -231,12 +232,7 @@ export class MongoDBBackend extends StateShortcuts implements TicketStore {
         ? Promise.resolve([])
         : c.occurrences.find({ ticketId }).sort({ time: dir, _id: dir }).skip(q.offset).limit(q.limit).toArray(),
     );
-    return docs.map((doc) => ({
-      id: Number(doc._id),
-      ticketId: Number(doc.ticketId),
-      time: (doc.time as Date).toISOString(),
-      data: fromBsonKeys(doc.data as JsonValue),
-    }));
+    return docs.map(toOccurrence);
   }
 
   // -- changes ---------------------------------------------------------------
@@ -245,7 +241,10 @@ export class MongoDBBackend extends StateShortcuts implements TicketStore {
     checkTicketId(id);
     checkSettableState(state);
     const at = new Date(changeTime(options, this.now()));
-    return this.change('change the state of a ticket', id, (c) => changeTicketState(this.name, c, id, state, at));
+    const release = changeRelease(options);
+    return this.change('change the state of a ticket', id, (c) =>
+      changeTicketState(this.name, c, id, state, at, release),
+    );
   }
 
   async deleteTicket(id: number): Promise<void> {
@@ -363,6 +362,12 @@ export class MongoDBBackend extends StateShortcuts implements TicketStore {
   }
 
   // -- plumbing --------------------------------------------------------------
+
+  /** The query of a filter; one by release first finds the tickets with an occurrence from it. */
+  private async query(c: Collections, filter: TicketFilter): Promise<Document> {
+    const query = mongoFilter(filter);
+    return filter.release === undefined ? query : { ...query, _id: { $in: await ticketsOfRelease(c, filter.release) } };
+  }
 
   private async run<T>(action: string, fn: (c: Collections) => Promise<T>): Promise<T> {
     try {

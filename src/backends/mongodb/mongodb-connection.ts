@@ -28,6 +28,8 @@ export interface Collections {
   batches: Collection<Document>;
   /** Per tracker: the deliverer's lease, its state and recent writes (mongodb-tracker-state.ts). */
   trackers: Collection<Document>;
+  /** Per app and release: its first sighting (mongodb-releases.ts). */
+  releases: Collection<Document>;
 }
 
 /** `create`: make missing indexes (a writer); `existing`: the store must be there; `read-only`: never write. */
@@ -156,6 +158,7 @@ export class MongoConnection {
       counters: db.collection(name('counters')),
       batches: db.collection(name('batches')),
       trackers: db.collection(name('trackers')),
+      releases: db.collection(name('releases')),
     };
     if (!this.schemaChecked) {
       if (this.#s.access === 'create') await createIndexes(c);
@@ -174,6 +177,9 @@ async function createIndexes(c: Collections): Promise<void> {
     c.tickets.createIndex({ lastSeen: -1, _id: -1 }, { name: 'recent' }),
     c.occurrences.createIndex({ ticketId: 1, time: -1, _id: -1 }, { name: 'by_ticket' }),
     c.occurrences.createIndex({ b: 1, i: 1 }, { unique: true, name: 'batch_entry' }),
+    // The release filter finds the tickets with an occurrence from a release.
+    c.occurrences.createIndex({ release: 1, ticketId: 1 }, { name: 'by_release' }),
+    c.releases.createIndex({ appId: 1, release: 1 }, { unique: true, name: 'release_key' }),
     c.links.createIndex({ tracker: 1, appId: 1, hash: 1 }, { unique: true, name: 'link_key' }),
     // Two-way sync finds the links of the tickets a tracker changed.
     c.links.createIndex({ tracker: 1, externalId: 1 }, { name: 'by_external_id' }),

@@ -9,12 +9,28 @@
  * which FerretDB cannot do in a query. Documents of older versions have none
  * of these new fields; they read as null, and such a ticket's state follows
  * from `solved` and `lastRegressionAt` alone (it was never muted).
+ *
+ * Releases and environments: a ticket keeps its first and last release with
+ * the times of their occurrences, each as one text (`firstReleaseMark`,
+ * `lastReleaseMark`: ticket-merge.ts, markText) so that one `$min` or `$max`
+ * keeps it, `environments` (unsorted; sorted when read) and
+ * `solvedInRelease`; an occurrence keeps `release` and `environment`.
+ * Documents written before there were any read as null and [].
  */
 
 import type { Document } from 'mongodb';
 import type { JsonValue } from '../../logging/json-safe.js';
-import type { Link, LinkKey, OutboxEntry, Ticket, TicketFilter, TicketOrderField } from '../contract.js';
+import type {
+  Link,
+  LinkKey,
+  OutboxEntry,
+  StoredOccurrence,
+  Ticket,
+  TicketFilter,
+  TicketOrderField,
+} from '../contract.js';
 import { filterStates } from '../query-options.js';
+import { fromMarkText } from '../ticket-merge.js';
 import { SETTABLE_STATES, stateOf, type SettableState, type TicketState } from '../ticket-state.js';
 import { fromBsonKeys } from './bson-keys.js';
 
@@ -36,6 +52,8 @@ export function mongoFilter(f: TicketFilter): Document {
     query.level = f.level === undefined ? { $gte: f.minLevel } : f.level >= f.minLevel ? f.level : { $in: [] };
   if (f.appId !== undefined) query.appId = f.appId;
   if (f.channel !== undefined) query.channel = f.channel;
+  // An array field matches a value it holds.
+  if (f.environment !== undefined) query.environments = f.environment;
   const and: Document[] = [];
   const states = filterStates(f);
   if (states !== undefined) and.push(stateFilter(states));
@@ -86,6 +104,26 @@ export function toTicket(doc: Document): Ticket {
     mutedAt: state.mutedAt,
     stateChangedAt: state.stateChangedAt,
     state: stateOf(state),
+    firstRelease: fromMarkText(doc.firstReleaseMark)?.release ?? null,
+    lastRelease: fromMarkText(doc.lastReleaseMark)?.release ?? null,
+    environments: environmentsOf(doc),
+    solvedInRelease: doc.solvedInRelease == null ? null : String(doc.solvedInRelease),
+  };
+}
+
+/** A ticket's environments, sorted ([] in documents of older versions). */
+export function environmentsOf(doc: Document): string[] {
+  return Array.isArray(doc.environments) ? doc.environments.map(String).sort() : [];
+}
+
+export function toOccurrence(doc: Document): StoredOccurrence {
+  return {
+    id: Number(doc._id),
+    ticketId: Number(doc.ticketId),
+    time: (doc.time as Date).toISOString(),
+    data: fromBsonKeys(doc.data as JsonValue),
+    release: doc.release == null ? null : String(doc.release),
+    environment: doc.environment == null ? null : String(doc.environment),
   };
 }
 

@@ -23,7 +23,10 @@
  * A solved ticket is reopened as a regression by a separate update that only
  * matches it while it is solved since before the batch's latest occurrence
  * less the grace window, so exactly one writer reopens it. A muted ticket is
- * never solved, so it is only counted.
+ * never solved, so it is only counted. A batch's releases are registered
+ * first (mongodb-releases.ts); the count keeps the first and last release; a
+ * ticket solved in a release follows the release rule, and new environments
+ * are added after the count (mongodb-ticket-merge.ts).
  */
 
 import type { Collection, Document } from 'mongodb';
@@ -35,6 +38,8 @@ import type { Collections } from './mongodb-connection.js';
 import { isDuplicateKey } from './mongodb-errors.js';
 import { allocate } from './mongodb-counters.js';
 import { mergeOutbox, unmarkOutbox } from './mongodb-outbox.js';
+import { registerReleases, type Sightings } from './mongodb-releases.js';
+import { addEnvironments, countSolvedInRelease, markUpdates, newTicketFields } from './mongodb-ticket-merge.js';
 
 /**
  * A safety bound on a ticket's pending list. It only holds batches whose
@@ -79,14 +84,17 @@ export async function recordDeltas(
   const outcomes: RecordOutcome[] = [];
   const docs: Document[] = [];
   let index = 0;
+  const sightings = await registerReleases(c, deltas);
   for (const delta of deltas) {
-    const outcome = await applyDelta(ctx, c, delta, batchId, graceMs);
+    const outcome = await applyDelta(ctx, c, delta, batchId, graceMs, sightings);
     outcomes.push(outcome);
     for (const item of delta.occurrences) {
       docs.push({
         ticketId: outcome.ticketId,
         time: new Date(item.time),
         data: toBsonKeys(item.data),
+        release: item.release ?? null,
+        environment: item.environment ?? null,
         b: batchId,
         i: index++,
       });
@@ -151,6 +159,7 @@ async function applyDelta(
   delta: TicketDelta,
   batchId: string,
   graceMs: number,
+  sightings: Sightings,
 ): Promise<RecordOutcome> {
   const key = { appId: delta.appId, hash: delta.hash };
   const first = new Date(delta.firstSeen);
@@ -160,24 +169,46 @@ async function applyDelta(
   const notYet = { batches: { $ne: batchId } };
   // Typed as plain documents: the driver's update typings cannot describe
   // fields of a collection without a schema.
+  const marks = markUpdates(delta);
   const count: Document = {
     $inc: { occurrenceCount: delta.count },
-    $max: { lastSeen: last },
-    $min: { firstSeen: first },
+    $max: { lastSeen: last, ...marks.$max },
+    $min: { firstSeen: first, ...marks.$min },
     $push: { batches: { $each: [batchId], $slice: -MAX_PENDING_MARKERS } },
   };
-  const outcome = (doc: Document, regressed: boolean): RecordOutcome => ({
-    hash: delta.hash,
-    appId: delta.appId,
-    ticketId: Number(doc._id),
-    created: Number(doc.occurrenceCount) === delta.count,
-    regressed,
-    occurrenceCount: Number(doc.occurrenceCount),
+  const reopen = (at: Date): Document => ({
+    $inc: { occurrenceCount: delta.count, regressionCount: 1 },
+    $set: {
+      solved: false,
+      solvedAt: null,
+      solvedInRelease: null,
+      lastRegressionAt: at,
+      stateAt: at,
+      state: 'regressed',
+    },
   });
+  const outcome = async (doc: Document, regressed: boolean): Promise<RecordOutcome> => {
+    await addEnvironments(c, doc, delta);
+    return {
+      hash: delta.hash,
+      appId: delta.appId,
+      ticketId: Number(doc._id),
+      created: Number(doc.occurrenceCount) === delta.count,
+      regressed,
+      occurrenceCount: Number(doc.occurrenceCount),
+    };
+  };
+  // With releases, a ticket solved in a release follows the release rule (3.); the usual updates leave it alone.
+  const released = delta.releases.size > 0;
+  const withoutRelease = released ? { solvedInRelease: null } : {};
   for (let attempt = 0; attempt < 3; attempt++) {
     // 1. The usual case: an unsolved (or muted) ticket, or one solved too recently to regress.
     const counted = await c.tickets.findOneAndUpdate(
-      { ...key, ...notYet, $or: [{ solved: false }, { mutedAt: { $ne: null } }, { solvedAt: { $gte: solvedBefore } }] },
+      {
+        ...key,
+        ...notYet,
+        $or: [{ solved: false }, { mutedAt: { $ne: null } }, { solvedAt: { $gte: solvedBefore }, ...withoutRelease }],
+      },
       count,
       { returnDocument: 'after' },
     );
@@ -189,17 +220,20 @@ async function applyDelta(
         ...notYet,
         solved: true,
         mutedAt: null,
+        ...withoutRelease,
         $or: [{ solvedAt: { $lt: solvedBefore } }, { solvedAt: null }],
       },
-      {
-        ...count,
-        $inc: { occurrenceCount: delta.count, regressionCount: 1 },
-        $set: { solved: false, solvedAt: null, lastRegressionAt: last, stateAt: last, state: 'regressed' },
-      },
+      { ...count, ...reopen(last) },
       { returnDocument: 'after' },
     );
     if (reopened !== null) return outcome(reopened, true);
-    // 3. No ticket (or this batch was applied already): create it.
+    // 3. A ticket solved in a release, and releases in the batch.
+    if (released) {
+      const ruled = await countSolvedInRelease(c, delta, batchId, graceMs, sightings, count, reopen);
+      if (ruled === 'changed') continue;
+      if (ruled !== null) return outcome(ruled.doc, ruled.regressed);
+    }
+    // 4. No ticket (or this batch was applied already): create it.
     const id = await allocate(c, 'tickets', 1);
     try {
       const created = await c.tickets.findOneAndUpdate(
@@ -220,6 +254,7 @@ async function applyDelta(
             mutedAt: null,
             stateAt: null,
             state: 'open',
+            ...newTicketFields(delta),
           },
         },
         { upsert: true, returnDocument: 'after' },
@@ -231,7 +266,7 @@ async function applyDelta(
       // batch was applied by an earlier attempt (report it as it stands).
       const existing = await c.tickets.findOne(key);
       if (existing !== null && (existing.batches as unknown[] | undefined)?.includes(batchId)) {
-        return { ...outcome(existing, false), created: false };
+        return { ...(await outcome(existing, false)), created: false };
       }
     }
   }

@@ -3,18 +3,21 @@
  * conditional findOneAndUpdate that only matches a ticket whose last change
  * is not later than this one, so of two processes changing a ticket at once
  * the later change wins, whatever order they arrive in. The stored `state`
- * (mongodb-documents.ts) is set in the same update.
+ * (mongodb-documents.ts) is set in the same update, and so is the release
+ * a ticket is solved in (cleared by any other state).
  */
 
 import type { Document } from 'mongodb';
 import { LogticketsError } from '../../errors.js';
 import type { SettableState } from '../ticket-state.js';
 import type { Collections } from './mongodb-connection.js';
+import { newestOfApp } from './mongodb-releases.js';
 
 /**
- * Apply `state` at `at` to ticket `id`. Returns the ticket after the change,
- * the ticket as it is when a later change was made already, or null when
- * there is no such ticket.
+ * Apply `state` at `at` to ticket `id`, solved in `release` (undefined: the
+ * newest release seen for the ticket's app). Returns the ticket after the
+ * change, the ticket as it is when a later change was made already, or null
+ * when there is no such ticket.
  */
 export async function changeTicketState(
   backend: string,
@@ -22,13 +25,21 @@ export async function changeTicketState(
   id: number,
   state: SettableState,
   at: Date,
+  release: string | null | undefined,
 ): Promise<Document | null> {
+  let solvedIn = state === 'solved' ? release : null;
+  if (solvedIn === undefined) {
+    const ticket = await c.tickets.findOne({ _id: id as never }, { projection: { appId: 1 } });
+    if (ticket === null) return null;
+    solvedIn = await newestOfApp(c, String(ticket.appId));
+  }
   const notLater = { _id: id as never, $or: [{ stateAt: null }, { stateAt: { $lte: at } }] };
   const fields = {
     solved: state === 'solved',
     solvedAt: state === 'solved' ? at : null,
     mutedAt: state === 'muted' ? at : null,
     stateAt: at,
+    solvedInRelease: solvedIn,
   };
   // Reopened at the very time of its last regression, a ticket still shows
   // as regressed (stateOf): the stored state has to say so too.

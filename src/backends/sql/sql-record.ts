@@ -1,17 +1,21 @@
 /**
- * Recording a batch into the SQL store: one transaction per batch, and in it
- * one statement per ticket that both creates and counts (`insert … on
- * conflict … do update … returning`), so concurrent writers in many
- * processes never race. The returned count tells whether this batch created
- * the ticket (the count equals the batch's own), and a column set from the
- * old row tells whether it reopened a solved one.
+ * Recording a batch into the SQL store: one transaction per batch. In it the
+ * batch's releases are registered (sql-releases.ts), the tickets that exist
+ * are locked, worked out by the shared rules and updated by one statement,
+ * and the others are inserted (sql-ticket-merge.ts), so concurrent writers
+ * in many processes never race. The returned count tells whether this batch
+ * created the ticket (the count equals the batch's own), and a column set
+ * by the update tells whether it reopened a solved one.
  */
 
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { LogticketsError } from '../../errors.js';
 import { isoTime, ticketKey, type TicketDelta } from '../batch.js';
 import { BATCH_ID_RETENTION_MS, type OutboxEntryInput, type RecordOutcome } from '../contract.js';
 import type { SqlCore } from './sql-core.js';
 import * as ob from './sql-outbox.js';
+import { registerReleases } from './sql-releases.js';
+import { insertTicket, lockTickets, updateTickets, type WrittenTicket } from './sql-ticket-merge.js';
 
 type Row = Record<string, unknown>;
 
@@ -25,112 +29,69 @@ export interface RecordRequest {
   readonly now: string;
 }
 
+// A ticket created and deleted by others this often while one batch is written is not worth chasing further.
+const MAX_ROUNDS = 3;
+
 export async function recordDeltas(core: SqlCore, request: RecordRequest): Promise<RecordOutcome[]> {
   const { d, t } = core;
   const { deltas, batchId, outbox, now } = request;
-  const rows = deltas.map((delta) => {
-    const last = isoTime(delta.lastSeen);
-    return {
-      delta,
-      appId: d.text(delta.appId),
-      first: isoTime(delta.firstSeen),
-      last,
-      // A ticket solved before this time regresses (its grace window has passed).
-      solvedBefore: new Date(Date.parse(last) - request.graceMs).toISOString(),
-    };
-  });
+  const key = (delta: TicketDelta) => ticketKey(d.text(delta.appId), delta.hash);
+  const text = (value: string | null | undefined) => (value == null ? null : d.text(value));
   // Serialised before the transaction: nothing slow happens while the write lock is held.
-  const records = deltas.map((delta) => delta.occurrences.map((o) => [isoTime(o.time), d.record(o.data)]));
+  const records = deltas.map((delta) =>
+    delta.occurrences.map((o) => [isoTime(o.time), d.record(o.data), text(o.release), text(o.environment)]),
+  );
   return core.write('record occurrences', async (conn) => {
     if (batchId !== undefined && !(await firstApplication(core, conn, batchId, now))) {
       return currentOutcomes(core, conn, deltas);
     }
-    const found = new Map<string, Row>();
-    // Known tickets: one statement for the whole batch. Updating first also
-    // keeps sequences from being spent by every write.
-    const time = sql.raw(d.timeType);
-    const values = rows.map(
-      (r) =>
-        sql`(${r.appId}, ${r.delta.hash}, cast(${r.delta.count} as ${sql.raw(d.counterType)}), cast(${r.first} as ${time}), cast(${r.last} as ${time}), cast(${r.solvedBefore} as ${time}))`,
-    );
-    const updated = await sql<Row>`
-      update ${sql.table(t.tickets)} as t set ${merge(core, sql`v.n`, sql`v.f`, sql`v.l`, sql`v.g`)}
-      from (select column1 as a, column2 as h, column3 as n, column4 as f, column5 as l, column6 as g
-            from (values ${sql.join(values)}) as x) as v
-      where t.app_id = v.a and t.hash = v.h
-      returning id, app_id, hash, occurrence_count, last_write_reopened`.execute(conn);
-    for (const row of updated.rows) found.set(ticketKey(String(row.app_id), String(row.hash)), row);
-
-    // New tickets: inserted; the conflict clause settles a race with another writer.
-    for (const r of rows) {
-      if (found.has(ticketKey(r.appId, r.delta.hash))) continue;
-      const { delta } = r;
-      const counted = merge(
-        core,
-        sql`excluded.occurrence_count`,
-        sql`excluded.first_seen`,
-        sql`excluded.last_seen`,
-        sql`${r.solvedBefore}`,
-      );
-      const inserted = await sql<Row>`
-        insert into ${sql.table(t.tickets)} as t
-          (hash, app_id, level, channel, location, function, title, first_seen, last_seen, occurrence_count)
-        values (${delta.hash}, ${r.appId}, ${delta.level}, ${d.text(delta.channel)},
-          ${d.text(delta.location)}, ${delta.function === null ? null : d.text(delta.function)}, ${d.text(delta.title)},
-          ${r.first}, ${r.last}, ${delta.count})
-        on conflict (app_id, hash) do update set ${counted}
-        returning id, app_id, hash, occurrence_count, last_write_reopened`.execute(conn);
-      found.set(ticketKey(r.appId, delta.hash), inserted.rows[0]!);
+    const sightings = await registerReleases(core, conn, deltas);
+    const found = new Map<string, WrittenTicket>();
+    let pending: readonly TicketDelta[] = deltas;
+    for (let round = 0; pending.length > 0; round++) {
+      if (round === MAX_ROUNDS) {
+        throw new LogticketsError('BACKEND_BUSY', 'tickets kept changing under this write; will retry', {
+          backend: core.name,
+          retryable: true,
+        });
+      }
+      const locked = await lockTickets(core, conn, pending);
+      const known = pending.filter((delta) => locked.has(key(delta)));
+      if (known.length > 0) {
+        const updated = await updateTickets(core, conn, known, locked, sightings, request.graceMs);
+        for (const [k, row] of updated) found.set(k, row);
+      }
+      // New tickets: inserted; one another writer created meanwhile is locked and updated in the next round.
+      const missed: TicketDelta[] = [];
+      for (const delta of pending) {
+        if (locked.has(key(delta))) continue;
+        const inserted = await insertTicket(core, conn, delta);
+        if (inserted === null) missed.push(delta);
+        else found.set(key(delta), inserted);
+      }
+      pending = missed;
     }
 
     const occurrenceRows: unknown[][] = [];
-    const outcomes = rows.map((r, i) => {
-      const row = found.get(ticketKey(r.appId, r.delta.hash))!;
-      const ticketId = Number(row.id);
-      const occurrenceCount = Number(row.occurrence_count);
-      for (const [time, json] of records[i]!) occurrenceRows.push([ticketId, time, json]);
+    const outcomes = deltas.map((delta, i) => {
+      const row = found.get(key(delta))!;
+      for (const [time, json, release, environment] of records[i]!) {
+        occurrenceRows.push([row.id, time, json, release, environment]);
+      }
       return {
-        hash: r.delta.hash,
-        appId: r.delta.appId,
-        ticketId,
+        hash: delta.hash,
+        appId: delta.appId,
+        ticketId: row.id,
         // A ticket whose count is this batch's own was created by it.
-        created: occurrenceCount === r.delta.count,
-        regressed: Boolean(row.last_write_reopened),
-        occurrenceCount,
+        created: row.occurrenceCount === delta.count,
+        regressed: row.regressed,
+        occurrenceCount: row.occurrenceCount,
       };
     });
-    await d.insertRows(conn, t.occurrences, ['ticket_id', 'time', 'data'], occurrenceRows);
+    await d.insertRows(conn, t.occurrences, ['ticket_id', 'time', 'data', 'release', 'environment'], occurrenceRows);
     await ob.mergeOutbox(core, conn, outbox, now);
     return outcomes;
   });
-}
-
-/**
- * The SET clause that adds occurrences to ticket `t`: counts, first and last
- * seen, and reopening a solved (so not muted) ticket as a regression when
- * the latest occurrence came after its grace window, i.e. it was solved
- * before `solvedBefore`. Every expression reads the old row, so
- * `last_write_reopened` tells the caller what this write did.
- */
-function merge(
-  core: SqlCore,
-  count: RawBuilder<unknown>,
-  first: RawBuilder<unknown>,
-  last: RawBuilder<unknown>,
-  solvedBefore: RawBuilder<unknown>,
-): RawBuilder<unknown> {
-  const d = core.d;
-  const regress = sql`(t.solved and t.muted_at is null and coalesce(t.solved_at < ${solvedBefore}, true))`;
-  return sql`
-    occurrence_count = t.occurrence_count + ${count},
-    last_seen = ${d.greatest(sql`t.last_seen`, last)},
-    first_seen = ${d.least(sql`t.first_seen`, first)},
-    last_write_reopened = ${regress},
-    regression_count = t.regression_count + (case when ${regress} then 1 else 0 end),
-    last_regression_at = (case when ${regress} then ${last} else t.last_regression_at end),
-    state_at = (case when ${regress} then ${last} else t.state_at end),
-    solved_at = (case when ${regress} then null else t.solved_at end),
-    solved = (case when ${regress} then false else t.solved end)`;
 }
 
 /**

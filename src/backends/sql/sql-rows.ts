@@ -1,10 +1,12 @@
 /** Tickets between the SQL store's rows and the contract's objects: columns, filters, row mapping. */
 
 import { sql, type RawBuilder } from 'kysely';
+import type { ReleaseMark } from '../batch.js';
 import type { Ticket, TicketFilter, TicketOrderField } from '../contract.js';
 import { filterStates } from '../query-options.js';
 import { stateOf, type TicketState } from '../ticket-state.js';
 import type { SqlDialect } from './sql-dialect.js';
+import type { TableNames } from './sql-table-names.js';
 
 export const ORDER_COLUMNS: Record<TicketOrderField, string> = {
   id: 'id',
@@ -15,7 +17,7 @@ export const ORDER_COLUMNS: Record<TicketOrderField, string> = {
   regressionCount: 'regression_count',
 };
 
-export function ticketWhere(d: SqlDialect, f: TicketFilter): RawBuilder<unknown> {
+export function ticketWhere(d: SqlDialect, t: TableNames, f: TicketFilter): RawBuilder<unknown> {
   const parts: RawBuilder<unknown>[] = [sql`1 = 1`];
   if (f.hash !== undefined) parts.push(sql`hash = ${f.hash}`);
   if (f.solved !== undefined) parts.push(sql`solved = ${d.bool(f.solved)}`);
@@ -26,6 +28,17 @@ export function ticketWhere(d: SqlDialect, f: TicketFilter): RawBuilder<unknown>
   if (f.minLevel !== undefined) parts.push(sql`level >= ${f.minLevel}`);
   if (f.appId !== undefined) parts.push(sql`app_id = ${f.appId}`);
   if (f.channel !== undefined) parts.push(sql`channel = ${f.channel}`);
+  if (f.release !== undefined) {
+    parts.push(sql`id in (select ticket_id from ${sql.table(t.occurrences)} where release = ${d.text(f.release)})`);
+  }
+  if (f.environment !== undefined) {
+    const environment = d.text(f.environment);
+    parts.push(
+      d.kind === 'sqlite'
+        ? sql`exists (select 1 from json_each(environments) where value = ${environment})`
+        : sql`environments @> jsonb_build_array(cast(${environment} as text))`,
+    );
+  }
   return sql.join(parts, sql` and `);
 }
 
@@ -76,5 +89,21 @@ export function toTicket(d: SqlDialect, row: Record<string, unknown>): Ticket {
     mutedAt: state.mutedAt,
     stateChangedAt: state.stateChangedAt,
     state: stateOf(state),
+    firstRelease: row.first_release == null ? null : String(row.first_release),
+    lastRelease: row.last_release == null ? null : String(row.last_release),
+    environments: environmentsOf(row.environments),
+    solvedInRelease: row.solved_in_release == null ? null : String(row.solved_in_release),
   };
+}
+
+/** A ticket's environments: JSON text in SQLite, parsed by the driver in PostgreSQL, null in rows of older versions. */
+export function environmentsOf(value: unknown): string[] {
+  if (value == null) return [];
+  const list: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+  return Array.isArray(list) ? list.map(String).sort() : [];
+}
+
+/** A release and the time of its occurrence, from two columns; null when there is none. */
+export function releaseMark(d: SqlDialect, release: unknown, time: unknown): ReleaseMark | null {
+  return release == null || time == null ? null : { release: String(release), time: d.time(time) };
 }

@@ -20,6 +20,15 @@
  * by external id. A version 1 or 2 store gets the columns when a writer
  * opens it; its tickets keep the state they had (open, solved, or
  * regressed), none muted, with no known time of their last change.
+ *
+ * Version 4 added releases and environments (release-order.ts,
+ * ticket-merge.ts): the `releases` table (the first sighting of each release
+ * of each app), the occurrences' `release` and `environment` with an index
+ * by release, and the tickets' first and last release (each with the time of
+ * its occurrence), environments and the release they were solved in. An
+ * older store gets the columns when a writer opens it, all null: its
+ * tickets and occurrences have no releases or environments, and its solved
+ * tickets were solved without a release.
  */
 
 import { sql, type Kysely } from 'kysely';
@@ -29,7 +38,7 @@ import type { TableNames } from './sql-table-names.js';
 
 export { tableNames, type TableNames } from './sql-table-names.js';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 function statements(d: SqlDialect, t: TableNames): string[] {
   const time = d.timeType;
@@ -52,7 +61,13 @@ function statements(d: SqlDialect, t: TableNames): string[] {
       last_regression_at ${time},
       last_write_reopened boolean not null default false,
       muted_at ${time},
-      state_at ${time}
+      state_at ${time},
+      first_release text,
+      first_release_at ${time},
+      last_release text,
+      last_release_at ${time},
+      environments ${d.jsonType},
+      solved_in_release text
     )`,
     `create unique index if not exists ${t.tickets}_key on ${t.tickets} (app_id, hash)`,
     `create index if not exists ${t.tickets}_last_seen on ${t.tickets} (last_seen, id)`,
@@ -62,7 +77,9 @@ function statements(d: SqlDialect, t: TableNames): string[] {
       id ${d.rowIdColumn},
       ticket_id integer not null references ${t.tickets} (id) on delete cascade,
       time ${time} not null,
-      data ${d.jsonType} not null
+      data ${d.jsonType} not null,
+      release text,
+      environment text
     )`,
     `create index if not exists ${t.occurrences}_ticket on ${t.occurrences} (ticket_id, time, id)`,
     `create table if not exists ${t.links} (
@@ -99,6 +116,21 @@ function statements(d: SqlDialect, t: TableNames): string[] {
     ...version2(d, t),
     // Two-way sync finds the links of the tickets a tracker changed.
     `create index if not exists ${t.links}_external on ${t.links} (tracker, external_id)`,
+    ...version4(d, t),
+  ];
+}
+
+/** What version 4 added besides columns: created when missing, so it also migrates older stores. */
+function version4(d: SqlDialect, t: TableNames): string[] {
+  return [
+    `create table if not exists ${t.releases} (
+      app_id text not null,
+      release text not null,
+      first_seen ${d.timeType} not null,
+      primary key (app_id, release)
+    )`,
+    // The release filter finds the tickets with an occurrence from a release.
+    `create index if not exists ${t.occurrences}_release on ${t.occurrences} (release, ticket_id)`,
   ];
 }
 
@@ -145,10 +177,28 @@ function version3Columns(d: SqlDialect, t: TableNames): ReadonlyArray<readonly [
   ];
 }
 
-/** Version 1 or 2 → 3, inside the opening transaction: each new column added when its table lacks it (all null). */
-async function migrateTo3(conn: Kysely<unknown>, d: SqlDialect, t: TableNames): Promise<void> {
+/** The columns version 4 added to tables of older versions: table, column, type. */
+function version4Columns(d: SqlDialect, t: TableNames): ReadonlyArray<readonly [string, string, string]> {
+  return [
+    [t.tickets, 'first_release', 'text'],
+    [t.tickets, 'first_release_at', d.timeType],
+    [t.tickets, 'last_release', 'text'],
+    [t.tickets, 'last_release_at', d.timeType],
+    [t.tickets, 'environments', d.jsonType],
+    [t.tickets, 'solved_in_release', 'text'],
+    [t.occurrences, 'release', 'text'],
+    [t.occurrences, 'environment', 'text'],
+  ];
+}
+
+/** Inside the opening transaction: each of `columns` added when its table lacks it (all null). */
+async function addColumns(
+  conn: Kysely<unknown>,
+  d: SqlDialect,
+  columns: ReadonlyArray<readonly [string, string, string]>,
+): Promise<void> {
   const present = new Map<string, string[]>();
-  for (const [table, column, type] of version3Columns(d, t)) {
+  for (const [table, column, type] of columns) {
     if (!present.has(table)) present.set(table, await d.columns(conn, table));
     if (present.get(table)!.includes(column)) continue;
     await sql.raw(`alter table ${table} add column ${column} ${type}`).execute(conn);
@@ -179,9 +229,15 @@ function requiredColumns(t: TableNames): ReadonlyArray<readonly [string, readonl
         'last_write_reopened',
         'muted_at',
         'state_at',
+        'first_release',
+        'first_release_at',
+        'last_release',
+        'last_release_at',
+        'environments',
+        'solved_in_release',
       ],
     ],
-    [t.occurrences, ['id', 'ticket_id', 'time', 'data']],
+    [t.occurrences, ['id', 'ticket_id', 'time', 'data', 'release', 'environment']],
     [
       t.links,
       ['tracker', 'app_id', 'hash', 'external_id', 'owner', 'claimed_until', 'last_comment_at', 'state', 'state_at'],
@@ -206,6 +262,7 @@ function requiredColumns(t: TableNames): ReadonlyArray<readonly [string, readonl
     [t.batches, ['batch_id', 'applied_at']],
     [t.trackers, ['tracker', 'lease_owner', 'lease_until', 'paused_until', 'failures', 'reason', 'cursor']],
     [t.trackerWrites, ['id', 'tracker', 'at']],
+    [t.releases, ['app_id', 'release', 'first_seen']],
   ];
 }
 
@@ -309,7 +366,9 @@ export async function ensureSchema(
   }
   if (version === SCHEMA_VERSION) return;
   if (version === 1) for (const statement of migrateFrom1(t)) await sql.raw(statement).execute(conn);
-  if (version === 1 || version === 2) await migrateTo3(conn, d, t);
+  // Version 1 or 2 → 3, then any older version → 4: the columns each added.
+  if (version === 1 || version === 2) await addColumns(conn, d, version3Columns(d, t));
+  if (version >= 1 && version <= 3) await addColumns(conn, d, version4Columns(d, t));
   for (const statement of statements(d, t)) await sql.raw(statement).execute(conn);
   await sql`insert into ${sql.table(t.meta)} (key, value) values ('schema_version', ${String(SCHEMA_VERSION)})
     on conflict (key) do update set value = excluded.value`.execute(conn);

@@ -46,13 +46,14 @@ import {
   ticketNotFound,
   ticketQuery,
 } from '../query-options.js';
-import { changeTime, checkSettableState } from '../ticket-state.js';
+import { changeRelease, changeTime, checkSettableState } from '../ticket-state.js';
 import { SqlCore } from './sql-core.js';
 import { createDialect, type SqlDialect } from './sql-dialect.js';
 import * as lo from './sql-links-outbox.js';
 import * as ob from './sql-outbox.js';
 import * as ts from './sql-tracker-state.js';
 import { recordDeltas } from './sql-record.js';
+import { newestOfApp } from './sql-releases.js';
 import { ORDER_COLUMNS, ticketWhere, toTicket } from './sql-rows.js';
 import { tableNames, type TableNames } from './sql-schema.js';
 import { parseSqlUri } from './sql-uri.js';
@@ -128,7 +129,7 @@ export class SqlStore extends StateShortcuts implements TicketStore {
   // -- reads -----------------------------------------------------------------
 
   async countTickets(filter: TicketFilter = {}): Promise<number> {
-    const where = ticketWhere(this.d, checkFilter(filter));
+    const where = ticketWhere(this.d, this.t, checkFilter(filter));
     const result = await this.core.read('count tickets', (db) =>
       sql<Row>`select count(*) as n from ${sql.table(this.t.tickets)} where ${where}`.execute(db),
     );
@@ -140,7 +141,7 @@ export class SqlStore extends StateShortcuts implements TicketStore {
     const dir = sql.raw(q.descending ? 'desc' : 'asc');
     const column = sql.ref(ORDER_COLUMNS[q.field]);
     const result = await this.core.read('list tickets', (db) =>
-      sql<Row>`select * from ${sql.table(this.t.tickets)} where ${ticketWhere(this.d, q.filter)}
+      sql<Row>`select * from ${sql.table(this.t.tickets)} where ${ticketWhere(this.d, this.t, q.filter)}
         order by ${column} ${dir}, id ${dir} limit ${q.limit} offset ${q.offset}`.execute(db),
     );
     return result.rows.map((row) => toTicket(this.d, row));
@@ -159,14 +160,16 @@ export class SqlStore extends StateShortcuts implements TicketStore {
     if ((await this.getTicket(ticketId)) === null) throw ticketNotFound(ticketId, this.name);
     const dir = sql.raw(q.descending ? 'desc' : 'asc');
     const result = await this.core.read('list occurrences', (db) =>
-      sql<Row>`select id, ticket_id, time, data from ${sql.table(this.t.occurrences)} where ticket_id = ${ticketId}
-        order by time ${dir}, id ${dir} limit ${q.limit} offset ${q.offset}`.execute(db),
+      sql<Row>`select id, ticket_id, time, data, release, environment from ${sql.table(this.t.occurrences)}
+        where ticket_id = ${ticketId} order by time ${dir}, id ${dir} limit ${q.limit} offset ${q.offset}`.execute(db),
     );
     return result.rows.map((row) => ({
       id: Number(row.id),
       ticketId: Number(row.ticket_id),
       time: this.d.time(row.time),
       data: this.core.jsonValue(row.data),
+      release: row.release == null ? null : String(row.release),
+      environment: row.environment == null ? null : String(row.environment),
     }));
   }
 
@@ -176,13 +179,22 @@ export class SqlStore extends StateShortcuts implements TicketStore {
     checkTicketId(id);
     checkSettableState(state);
     const at = changeTime(options, this.now());
+    const asked = changeRelease(options);
     const solved = state === 'solved';
     const table = sql.table(this.t.tickets);
     return this.change('change the state of a ticket', id, async (conn) => {
+      let release = solved ? asked : null;
+      if (release === undefined) {
+        // Solved in the newest release seen for the ticket's app, read in the same transaction.
+        const app = await sql<Row>`select app_id from ${table} where id = ${id}`.execute(conn);
+        if (app.rows[0] === undefined) return app;
+        release = await newestOfApp(this.core, conn, String(app.rows[0].app_id));
+      }
       // Applied only when no later change was made: one statement, so no other writer slips in between.
       const changed = await sql<Row>`update ${table}
         set solved = ${sql.raw(solved ? 'true' : 'false')}, solved_at = ${solved ? at : null},
-          muted_at = ${state === 'muted' ? at : null}, state_at = ${at}
+          muted_at = ${state === 'muted' ? at : null}, state_at = ${at},
+          solved_in_release = ${release === null ? null : this.d.text(release)}
         where id = ${id} and (state_at is null or state_at <= ${at}) returning *`.execute(conn);
       if (changed.rows.length > 0) return changed;
       return sql<Row>`select * from ${table} where id = ${id}`.execute(conn);

@@ -15,6 +15,7 @@ export interface TableNames {
   readonly batches: string;
   readonly trackers: string;
   readonly trackerWrites: string;
+  readonly releases: string;
 }
 
 export function tableNames(prefix: string): TableNames {
@@ -33,5 +34,6 @@ export function tableNames(prefix: string): TableNames {
     batches: `${prefix}batches`,
     trackers: `${prefix}trackers`,
     trackerWrites: `${prefix}tracker_writes`,
+    releases: `${prefix}releases`,
   };
 }

@@ -11,7 +11,13 @@
 
 import type { Ticket, TicketStore } from '../contract.js';
 import { syncPayload } from '../outbox-summary.js';
-import { changeTime, checkSettableState, type SettableState, type StateChangeOptions } from '../ticket-state.js';
+import {
+  changeRelease,
+  changeTime,
+  checkSettableState,
+  type SettableState,
+  type StateChangeOptions,
+} from '../ticket-state.js';
 
 export async function changeState(
   store: TicketStore,
@@ -24,14 +30,17 @@ export async function changeState(
 ): Promise<Ticket> {
   checkSettableState(state);
   const at = changeTime(options, new Date(Date.now()));
+  // The release a solve is made in goes to the store only: trackers are told the state.
+  const release = changeRelease(options);
+  const change = release === undefined ? { at } : { at, release };
   const ticket = await store.getTicket(id);
   // A missing ticket: the store says so (TICKET_NOT_FOUND).
-  if (ticket === null) return store.setTicketState(id, state, { at });
+  if (ticket === null) return store.setTicketState(id, state, change);
   // Every tracker named here, and (alsoLinked) every one the ticket is linked to: a config left out, or not readable.
   const linked = alsoLinked ? (await store.getProblemLinks(ticket)).map((l) => l.tracker) : [];
   const all = [...new Set([...trackers, ...linked])];
-  if (all.length === 0) return store.setTicketState(id, state, { at });
+  if (all.length === 0) return store.setTicketState(id, state, change);
   const payload = syncPayload({ state, at });
   await store.enqueueOutbox(all.map((tracker) => ({ tracker, appId: ticket.appId, hash: ticket.hash, payload })));
-  return store.setTicketState(id, state, { at });
+  return store.setTicketState(id, state, change);
 }

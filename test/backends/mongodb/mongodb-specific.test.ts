@@ -236,15 +236,19 @@ if (serverAvailable(test, 'MongoDB', mongoUnavailableReason())) {
     const [ticket] = JSON.parse(await cli('list', '--json'));
     t.like(ticket, { level: 'ERROR', channel: 'flood', occurrenceCount: 30, solved: false });
     await cli('solve', String(ticket.id));
-    // Solved two minutes ago, as far as the store knows: occurrences within
-    // the grace window after a solve would leave it solved.
+    // Solved two minutes ago and in no release, as far as the store knows:
+    // occurrences within the grace window after a solve would leave it
+    // solved, and so would occurrences of the release it was solved in.
     const client = new MongoClient(uri);
     t.teardown(() => client.close());
     const twoMinutesAgo = new Date(Date.now() - 120_000);
     await client
       .db()
       .collection('logtickets_tickets')
-      .updateOne({ _id: ticket.id }, { $set: { solvedAt: twoMinutesAgo, stateAt: twoMinutesAgo } });
+      .updateOne(
+        { _id: ticket.id },
+        { $set: { solvedAt: twoMinutesAgo, stateAt: twoMinutesAgo, solvedInRelease: null } },
+      );
     await exec(process.execPath, ['--import', 'tsx', flood, uri, '5']);
     t.like(JSON.parse(await cli('show', String(ticket.id), '--json')), {
       solved: false,
