@@ -4,6 +4,8 @@
  *   (a) cost of a log call with a TicketingHandler vs pino      target ≤ 1.0× pino; with the queue full
  *       (a dead store) vs the normal call: target ≤ 1.5×; the same again on Node 24, the LTS users run
  *   (a2) `import('logtickets')` for a SQLite user vs `import('pino')`: target ≤ 4× the time, ≤ 25 MB
+ *   (a4) breadcrumbs: an INFO call below the handler's level with breadcrumbs on (40) vs off
+ *       (`breadcrumbs: 0`) vs pino's `logger.info` → /dev/null; target: adding one ≤ 1 µs per record
  *   (a3) a steady service, one error per event-loop turn, into the default SQLite store and into
  *       PostgreSQL: event-loop µs per error vs pino → /dev/null, target ≤ 3×; event-loop delay p99
  *   (b) ingest into SQLite and PostgreSQL, batched vs naive     target ≥ 50 000 occ/s into SQLite, ≥ 20× naive
@@ -32,6 +34,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMongo } from '../test/services/mongodb/mongo-server.js';
 import { startPostgres } from '../test/services/postgres.js';
+import { breadcrumbCost, breadcrumbTargetLine } from './breadcrumbs.js';
 import { floodMemory } from './flood-memory.js';
 import { importCost } from './import-cost.js';
 import { ingest } from './ingest.js';
@@ -50,6 +53,7 @@ let files = 0;
 try {
   figures.push(...(await logCall(40)));
   figures.push(...(await logCallOn(24, 40)));
+  figures.push(...(await breadcrumbCost(40)));
   figures.push(...(await importCost()));
   figures.push(
     ...(await ingest('SQLite file', () => `sqlite:${join(dir, `bench-${files++}.db`)}`, {
@@ -90,4 +94,5 @@ const sqliteBatched = figures.find((f) => f.scenario === 'ingest SQLite file' &&
 console.log(
   `\nSQLite batched ingest: ${Math.round(sqliteBatched?.value ?? 0).toLocaleString('en-US')} occ/s (target ≥ 50,000: ${(sqliteBatched?.value ?? 0) >= 50_000 ? 'met' : 'MISSED'})`,
 );
+console.log(breadcrumbTargetLine(figures));
 console.log(`Node ${process.version}, ${process.platform}/${process.arch}`);

@@ -13,6 +13,8 @@
 
 import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { breadcrumbsOn } from '../context/breadcrumbs.js';
+import { addBreadcrumb } from '../context/scope.js';
 import type { CallSite } from '../logging/call-site.js';
 import { readKey, safeText } from '../logging/safe-read.js';
 import type { Handler } from '../logging/handler.js';
@@ -39,12 +41,19 @@ export interface ForeignRecord {
 /**
  * Offer a foreign record to a handler, honouring its level and filter.
  * Returns true when the handler took it. Never throws.
+ *
+ * Whatever its level, the record is also kept as a breadcrumb in the current
+ * ring (context/scope.ts) while breadcrumbs are on — after the handler had
+ * it, so that its own occurrence does not list it and the next one does.
  */
 export function handleForeign(handler: Handler, input: ForeignRecord): boolean {
   let record: LogRecord;
   try {
     const level = foreignLevel(input.level);
-    if (level < handler.level) return false;
+    if (level < handler.level) {
+      if (breadcrumbsOn) keepBreadcrumb(input, level);
+      return false;
+    }
     record = toLogRecord(input, level);
   } catch (error) {
     // Not even a record: counted by the handler as lost, never silently gone.
@@ -55,7 +64,35 @@ export function handleForeign(handler: Handler, input: ForeignRecord): boolean {
     }
     return false;
   }
-  return offerRecord(handler, record) === 'handled';
+  const taken = offerRecord(handler, record) === 'handled';
+  addBreadcrumb(record.level, record.channel, record.msg, NO_ARGS, record.timestamp);
+  return taken;
+}
+
+const NO_ARGS: readonly unknown[] = Object.freeze([]);
+
+/**
+ * Keep a record an integration received below its ticket threshold as a
+ * breadcrumb only: its level, channel, finished message and time.
+ */
+export function foreignBreadcrumb(level: number, channel: string, message: string, time?: ForeignRecord['time']): void {
+  if (breadcrumbsOn) addBreadcrumb(level, channel, message, NO_ARGS, toEpochMs(time));
+}
+
+/** A record below the handler's level, kept only as a breadcrumb: the few fields it shows, each read guarded. */
+function keepBreadcrumb(input: ForeignRecord, level: number): void {
+  const read = (key: keyof ForeignRecord): unknown => {
+    const got = readKey(input, key);
+    return got.ok ? got.value : got.marker;
+  };
+  const message = read('message');
+  addBreadcrumb(
+    level,
+    safeText(read('channel')),
+    typeof message === 'string' ? message : safeText(message ?? ''),
+    NO_ARGS,
+    toEpochMs(read('time') as ForeignRecord['time']),
+  );
 }
 
 /** A level as a number: Logbook's numbers (0 to 1000) or a level name; anything else is refused. */
@@ -89,7 +126,8 @@ export function toLogRecord(input: ForeignRecord, level: number = input.level): 
   const callSite = read('callSite');
   let site: CallSite | null;
   try {
-    site = (typeof callSite === 'string' ? parseCallSite(callSite) : callSiteObject(callSite)) ?? callSiteFromError(error);
+    site =
+      (typeof callSite === 'string' ? parseCallSite(callSite) : callSiteObject(callSite)) ?? callSiteFromError(error);
   } catch {
     site = null;
   }

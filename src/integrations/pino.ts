@@ -21,6 +21,22 @@
  * When the stream ends, the handler is flushed, and closed if it was made
  * from a config (see integration-handler.ts).
  *
+ * Breadcrumbs: every line the transport receives is kept as a breadcrumb
+ * (context/breadcrumbs.ts), at every level. Lines at or above the threshold —
+ * the `level` option and the handler's own level, whichever is higher — go to
+ * the handler and are kept after it had them; lower lines are only kept. So
+ * the transport has to receive the low levels: pino hands it what passes the
+ * logger's `level` and, with `targets`, the target's own `level` too (pino's
+ * default there is `info`, and a single target given a `level` is filtered
+ * the same way). The rule: give pino's logger and target the lowest level you
+ * want to see before a ticket (`'info'`, `'debug'`), and leave the ticket
+ * threshold to this transport's `level` option (or the handler's level). In
+ * pino's worker thread the lines arrive on their own, outside the
+ * application's async context: they go to that thread's process-wide ring, in
+ * the order the worker reads them, so request scopes of the application
+ * (runInScope) are not told apart there. In the same thread pino writes inside
+ * the logging call, and the scope's ring is used.
+ *
  * At process exit, in a worker thread: pino ends the transport from the main
  * thread's `exit` event and blocks that thread until this stream has closed,
  * which is after the handler's flush, for at most 10 s (thread-stream's own
@@ -65,7 +81,7 @@ import { Level, parseLevel } from '../logging/level.js';
 import { checkOptions } from '../options.js';
 import { TicketingHandler, type ErrorHook } from '../ticketing/ticketing-handler.js';
 import { callerSite, groupingKey } from './record-hints.js';
-import { handleForeign, type ForeignRecord } from './foreign-record.js';
+import { foreignBreadcrumb, handleForeign, type ForeignRecord } from './foreign-record.js';
 import {
   describeFailure,
   integrationHandler,
@@ -79,7 +95,8 @@ export interface PinoTransportOptions extends IntegrationHandlerOptions {
   /**
    * The lowest level offered to the handler: a pino level name or number
    * (`'warn'`, `50`), or a logtickets level name (`'WARNING'`). The handler's
-   * own level (WARNING by default) applies as well.
+   * own level (WARNING by default) applies as well. Lines below it are kept
+   * as breadcrumbs only.
    */
   readonly level?: string | number;
   /** Where pino writes the message, if you changed pino's `messageKey` (default `msg`). */
@@ -170,6 +187,7 @@ export default async function logticketsTransport(options: PinoTransportOptions 
         // In the same thread this runs inside pino's write: nothing may be thrown from here.
         try {
           const record = toForeign(line, started.settings);
+          // handleForeign keeps it as a breadcrumb too, after the handler had it.
           if (record !== null) handleForeign(started.target.handler, record);
         } catch (error) {
           report('record', `logtickets/pino record failed: ${describeFailure(error)}`);
@@ -235,7 +253,7 @@ function start(options: PinoTransportOptions, report: RateLimitedReporter): Star
     target,
     settings: {
       channel: own.channel,
-      // Below the handler's own level a line is not worth reading further.
+      // Below the handler's own level a line is only a breadcrumb: not worth reading further.
       minLevel: Math.max(minLevel, target.handler.level),
       messageKey: own.messageKey ?? 'msg',
       errorKeys: [...new Set([own.errorKey ?? 'err', 'err', 'error'])],
@@ -285,7 +303,10 @@ function levelOf(value: unknown, labels: Readonly<Record<string, number>>): numb
   return parseLevel(value);
 }
 
-/** One parsed pino line as a foreign record, or null when it is below the level or not a record. */
+/**
+ * One parsed pino line as a foreign record, or null when it is not a record
+ * or below the level: such a line is only kept as a breadcrumb.
+ */
 function toForeign(line: unknown, settings: Settings): ForeignRecord | null {
   if (line === null || typeof line !== 'object' || Array.isArray(line)) return null;
   const obj = line as Record<string, unknown>;
@@ -294,7 +315,13 @@ function toForeign(line: unknown, settings: Settings): ForeignRecord | null {
   if (level === undefined) {
     return obj.level === undefined ? null : { level: obj.level as number, channel: 'pino', message: '' };
   }
-  if (level < settings.minLevel) return null;
+  if (level < settings.minLevel) {
+    // The few fields a breadcrumb shows, and nothing else read; `msg` is already formatted by pino.
+    const msg = obj[settings.messageKey];
+    const text = typeof msg === 'string' ? msg : messageText(msg, firstError(obj, settings));
+    foreignBreadcrumb(level, channelOf(obj, settings), text, epochMs(obj.time));
+    return null;
+  }
 
   const errorKey = settings.errorKeys.find((key) => serializedError(obj[key]) !== undefined);
   const error = errorKey === undefined ? undefined : serializedError(obj[errorKey]);
@@ -309,28 +336,39 @@ function toForeign(line: unknown, settings: Settings): ForeignRecord | null {
     extra[key] = obj[key];
   }
 
-  const msg = obj[settings.messageKey];
-  const message =
-    typeof msg === 'string'
-      ? msg
-      : msg === undefined || msg === null
-        ? error === undefined
-          ? ''
-          : `${String(error.name)}: ${String(error.message ?? '')}`
-        : typeof msg === 'object'
-          ? JSON.stringify(msg)
-          : String(msg);
-  const name = obj.name;
   return {
     level,
-    channel: settings.channel ?? (typeof name === 'string' && name !== '' ? name : 'pino'),
-    message,
+    channel: channelOf(obj, settings),
+    message: messageText(obj[settings.messageKey], error),
     time: epochMs(obj.time),
     extra,
     ...(error === undefined ? {} : { error }),
     ...(site === null ? {} : { callSite: site }),
     ...(fingerprint === undefined ? {} : { fingerprint }),
   };
+}
+
+/** The record's channel: the `channel` option, else the `name` binding, else `pino`. */
+function channelOf(obj: Record<string, unknown>, settings: Settings): string {
+  const name = obj.name;
+  return settings.channel ?? (typeof name === 'string' && name !== '' ? name : 'pino');
+}
+
+/** The message as text: pino's message field, else the error's name and message, else empty. */
+function messageText(msg: unknown, error: Record<string, unknown> | undefined): string {
+  if (typeof msg === 'string') return msg;
+  if (msg === undefined || msg === null) {
+    return error === undefined ? '' : `${String(error.name)}: ${String(error.message ?? '')}`;
+  }
+  return typeof msg === 'object' ? JSON.stringify(msg) : String(msg);
+}
+
+function firstError(obj: Record<string, unknown>, settings: Settings): Record<string, unknown> | undefined {
+  for (const key of settings.errorKeys) {
+    const error = serializedError(obj[key]);
+    if (error !== undefined) return error;
+  }
+  return undefined;
 }
 
 /** pino's serialized error (`{ type, message, stack, ... }`) with its type as `name`; undefined if it is none. */

@@ -20,6 +20,13 @@
  * The channel is `info.label` (`format.label()`), else `info.service` (the
  * usual `defaultMeta`), else `winston`.
  *
+ * Breadcrumbs: every info the transport receives is also kept as one (below
+ * the handler's level, only that). winston passes on what reaches the
+ * transport's `level` (default: the logger's): set it to the lowest level you
+ * want to see before a ticket. `log()` runs inside the logging call, so the
+ * caller's scope (runInScope) gets the breadcrumb — unless another transport
+ * holds winston back, when infos come later, into the ring current then.
+ *
  * Ending: `logger.end()` waits (its `finish` event) until this transport has
  * flushed the handler; `logger.close()` / `transport.close()` start the same
  * and `await transport.close()` waits for it. A handler made from a config
@@ -48,7 +55,7 @@ import { rateLimitedStderr, reportInternalError, type RateLimitedReporter } from
 import { Level, parseLevel } from '../logging/level.js';
 import { checkOptions } from '../options.js';
 import { callerSite, groupingKey } from './record-hints.js';
-import { handleForeign, type ForeignRecord } from './foreign-record.js';
+import { foreignBreadcrumb, handleForeign, type ForeignRecord } from './foreign-record.js';
 import {
   describeFailure,
   integrationHandler,
@@ -158,6 +165,7 @@ export class LogticketsTransport extends TransportStream {
     // This runs inside the application's logging call: nothing may be thrown from here.
     try {
       const record = this.toForeign(info);
+      // handleForeign keeps it as a breadcrumb too, after the handler had it.
       if (record !== null) handleForeign(handler, record);
     } catch (error) {
       reportInternalError('LogticketsTransport record', error);
@@ -197,7 +205,11 @@ export class LogticketsTransport extends TransportStream {
     // A level nobody mapped is not skipped silently: handleForeign refuses it and the handler counts it (invalid).
     if (known === undefined) return { level: name as number, channel: this.channel ?? 'winston', message: '' };
     const level = known;
-    if (level < this.target.handler.level) return null;
+    if (level < this.target.handler.level) {
+      // Below the handler's level: only a breadcrumb, of the few fields it shows.
+      foreignBreadcrumb(level, this.channelOf(info), messageOf(info.message), info.timestamp as ForeignRecord['time']);
+      return null;
+    }
 
     const found = errorOf(info);
     const site = callerSite(info.caller);
@@ -211,12 +223,10 @@ export class LogticketsTransport extends TransportStream {
       if (property !== undefined)
         Object.defineProperty(extra, key, { ...property, enumerable: true, configurable: true });
     }
-    const label = typeof info.label === 'string' && info.label !== '' ? info.label : undefined;
-    const service = typeof info.service === 'string' && info.service !== '' ? info.service : undefined;
     const time = info.timestamp;
     return {
       level,
-      channel: this.channel ?? label ?? service ?? 'winston',
+      channel: this.channelOf(info),
       message: messageOf(info.message),
       ...(typeof time === 'string' || typeof time === 'number' ? { time } : {}),
       extra,
@@ -224,6 +234,13 @@ export class LogticketsTransport extends TransportStream {
       ...(site === null ? {} : { callSite: site }),
       ...(fingerprint === undefined ? {} : { fingerprint }),
     };
+  }
+
+  /** The channel: the `channel` option, else `info.label`, else `info.service`, else `winston`. */
+  private channelOf(info: Info): string {
+    const label = typeof info.label === 'string' && info.label !== '' ? info.label : undefined;
+    const service = typeof info.service === 'string' && info.service !== '' ? info.service : undefined;
+    return this.channel ?? label ?? service ?? 'winston';
   }
 }
 

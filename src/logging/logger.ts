@@ -12,12 +12,21 @@
  * active handler wants its level it returns at once; otherwise it takes the
  * raw stack and hands the record to the handlers. The methods are bound, so
  * `const { error } = log` works.
+ *
+ * While breadcrumbs are on (context/breadcrumbs.ts: a ticketing handler asks
+ * for them), every call of every level also leaves a breadcrumb in the ring of
+ * its async scope (context/scope.ts) — the channel, level, time and references
+ * to the template and arguments, nothing formatted, no stack taken. A record
+ * the handlers get is kept only after they had it, so an occurrence lists the
+ * records before it and the next occurrence lists it too.
  */
 
 import { LogticketsError } from '../errors.js';
 import { checkOptions } from '../options.js';
 import type { WrapperMatcher } from './call-site.js';
 import { captureStack } from './call-site.js';
+import { breadcrumbsOn } from '../context/breadcrumbs.js';
+import { currentRing } from '../context/scope.js';
 import { dispatch, isWanted } from './handler-stack.js';
 import { reportInternalError } from './internal-error.js';
 import { Level, parseLevel } from './level.js';
@@ -65,45 +74,55 @@ export class Logger {
 
   readonly critical: LogMethod = (first: string | LogOptions | Error, ...rest: unknown[]) => {
     if (isWanted(Level.CRITICAL)) this.emit(Level.CRITICAL, this.critical, first, rest);
+    else if (breadcrumbsOn) this.crumb(Level.CRITICAL, first, rest);
   };
 
   readonly error: LogMethod = (first: string | LogOptions | Error, ...rest: unknown[]) => {
     if (isWanted(Level.ERROR)) this.emit(Level.ERROR, this.error, first, rest);
+    else if (breadcrumbsOn) this.crumb(Level.ERROR, first, rest);
   };
 
   readonly warning: LogMethod = (first: string | LogOptions | Error, ...rest: unknown[]) => {
     if (isWanted(Level.WARNING)) this.emit(Level.WARNING, this.warning, first, rest);
+    else if (breadcrumbsOn) this.crumb(Level.WARNING, first, rest);
   };
 
   readonly warn: LogMethod = (first: string | LogOptions | Error, ...rest: unknown[]) => {
     if (isWanted(Level.WARNING)) this.emit(Level.WARNING, this.warn, first, rest);
+    else if (breadcrumbsOn) this.crumb(Level.WARNING, first, rest);
   };
 
   readonly notice: LogMethod = (first: string | LogOptions | Error, ...rest: unknown[]) => {
     if (isWanted(Level.NOTICE)) this.emit(Level.NOTICE, this.notice, first, rest);
+    else if (breadcrumbsOn) this.crumb(Level.NOTICE, first, rest);
   };
 
   readonly info: LogMethod = (first: string | LogOptions | Error, ...rest: unknown[]) => {
     if (isWanted(Level.INFO)) this.emit(Level.INFO, this.info, first, rest);
+    else if (breadcrumbsOn) this.crumb(Level.INFO, first, rest);
   };
 
   readonly debug: LogMethod = (first: string | LogOptions | Error, ...rest: unknown[]) => {
     if (isWanted(Level.DEBUG)) this.emit(Level.DEBUG, this.debug, first, rest);
+    else if (breadcrumbsOn) this.crumb(Level.DEBUG, first, rest);
   };
 
   readonly trace: LogMethod = (first: string | LogOptions | Error, ...rest: unknown[]) => {
     if (isWanted(Level.TRACE)) this.emit(Level.TRACE, this.trace, first, rest);
+    else if (breadcrumbsOn) this.crumb(Level.TRACE, first, rest);
   };
 
   /** Log `error` at ERROR level, with an optional message (default: the error's own). */
   readonly exception = (error: unknown, msg?: string, ...args: unknown[]): void => {
-    if (!isWanted(Level.ERROR)) return;
+    const wanted = isWanted(Level.ERROR);
+    if (!wanted && !breadcrumbsOn) return;
     let text: unknown = msg;
     if (text === undefined) {
       const message = isError(error) ? readKey(error, 'message') : { ok: true as const, value: error };
       text = message.ok ? safeText(message.value) : message.marker;
     }
-    this.emit(Level.ERROR, this.exception, { error }, [text, ...args]);
+    if (wanted) this.emit(Level.ERROR, this.exception, { error }, [text, ...args]);
+    else this.crumb(Level.ERROR, typeof text === 'string' ? text : safeText(text), args);
   };
 
   /** Log at any level number. */
@@ -119,6 +138,7 @@ export class Logger {
       return;
     }
     if (isWanted(number)) this.emit(number, this.log, first, rest);
+    else if (breadcrumbsOn) this.crumb(number, first, rest);
   };
 
   private emit(level: number, below: Function, first: string | LogOptions | Error, rest: unknown[]): void {
@@ -130,34 +150,54 @@ export class Logger {
         );
         return;
       }
-      let options = NO_OPTIONS;
-      let msg: string;
-      let args: unknown[] = rest;
-      // Every read of the caller's values is guarded (safe-read.ts): a throwing
-      // getter, Proxy trap or toString leaves a marker, never a lost record.
-      if (typeof first === 'string') {
-        msg = first;
-      } else if (isError(first)) {
-        // log.error(err) and log.error(err, 'context %s', x), as with console and pino.
-        options = { error: first };
-        if (typeof rest[0] === 'string') {
-          msg = rest[0];
-          args = rest.slice(1);
-        } else {
-          const message = readKey(first, 'message');
-          msg = message.ok ? safeText(message.value) : message.marker;
-        }
-      } else if (first !== null && typeof first === 'object') {
-        options = first;
-        msg = typeof rest[0] === 'string' ? rest[0] : rest.length === 0 ? '' : safeText(rest[0]);
-        args = rest.slice(1);
-      } else {
-        msg = safeText(first);
-      }
+      const call = callParts(first, rest);
       const stack = captureStack(below, this.stackDepth);
-      dispatch(new LogRecord(this.name, level, msg, args, options, stack, this.wrappers));
+      const record = new LogRecord(this.name, level, call.msg, call.args, call.options, stack, this.wrappers);
+      dispatch(record);
+      // Kept after the handlers had it: an occurrence lists what came before it, not itself.
+      if (breadcrumbsOn) currentRing()?.push(record.timestamp, level, this.name, call.msg, call.args);
     } catch (error) {
       reportInternalError(`logger ${this.name}`, error);
     }
   }
+
+  /**
+   * A record no handler wants, kept only as a breadcrumb: no stack, no
+   * record object, no formatting; references to the template and arguments.
+   */
+  private crumb(level: number, first: unknown, rest: unknown[]): void {
+    try {
+      const ring = currentRing();
+      if (ring === null) return;
+      if (typeof first === 'string') {
+        ring.push(Date.now(), level, this.name, first, rest);
+      } else {
+        const call = callParts(first, rest);
+        ring.push(Date.now(), level, this.name, call.msg, call.args);
+      }
+    } catch (error) {
+      reportInternalError(`logger ${this.name}`, error);
+    }
+  }
+}
+
+/**
+ * What a call's arguments say: its options, message template and format
+ * arguments. Every read of the caller's values is guarded (safe-read.ts): a
+ * throwing getter, Proxy trap or toString leaves a marker, never a lost record.
+ */
+function callParts(first: unknown, rest: unknown[]): { options: LogOptions; msg: string; args: unknown[] } {
+  if (typeof first === 'string') return { options: NO_OPTIONS, msg: first, args: rest };
+  if (isError(first)) {
+    // log.error(err) and log.error(err, 'context %s', x), as with console and pino.
+    const options: LogOptions = { error: first };
+    if (typeof rest[0] === 'string') return { options, msg: rest[0], args: rest.slice(1) };
+    const message = readKey(first, 'message');
+    return { options, msg: message.ok ? safeText(message.value) : message.marker, args: rest };
+  }
+  if (first !== null && typeof first === 'object') {
+    const msg = typeof rest[0] === 'string' ? rest[0] : rest.length === 0 ? '' : safeText(rest[0]);
+    return { options: first as LogOptions, msg, args: rest.slice(1) };
+  }
+  return { options: NO_OPTIONS, msg: safeText(first), args: rest };
 }

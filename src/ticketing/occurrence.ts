@@ -30,6 +30,7 @@ import {
 import { readKey, thrownMarker } from '../logging/safe-read.js';
 import type { LogRecord, ProcessInfo } from '../logging/record.js';
 import type { Redactor } from './redaction.js';
+import { breadcrumbsData, contextSize, takeContext, type TakenContext } from './occurrence-context.js';
 import { oneLine } from './text.js';
 
 export interface OccurrenceSettings {
@@ -43,6 +44,11 @@ export interface OccurrenceSettings {
   readonly redactor: Redactor;
   /** What was already worked out about call sites (a service logs from few places, many times). */
   readonly memo: OccurrenceMemo;
+  /** The release and environment every occurrence is recorded with (context/release.ts). */
+  readonly release: string | null;
+  readonly environment: string | null;
+  /** How many breadcrumbs an occurrence carries (0: none). */
+  readonly breadcrumbs: number;
 }
 
 /** A call site as every occurrence from it describes it. */
@@ -137,6 +143,8 @@ export interface Captured {
   readonly fingerprint: string | readonly string[] | undefined;
   /** Why a custom fingerprint given with the record could not be used (default grouping applies). */
   readonly unreadableFingerprint: string | undefined;
+  /** The breadcrumbs and request taken at the call (occurrence-context.ts). */
+  readonly context: TakenContext;
   /** Roughly how many bytes this entry holds (the writer bounds its queue by it). */
   size: number;
   prepared?: OccurrenceInput;
@@ -175,9 +183,10 @@ export function capture(record: LogRecord, settings: OccurrenceSettings): Captur
     process: record.process,
     fingerprint: grouping.fingerprint,
     unreadableFingerprint: grouping.unreadableFingerprint,
+    context: takeContext(settings.breadcrumbs),
     size: 0,
   };
-  item.size = meter.bytes;
+  item.size = meter.bytes + contextSize(item.context);
   return item;
 }
 
@@ -237,7 +246,13 @@ export function prepare(item: Captured, settings: OccurrenceSettings): Occurrenc
     extra: redact.value(item.extra),
     process: { pid: item.process.pid, hostname: item.process.hostname, threadId: item.process.threadId },
     appId: settings.appId,
+    release: settings.release,
+    environment: settings.environment,
   };
+  const context = item.context;
+  if (context.request !== null) data.request = redact.value(context.request);
+  if (context.breadcrumbs !== null && context.breadcrumbs.length > 0)
+    data.breadcrumbs = breadcrumbsData(context.breadcrumbs, redact);
   if (custom !== undefined) data.fingerprint = toJsonSafe(custom);
   else if (item.unreadableFingerprint !== undefined) data.fingerprint = item.unreadableFingerprint;
   item.prepared = {
@@ -250,6 +265,8 @@ export function prepare(item: Captured, settings: OccurrenceSettings): Occurrenc
     title: oneLine(message, settings.titleLength) || '(no message)',
     time,
     data,
+    release: settings.release,
+    environment: settings.environment,
   };
   return item.prepared;
 }

@@ -1,0 +1,80 @@
+/**
+ * What an occurrence takes from its surroundings (context/scope.ts): the
+ * breadcrumbs logged before it and the request it was logged in.
+ *
+ * In the logging call only references are taken — the ring's entries as they
+ * are, and a copy of the request's few fields (the request object changes as
+ * the response goes out). Messages are formatted, capped and redacted later,
+ * in `prepare`, off the calling path.
+ */
+
+import type { Breadcrumb } from '../context/breadcrumbs.js';
+import { currentScope, type RequestContext } from '../context/scope.js';
+import { processRing } from '../context/breadcrumbs.js';
+import { formatMessage } from '../logging/format.js';
+import { toJsonSafe, type JsonValue } from '../logging/json-safe.js';
+import { levelName } from '../logging/level.js';
+import { safeText } from '../logging/safe-read.js';
+import type { Redactor } from './redaction.js';
+
+/** A breadcrumb's message is a glimpse: longer text is cut. */
+export const BREADCRUMB_MESSAGE_LENGTH = 300;
+const CHANNEL_LENGTH = 100;
+
+export interface TakenContext {
+  /** Oldest first; null when the handler keeps no breadcrumbs. */
+  readonly breadcrumbs: readonly Breadcrumb[] | null;
+  readonly request: JsonValue;
+}
+
+const NOTHING: TakenContext = Object.freeze({ breadcrumbs: null, request: null });
+
+/** At the logging call: the last `keep` breadcrumbs of the current ring, and the request. */
+export function takeContext(keep: number): TakenContext {
+  const scope = currentScope();
+  const ring = scope === undefined ? processRing() : scope.breadcrumbs;
+  const request = scope?.request ?? null;
+  if (request === null && (keep === 0 || ring === null)) return NOTHING;
+  let breadcrumbs: Breadcrumb[] | null = null;
+  if (keep > 0 && ring !== null) {
+    breadcrumbs = ring.list(keep);
+  }
+  return { breadcrumbs, request: request === null ? null : requestCopy(request) };
+}
+
+function requestCopy(request: RequestContext): JsonValue {
+  const headers: { [name: string]: JsonValue } = {};
+  for (const [name, value] of Object.entries(request.headers)) headers[name] = String(value).slice(0, 1000);
+  return {
+    method: String(request.method).slice(0, 20),
+    route: request.route === null ? null : String(request.route).slice(0, 500),
+    path: String(request.path).slice(0, 2000),
+    status: typeof request.status === 'number' ? request.status : null,
+    userId: request.userId === null ? null : String(request.userId).slice(0, 200),
+    headers,
+  };
+}
+
+/** Roughly how many bytes the taken context holds (the writer bounds its queue by it). */
+export function contextSize(context: TakenContext): number {
+  return (context.breadcrumbs?.length ?? 0) * 200 + (context.request === null ? 0 : 500);
+}
+
+/** The breadcrumbs as the record keeps them: time, level name, channel, message, redacted. */
+export function breadcrumbsData(crumbs: readonly Breadcrumb[], redactor: Redactor): JsonValue {
+  return crumbs.map((crumb) => ({
+    time: new Date(crumb.time).toISOString(),
+    level: levelName(crumb.level),
+    channel: redactor.text(safeText(crumb.channel).slice(0, CHANNEL_LENGTH)),
+    message: redactor.text(toJsonSafe(crumbMessage(crumb)) as string),
+  }));
+}
+
+function crumbMessage(crumb: Breadcrumb): string {
+  try {
+    const template = typeof crumb.msg === 'string' ? crumb.msg : safeText(crumb.msg);
+    return formatMessage(template, crumb.args, BREADCRUMB_MESSAGE_LENGTH);
+  } catch {
+    return '[unprintable]';
+  }
+}
