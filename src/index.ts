@@ -53,3 +53,7 @@ export { loadConfig, ConfigError, type LoadConfigOptions, type LoadedConfig } fr
 export type { LogticketsConfig } from './config/config-schema.js';
 export { handleForeign, parseCallSite, callSiteFromError, type ForeignRecord } from './integrations/foreign-record.js';
 export { captureUncaught, type CaptureUncaughtOptions } from './integrations/capture-uncaught.js';
+export { init, type InitOptions, type Logtickets } from './init.js';
+export { runInScope, currentScope, type RequestContext } from './context/scope.js';
+export { detectRelease, type DetectedRelease } from './context/release.js';
+export { addBreadcrumb } from './context/scope.js';

@@ -18,7 +18,9 @@
 import { createRequire } from 'node:module';
 import type { z as zod } from 'zod';
 import { MAX_REGRESSION_GRACE_MS } from '../backends/ticket-state.js';
-import { MAX_LINGER_MS } from '../ticketing/ticketing-handler.js';
+import { MAX_BREADCRUMBS } from '../context/breadcrumbs.js';
+import { clean } from '../context/release.js';
+import { MAX_LINGER_MS } from '../ticketing/ticketing-options.js';
 import { FINGERPRINT_MODES } from '../fingerprint/fingerprint.js';
 import { parseLevel } from '../logging/level.js';
 import { compileValuePattern } from '../ticketing/redaction.js';
@@ -54,6 +56,8 @@ function buildSchemas(z: typeof zod) {
   const ms = z.number().int().min(0);
   const text = z.string().min(1, 'must not be empty');
   const names = z.array(text);
+  // A release or environment: a name people read and filter by.
+  const deployName = text.max(200).refine((value) => clean(value) !== null, 'expected one line of text');
 
   const level = z
     .union([z.string(), z.number().int()], { error: 'expected a level name or number' })
@@ -87,6 +91,9 @@ function buildSchemas(z: typeof zod) {
     deliverHeldOnClose: z.boolean().optional(),
     regressionGraceMs: ms.max(MAX_REGRESSION_GRACE_MS).optional(),
     titleLength: count.optional(),
+    release: deployName.nullable().optional(),
+    environment: deployName.nullable().optional(),
+    breadcrumbs: z.number().int().min(0).max(MAX_BREADCRUMBS).optional(),
     retry: retry.optional(),
     limits: block({
       maxDepth: count.max(1000).optional(),

@@ -16,6 +16,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LogticketsError } from '../errors.js';
 
 /** Deploy variables holding the commit being run, in the order they are tried. */
 export const RELEASE_VARIABLES = [
@@ -88,4 +89,61 @@ function gitHead({ cwd, env }: ReleaseSources): string | null {
   } catch {
     return null;
   }
+}
+
+/** The release and environment a handler records every occurrence with. */
+export interface Deployment {
+  readonly release: string | null;
+  readonly environment: string | null;
+}
+
+export interface DeploymentOptions {
+  /** The release: a string, or null for none (no detection). Default: LOGTICKETS_RELEASE, else detected. */
+  readonly release?: string | null;
+  /** The environment: a string, or null for none. Default: LOGTICKETS_ENVIRONMENT, else NODE_ENV. */
+  readonly environment?: string | null;
+}
+
+// Detection reads files and may start git: once per project root and deploy variables, per process.
+const detected = new Map<string, DetectedRelease | null>();
+
+/** The deployment from options, then the LOGTICKETS_ variables, then detection (once). */
+export function resolveDeployment(options: DeploymentOptions, sources: ReleaseSources): Deployment {
+  // Given as null means none: neither a variable nor detection is asked.
+  let release = explicit(options.release, 'release');
+  if (release === undefined) release = fromVariable(sources.env, 'LOGTICKETS_RELEASE');
+  if (release === undefined) release = cachedDetection(sources)?.release ?? null;
+  let environment = explicit(options.environment, 'environment');
+  if (environment === undefined) {
+    environment = fromVariable(sources.env, 'LOGTICKETS_ENVIRONMENT') ?? fromVariable(sources.env, 'NODE_ENV') ?? null;
+  }
+  return { release, environment };
+}
+
+/** undefined: not given; null: given as none; else the cleaned value. */
+function explicit(value: unknown, name: string): string | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === null) return null;
+  const cleaned = clean(value);
+  if (cleaned === null) {
+    throw new LogticketsError(
+      'INVALID_ARGUMENT',
+      `options.${name} must be null or one line of 1 to ${MAX_RELEASE_LENGTH} characters`,
+    );
+  }
+  return cleaned;
+}
+
+function fromVariable(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  return clean(env[name]) ?? undefined;
+}
+
+function cachedDetection(sources: ReleaseSources): DetectedRelease | null {
+  const key = [sources.cwd, ...RELEASE_VARIABLES.map((name) => sources.env[name] ?? '')].join('\u0000');
+  let found = detected.get(key);
+  if (found === undefined) {
+    found = detectRelease(sources);
+    detected.set(key, found);
+  }
+  return found;
 }

@@ -8,20 +8,23 @@
  * here throws into the application.
  */
 
-import { MAX_REGRESSION_GRACE_MS } from '../backends/ticket-state.js';
+import {
+  DEFAULT_BREADCRUMBS,
+  releaseBreadcrumbs,
+  requestBreadcrumbs,
+} from '../context/breadcrumbs.js';
+import { resolveDeployment } from '../context/release.js';
 import { LogticketsError, maskSecrets } from '../errors.js';
-import { checkOptions, type OptionKind } from '../options.js';
+import { checkOptions } from '../options.js';
 import type { TicketBackend } from '../backends/contract.js';
 import type { DelivererStats } from '../backends/delivery-report.js';
 import { resolveTargets, type Target } from '../backends/open-backend.js';
-import { defaultSalt, FINGERPRINT_MODES, type FingerprintMode } from '../fingerprint/fingerprint.js';
-import { Handler, type HandlerOptions, type LostReason } from '../logging/handler.js';
+import { defaultSalt, FINGERPRINT_MODES } from '../fingerprint/fingerprint.js';
+import { Handler, type LostReason } from '../logging/handler.js';
 import { rateLimitedStderr } from '../logging/internal-error.js';
 import { describeThrown } from '../logging/safe-read.js';
-import type { JsonSafeLimits } from '../logging/json-safe.js';
 import { Level } from '../logging/level.js';
 import type { LogRecord } from '../logging/record.js';
-import type { BackoffOptions } from './backoff.js';
 import { BackendWriter, noDrops, type DropReason, type WriterStats } from './backend-writer.js';
 import { closeBackends, reportWaiting } from './closing-deliveries.js';
 import {
@@ -32,98 +35,11 @@ import {
   type Captured,
   type OccurrenceSettings,
 } from './occurrence.js';
+import { DEFAULT_LINGER_MS, OPTION_KINDS, type ErrorHook, type TicketingHandlerOptions } from './ticketing-options.js';
+
+export { DEFAULT_LINGER_MS, MAX_LINGER_MS, type ErrorHook, type TicketingHandlerOptions } from './ticketing-options.js';
 import { overflowKey, type OverflowKey } from './overflow-table.js';
-import { Redactor, type RedactionOptions } from './redaction.js';
-
-export type ErrorHook = (
-  error: LogticketsError,
-  info: { backend: string; attempt: number; willRetry: boolean },
-) => void;
-
-export interface TicketingHandlerOptions extends HandlerOptions {
-  /** Tells apps that share a store apart (default `generic`, as in Logbook). */
-  readonly appId?: string;
-  /** Salt of the fingerprint (default `apphash-<appId>`, as in Logbook). */
-  readonly hashSalt?: string;
-  /** Call-site files are named relative to this directory (default: the working directory). */
-  readonly projectRoot?: string;
-  /**
-   * How records are grouped into tickets: `line` (default, Logbook's: level,
-   * channel, file and line) or `function` (the calling function instead of the
-   * line, so edits above a call keep its ticket).
-   */
-  readonly fingerprintMode?: FingerprintMode;
-  /** Secrets replaced before anything is stored or sent (default: the built-in patterns). */
-  readonly redaction?: RedactionOptions;
-  /** Occurrences waiting per backend before folding starts (default 10 000). */
-  readonly maxQueue?: number;
-  /** Roughly how many bytes of records may wait per backend before folding starts (default 32 MiB). */
-  readonly maxQueueBytes?: number;
-  /** Tickets whose overflow occurrences are counted while the queue is full (default 1 000). */
-  readonly maxFolded?: number;
-  /** Occurrences per write (default 500). */
-  readonly batchSize?: number;
-  /**
-   * How long a write waits for more occurrences while its batch is not full
-   * (default 200 ms; 0: at the next turn). A steady trickle of errors then
-   * costs the store a few transactions a second, not one per error.
-   * `flush()`, `close()` and the exit flush do not wait.
-   */
-  readonly lingerMs?: number;
-  /** Attempts for a batch a backend rejects as permanent, before it is dropped (default 5). */
-  readonly maxRejectedAttempts?: number;
-  readonly retry?: BackoffOptions;
-  /** Ticket titles are cut to this many characters (default 200). */
-  readonly titleLength?: number;
-  /** Size caps of record data. */
-  readonly limits?: Partial<JsonSafeLimits>;
-  /** Called for each failed write. Default: one line on stderr per backend and error kind, at most every 30 s. */
-  readonly onError?: ErrorHook;
-  /** Close the backends passed in as instances too, on `close()` (default false: only those opened from URIs). */
-  readonly closeBackends?: boolean;
-  /** On `beforeExit`, wait this long for queued occurrences to be written and due deliveries sent (default 5 000 ms; 0 turns it off). */
-  readonly exitFlushMs?: number;
-  /**
-   * At `close()` and at exit, send digests that comment windows hold at once
-   * (default false: they wait in the store for a later process). For cron
-   * jobs, CLIs and serverless functions.
-   */
-  readonly deliverHeldOnClose?: boolean;
-  /**
-   * An occurrence less than this many ms after its ticket was solved counts
-   * without reopening it: it was already in flight (default 60 000; 0: none).
-   */
-  readonly regressionGraceMs?: number;
-}
-
-const positive = { integer: { min: 1 } } as const;
-/** The group-commit wait, by default and at most (longer would only delay tickets). */
-export const DEFAULT_LINGER_MS = 200;
-export const MAX_LINGER_MS = 10_000;
-const OPTION_KINDS: Record<keyof TicketingHandlerOptions, OptionKind> = {
-  level: 'any',
-  filter: 'function',
-  bubble: 'boolean',
-  appId: 'string',
-  hashSalt: 'string',
-  projectRoot: 'string',
-  fingerprintMode: 'string',
-  redaction: 'object',
-  maxQueue: positive,
-  maxQueueBytes: { integer: { min: 1024 } },
-  maxFolded: positive,
-  batchSize: positive,
-  lingerMs: { integer: { min: 0, max: MAX_LINGER_MS } },
-  maxRejectedAttempts: positive,
-  retry: 'object',
-  titleLength: positive,
-  limits: 'object',
-  onError: 'function',
-  exitFlushMs: { integer: { min: 0 } },
-  closeBackends: 'boolean',
-  deliverHeldOnClose: 'boolean',
-  regressionGraceMs: { integer: { min: 0, max: MAX_REGRESSION_GRACE_MS } },
-};
+import { Redactor } from './redaction.js';
 
 export interface TicketingStats {
   readonly queued: number;
@@ -140,11 +56,15 @@ export interface TicketingStats {
 
 export class TicketingHandler extends Handler {
   readonly appId: string;
+  /** The release and environment occurrences are recorded with (null: none). */
+  readonly release: string | null;
+  readonly environment: string | null;
   readonly backends: readonly TicketBackend[];
   private readonly writers: BackendWriter[];
   private readonly owned: ReadonlySet<TicketBackend>;
   private readonly settings: OccurrenceSettings;
-  private readonly exitFlushMs: number;
+  /** How long the flush at exit (and on signals, with init()) may take; 0: none. */
+  readonly exitFlushMs: number;
   private readonly deliverHeld: boolean;
   private closing: Promise<boolean> | undefined;
   private exitHook: (() => void) | undefined;
@@ -179,19 +99,27 @@ export class TicketingHandler extends Handler {
     }
     // Checked before any backend is opened, so a bad pattern leaves nothing open behind it.
     const redactor = new Redactor(options.redaction);
+    const projectRoot = options.projectRoot ?? process.cwd();
+    const deployment = resolveDeployment(options, { env: process.env, cwd: projectRoot });
     const { backends, owned } = resolveTargets(target);
     this.backends = backends;
     this.owned = options.closeBackends === true ? new Set(backends) : owned;
+    const breadcrumbs = options.breadcrumbs ?? DEFAULT_BREADCRUMBS;
     this.settings = {
       appId,
       salt: options.hashSalt ?? defaultSalt(appId),
-      projectRoot: options.projectRoot ?? process.cwd(),
+      projectRoot,
       titleLength: options.titleLength ?? 200,
       limits: options.limits ?? {},
       fingerprintMode,
       redactor,
       memo: occurrenceMemo(),
+      release: deployment.release,
+      environment: deployment.environment,
+      breadcrumbs,
     };
+    this.release = deployment.release;
+    this.environment = deployment.environment;
     this.exitFlushMs = options.exitFlushMs ?? 5_000;
     this.deliverHeld = options.deliverHeldOnClose ?? false;
     const onError = options.onError ?? defaultErrorHook();
@@ -212,6 +140,7 @@ export class TicketingHandler extends Handler {
           onError,
         }),
     );
+    requestBreadcrumbs(this, breadcrumbs);
     // A backend that delivers to trackers starts now: a quiet service still carries out state changes.
     for (const backend of backends) backend.start?.();
   }
@@ -272,6 +201,7 @@ export class TicketingHandler extends Handler {
     }
     this.closing ??= (async () => {
       this.unwatchExit();
+      releaseBreadcrumbs(this);
       const timeoutMs = options.timeoutMs ?? 10_000;
       const deadline = Date.now() + timeoutMs;
       const results = await Promise.all(this.writers.map((w) => w.close(timeoutMs)));

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clean, detectRelease, RELEASE_VARIABLES } from '../../src/context/release.js';
+import { clean, detectRelease, RELEASE_VARIABLES, resolveDeployment } from '../../src/context/release.js';
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'logtickets-release-'));
@@ -73,4 +73,27 @@ test('release names are one trimmed line of at most 200 characters', (t) => {
   t.is(clean('a\nb'), null);
   t.is(clean('x'.repeat(201)), null);
   t.is(clean(42), null);
+});
+
+test('an option comes before LOGTICKETS_RELEASE, which comes before detection; null means none', (t) => {
+  const cwd = tempDir(t);
+  writeFileSync(join(cwd, 'package.json'), JSON.stringify({ version: '1.4.0' }));
+  const env = { LOGTICKETS_RELEASE: 'from-variable', LOGTICKETS_ENVIRONMENT: 'staging', NODE_ENV: 'production' };
+  t.deepEqual(resolveDeployment({ release: '2.0.0', environment: 'eu-prod' }, { env, cwd }), {
+    release: '2.0.0',
+    environment: 'eu-prod',
+  });
+  t.deepEqual(resolveDeployment({}, { env, cwd }), { release: 'from-variable', environment: 'staging' });
+  t.deepEqual(resolveDeployment({}, { env: { NODE_ENV: 'production' }, cwd }), {
+    release: '1.4.0',
+    environment: 'production',
+  });
+  t.deepEqual(resolveDeployment({ release: null, environment: null }, { env, cwd }), {
+    release: null,
+    environment: null,
+  });
+  t.throws(() => resolveDeployment({ release: 'a\nb' }, { env, cwd }), { message: /options\.release/ });
+  t.throws(() => resolveDeployment({ environment: 'x'.repeat(201) }, { env, cwd }), {
+    message: /options\.environment/,
+  });
 });

@@ -99,8 +99,8 @@ test('regressionGraceMs: a recurrence a second after a solve only counts by defa
     handler.run(fail);
     t.true(await handler.flush());
     const [ticket] = await backend.getTickets();
-    // Solved a second ago: the next call is a second after the solve.
-    await backend.solveTicket(ticket!.id, { at: new Date(Date.now() - 1_000).toISOString() });
+    // Solved a second ago, in no release (so the grace window decides): the next call is a second after the solve.
+    await backend.solveTicket(ticket!.id, { at: new Date(Date.now() - 1_000).toISOString(), release: null });
     handler.run(fail);
     t.true(await handler.flush());
     t.like(await backend.getTicket(ticket!.id), { ...expected, occurrenceCount: 2 });

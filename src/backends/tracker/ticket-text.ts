@@ -9,6 +9,7 @@ import { LogticketsError } from '../../errors.js';
 import { levelName } from '../../logging/level.js';
 import type { SettableState } from '../ticket-state.js';
 import type { OccurrenceSummary } from './occurrence-summary.js';
+import { breadcrumbTable, deploymentLines, requestText } from './record-context.js';
 import { errorText, extraOf, field, hostOf, text } from './record-fields.js';
 
 export interface Markup {
@@ -29,12 +30,17 @@ export function describeProblem(m: Markup, s: OccurrenceSummary, appId: string, 
   ];
   const error = errorText(record);
   if (error !== '') parts.push(m.strong('Error'), m.block(error));
+  const request = requestText(record);
+  if (request !== '') parts.push(m.strong('Request'), m.block(request));
   const extra = extraOf(record);
   if (extra !== undefined) parts.push(m.strong('Extra data'), m.block(text(extra)));
+  const crumbs = breadcrumbTable(record);
+  if (crumbs !== '') parts.push(m.strong('Breadcrumbs (what was logged before it)'), m.block(crumbs));
   const context = [
     `first seen: ${s.first}`,
     s.count > 1 ? `seen ${s.count} times until ${s.last}` : '',
     `app: ${appId}`,
+    ...deploymentLines(record),
     `host: ${hostOf(record)}`,
     `fingerprint: ${hash}`,
   ];
@@ -63,13 +69,18 @@ export function describeOccurrences(m: Markup, s: OccurrenceSummary, regressed: 
   const latest = [
     `message: ${text(field(record, 'message')) || s.title}`,
     `time: ${text(field(record, 'time'))}`,
+    ...deploymentLines(record),
     `host: ${hostOf(record)}`,
   ];
   const error = errorText(record);
   if (error !== '') latest.push(`error: ${error.split('\n')[0]}`);
+  const request = requestText(record);
+  if (request !== '') latest.push(`request: ${request.split('\n')[0]}`);
   const extra = extraOf(record);
   if (extra !== undefined) latest.push(`extra: ${JSON.stringify(extra)}`);
   parts.push(m.strong(s.count === 1 ? 'Details' : 'Latest'), m.block(latest.join('\n')));
+  const crumbs = breadcrumbTable(record);
+  if (crumbs !== '') parts.push(m.strong('Breadcrumbs'), m.block(crumbs));
   return parts.join('\n');
 }
 
