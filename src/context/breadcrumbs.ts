@@ -27,6 +27,8 @@ export interface Breadcrumb {
 }
 
 export const DEFAULT_BREADCRUMBS = 40;
+/** Values per entry in `BreadcrumbRing.flat`. */
+export const BREADCRUMB_FIELDS = 5;
 export const MAX_BREADCRUMBS = 1_000;
 
 /** A fixed-size ring: the newest entry replaces the oldest. */
@@ -90,6 +92,28 @@ export class BreadcrumbRing {
         msg: this.msgs[i],
         args: this.argLists[i]!,
       };
+      i = i + 1 === filled ? 0 : i + 1;
+    }
+    return out;
+  }
+
+  /**
+   * The last `keep` entries, oldest first, as one flat array of
+   * BREADCRUMB_FIELDS values each (time, level, channel, msg, args): what an
+   * occurrence takes in the logging call, in one allocation.
+   */
+  flat(keep: number): unknown[] {
+    const filled = this.times.length;
+    const count = Math.max(0, Math.min(keep, filled));
+    const out = new Array<unknown>(count * BREADCRUMB_FIELDS);
+    let i = this.next - count;
+    if (i < 0) i += filled;
+    for (let n = 0, o = 0; n < count; n++, o += BREADCRUMB_FIELDS) {
+      out[o] = this.times[i];
+      out[o + 1] = this.levels[i];
+      out[o + 2] = this.channels[i];
+      out[o + 3] = this.msgs[i];
+      out[o + 4] = this.argLists[i];
       i = i + 1 === filled ? 0 : i + 1;
     }
     return out;

@@ -10,7 +10,7 @@
 
 import type { Breadcrumb } from '../context/breadcrumbs.js';
 import { currentScope, type RequestContext } from '../context/scope.js';
-import { processRing } from '../context/breadcrumbs.js';
+import { BREADCRUMB_FIELDS, processRing } from '../context/breadcrumbs.js';
 import { formatMessage } from '../logging/format.js';
 import { toJsonSafe, type JsonValue } from '../logging/json-safe.js';
 import { levelName } from '../logging/level.js';
@@ -22,8 +22,8 @@ export const BREADCRUMB_MESSAGE_LENGTH = 300;
 const CHANNEL_LENGTH = 100;
 
 export interface TakenContext {
-  /** Oldest first; null when the handler keeps no breadcrumbs. */
-  readonly breadcrumbs: readonly Breadcrumb[] | null;
+  /** Oldest first, flat (BreadcrumbRing.flat); null when the handler keeps no breadcrumbs. */
+  readonly breadcrumbs: readonly unknown[] | null;
   readonly request: JsonValue;
 }
 
@@ -35,10 +35,7 @@ export function takeContext(keep: number): TakenContext {
   const ring = scope === undefined ? processRing() : scope.breadcrumbs;
   const request = scope?.request ?? null;
   if (request === null && (keep === 0 || ring === null)) return NOTHING;
-  let breadcrumbs: Breadcrumb[] | null = null;
-  if (keep > 0 && ring !== null) {
-    breadcrumbs = ring.list(keep);
-  }
+  const breadcrumbs = keep > 0 && ring !== null && ring.size > 0 ? ring.flat(keep) : null;
   return { breadcrumbs, request: request === null ? null : requestCopy(request) };
 }
 
@@ -57,17 +54,67 @@ function requestCopy(request: RequestContext): JsonValue {
 
 /** Roughly how many bytes the taken context holds (the writer bounds its queue by it). */
 export function contextSize(context: TakenContext): number {
-  return (context.breadcrumbs?.length ?? 0) * 200 + (context.request === null ? 0 : 500);
+  return ((context.breadcrumbs?.length ?? 0) / BREADCRUMB_FIELDS) * 200 + (context.request === null ? 0 : 500);
 }
 
+/**
+ * What was worked out per breadcrumb, by redactor. A breadcrumb is usually
+ * carried by many occurrences in a row (up to the ring's size), so each is
+ * formatted and redacted once: by its argument list, which the logging call
+ * makes anew for every call, or, for a message without arguments, by its
+ * text (a small table, started over when full).
+ */
+interface CrumbMemo {
+  readonly byCall: WeakMap<readonly unknown[], JsonValue>;
+  readonly byText: Map<string, string>;
+}
+const memos = new WeakMap<Redactor, CrumbMemo>();
+const TEXTS_KEPT = 2_000;
+
 /** The breadcrumbs as the record keeps them: time, level name, channel, message, redacted. */
-export function breadcrumbsData(crumbs: readonly Breadcrumb[], redactor: Redactor): JsonValue {
-  return crumbs.map((crumb) => ({
+export function breadcrumbsData(flat: readonly unknown[], redactor: Redactor): JsonValue[] {
+  let memo = memos.get(redactor);
+  if (memo === undefined) {
+    memo = { byCall: new WeakMap(), byText: new Map() };
+    memos.set(redactor, memo);
+  }
+  const out: JsonValue[] = [];
+  for (let o = 0; o < flat.length; o += BREADCRUMB_FIELDS) {
+    const crumb: Breadcrumb = {
+      time: flat[o] as number,
+      level: flat[o + 1] as number,
+      channel: flat[o + 2] as string,
+      msg: flat[o + 3],
+      args: flat[o + 4] as readonly unknown[],
+    };
+    out.push(crumbData(crumb, redactor, memo));
+  }
+  return out;
+}
+
+function crumbData(crumb: Breadcrumb, redactor: Redactor, memo: CrumbMemo): JsonValue {
+  const byCall = crumb.args.length > 0;
+  if (byCall) {
+    const known = memo.byCall.get(crumb.args);
+    if (known !== undefined) return known;
+  }
+  let message: string | undefined;
+  if (!byCall && typeof crumb.msg === 'string') message = memo.byText.get(crumb.msg);
+  if (message === undefined) {
+    message = redactor.text(toJsonSafe(crumbMessage(crumb)) as string);
+    if (!byCall && typeof crumb.msg === 'string') {
+      if (memo.byText.size >= TEXTS_KEPT) memo.byText.clear();
+      memo.byText.set(crumb.msg, message);
+    }
+  }
+  const data: JsonValue = Object.freeze({
     time: new Date(crumb.time).toISOString(),
     level: levelName(crumb.level),
     channel: redactor.text(safeText(crumb.channel).slice(0, CHANNEL_LENGTH)),
-    message: redactor.text(toJsonSafe(crumbMessage(crumb)) as string),
-  }));
+    message,
+  });
+  if (byCall) memo.byCall.set(crumb.args, data);
+  return data;
 }
 
 function crumbMessage(crumb: Breadcrumb): string {
