@@ -10,7 +10,7 @@
 
 import type { Breadcrumb } from '../context/breadcrumbs.js';
 import { currentScope, type RequestContext } from '../context/scope.js';
-import { BREADCRUMB_FIELDS, processRing } from '../context/breadcrumbs.js';
+import { BREADCRUMB_FIELDS, DEFAULT_BREADCRUMBS, processRing } from '../context/breadcrumbs.js';
 import { formatMessage } from '../logging/format.js';
 import { toJsonSafe, type JsonValue } from '../logging/json-safe.js';
 import { levelName } from '../logging/level.js';
@@ -62,20 +62,21 @@ export function contextSize(context: TakenContext): number {
  * carried by many occurrences in a row (up to the ring's size), so each is
  * formatted and redacted once: by its argument list, which the logging call
  * makes anew for every call, or, for a message without arguments, by its
- * text (a small table, started over when full).
+ * text (small tables, started over when full).
  */
 interface CrumbMemo {
-  readonly byCall: WeakMap<readonly unknown[], JsonValue>;
+  readonly byCall: Map<readonly unknown[], JsonValue>;
   readonly byText: Map<string, string>;
 }
 const memos = new WeakMap<Redactor, CrumbMemo>();
 const TEXTS_KEPT = 2_000;
+const CALLS_KEPT = 4 * DEFAULT_BREADCRUMBS;
 
 /** The breadcrumbs as the record keeps them: time, level name, channel, message, redacted. */
 export function breadcrumbsData(flat: readonly unknown[], redactor: Redactor): JsonValue[] {
   let memo = memos.get(redactor);
   if (memo === undefined) {
-    memo = { byCall: new WeakMap(), byText: new Map() };
+    memo = { byCall: new Map(), byText: new Map() };
     memos.set(redactor, memo);
   }
   const out: JsonValue[] = [];
@@ -113,7 +114,11 @@ function crumbData(crumb: Breadcrumb, redactor: Redactor, memo: CrumbMemo): Json
     channel: redactor.text(safeText(crumb.channel).slice(0, CHANNEL_LENGTH)),
     message,
   });
-  if (byCall) memo.byCall.set(crumb.args, data);
+  if (byCall) {
+    // Bounded, and started over when full: only the breadcrumbs of recent occurrences come back.
+    if (memo.byCall.size >= CALLS_KEPT) memo.byCall.clear();
+    memo.byCall.set(crumb.args, data);
+  }
   return data;
 }
 
