@@ -13,6 +13,7 @@ import { currentScope, type RequestContext } from '../context/scope.js';
 import { BREADCRUMB_FIELDS, DEFAULT_BREADCRUMBS, processRing } from '../context/breadcrumbs.js';
 import { formatMessage } from '../logging/format.js';
 import { toJsonSafe, type JsonValue } from '../logging/json-safe.js';
+import { withJsonText } from '../logging/json-text.js';
 import { levelName } from '../logging/level.js';
 import { safeText } from '../logging/safe-read.js';
 import type { Redactor } from './redaction.js';
@@ -108,7 +109,7 @@ function crumbData(crumb: Breadcrumb, redactor: Redactor, memo: CrumbMemo): Json
       memo.byText.set(crumb.msg, message);
     }
   }
-  const data: JsonValue = Object.freeze({
+  const data: JsonValue = withJsonText({
     time: new Date(crumb.time).toISOString(),
     level: levelName(crumb.level),
     channel: redactor.text(safeText(crumb.channel).slice(0, CHANNEL_LENGTH)),

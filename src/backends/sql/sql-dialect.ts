@@ -5,6 +5,7 @@
  * PostgreSQL user never loads the SQLite native module and vice versa.
  */
 
+import { recordText } from '../../logging/json-text.js';
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type RawBuilder } from 'kysely';
 import { LogticketsError, secretMatchers, uriSecrets } from '../../errors.js';
@@ -196,7 +197,7 @@ function sqliteParts(db: Kysely<unknown>, insertRows: SqlDialect['insertRows']):
     bool: (value) => (value ? 1 : 0),
     text: (value) => value,
     json: (value) => value,
-    record: (data) => JSON.stringify(data),
+    record: (data) => recordText(data),
     beginWrite: 'begin immediate',
     time: (value) => String(value),
     lockSchema: async () => {},
@@ -337,7 +338,7 @@ function postgresDialect(connectionString: string, options: SqlConnectOptions): 
     text: (value) => (value.includes('\u0000') ? value.replace(NUL, '\uFFFD') : value),
     json: (value) => (value.includes('\\u0000') ? value.replace(JSON_NUL, '\\ufffd') : value),
     record(data) {
-      return this.json(JSON.stringify(data));
+      return this.json(recordText(data));
     },
     beginWrite: 'begin',
     time: (value) => (value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString()),
