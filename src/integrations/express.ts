@@ -57,7 +57,6 @@ import {
   stateForError,
   type RequestContextOptions,
   type RequestFacts,
-  type RequestSettings,
 } from './request-context.js';
 
 /** The options of `requestScope` and `errorHandler` (the same object may be given to both). */

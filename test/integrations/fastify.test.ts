@@ -4,7 +4,15 @@ import { once } from 'node:events';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Logger } from '../../src/index.js';
 import logticketsPlugin, { logticketsPlugin as named } from '../../src/integrations/fastify.js';
-import { barrier, browserHeaders, noSecrets, occurrences, QUERY_SECRET, ticketsStore } from './web-helpers.js';
+import {
+  barrier,
+  browserHeaders,
+  noSecrets,
+  occurrences,
+  QUERY_SECRET,
+  sendConcurrentJobs,
+  ticketsStore,
+} from './web-helpers.js';
 
 // The handler is active for the whole process (pushApplication): one test at a time.
 
@@ -259,41 +267,7 @@ test.serial('20 concurrent requests never see each other’s breadcrumbs or requ
   });
   const base = await serve(app);
 
-  const ids = Array.from({ length: count }, (_, i) => `job-${i}`);
-  const responses = await Promise.all(
-    ids.map((id) =>
-      fetch(`${base}/jobs/${id}?attempt=${QUERY_SECRET}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-request-id': id, 'x-user': `user-${id}` },
-        body: JSON.stringify({ id }),
-      }),
-    ),
-  );
-  t.deepEqual(
-    responses.map((r) => r.status),
-    ids.map(() => 500),
-  );
-
-  const tickets = await store.tickets();
-  t.is(tickets.length, 1, 'one throw site, one ticket');
-  const found = occurrences(tickets);
-  t.is(found.length, count);
-  const seen = new Set<string>();
-  for (const { data } of found) {
-    const id = data.request.headers['x-request-id'] as string;
-    seen.add(id);
-    t.deepEqual(data.request, {
-      method: 'POST',
-      route: '/jobs/:id',
-      path: `/jobs/${id}`,
-      status: 500,
-      userId: `user-${id}`,
-      headers: { 'x-request-id': id },
-    });
-    t.deepEqual(crumbs(data), [`request ${id}: received`, `request ${id}: working`, `request ${id}: failing`]);
-  }
-  t.deepEqual([...seen].sort(), [...ids].sort());
-  noSecrets(t, tickets);
+  await sendConcurrentJobs(t, base, store, count, crumbs);
 });
 
 test.serial('bad options fail the registration, naming the option', async (t) => {

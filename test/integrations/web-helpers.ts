@@ -73,3 +73,52 @@ export function noSecrets(t: ExecutionContext, tickets: readonly StoredTicket[])
   for (const secret of [QUERY_SECRET, COOKIE_SECRET, BEARER_SECRET, 'user:pw'])
     t.false(stored.includes(secret), secret);
 }
+
+/**
+ * Send `count` concurrent POST /jobs/:id requests (each with its own id,
+ * x-request-id and x-user, and a query string that must never be stored),
+ * expect each to fail with 500, and check that every occurrence carries
+ * exactly its own request and its own three breadcrumbs.
+ */
+export async function sendConcurrentJobs(
+  t: ExecutionContext,
+  base: string,
+  store: Tickets,
+  count: number,
+  crumbsOf: (data: any) => string[],
+): Promise<void> {
+  const ids = Array.from({ length: count }, (_, i) => `job-${i}`);
+  const responses = await Promise.all(
+    ids.map((id) =>
+      fetch(`${base}/jobs/${id}?attempt=${QUERY_SECRET}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': id, 'x-user': `user-${id}` },
+        body: JSON.stringify({ id }),
+      }),
+    ),
+  );
+  t.deepEqual(
+    responses.map((r) => r.status),
+    ids.map(() => 500),
+  );
+  const tickets = await store.tickets();
+  t.is(tickets.length, 1, 'one throw site, one ticket');
+  const found = occurrences(tickets);
+  t.is(found.length, count);
+  const seen = new Set<string>();
+  for (const { data } of found) {
+    const id = data.request.headers['x-request-id'] as string;
+    seen.add(id);
+    t.deepEqual(data.request, {
+      method: 'POST',
+      route: '/jobs/:id',
+      path: `/jobs/${id}`,
+      status: 500,
+      userId: `user-${id}`,
+      headers: { 'x-request-id': id },
+    });
+    t.deepEqual(crumbsOf(data), [`request ${id}: received`, `request ${id}: working`, `request ${id}: failing`]);
+  }
+  t.deepEqual([...seen].sort(), [...ids].sort());
+  noSecrets(t, tickets);
+}
