@@ -227,7 +227,8 @@ if (serverAvailable(test, 'MongoDB', mongoUnavailableReason())) {
     );
   });
 
-  test('the CLI lists, solves and shows a recurrence on MongoDB', async (t) => {
+  // Serial: the CLI's child processes must not wait for a server busy with this file's floods.
+  test.serial('the CLI lists, solves and shows a recurrence on MongoDB', async (t) => {
     const { url } = await mongo();
     const uri = dbUrl(url, database());
     await exec(process.execPath, ['--import', 'tsx', flood, uri, '30']);
