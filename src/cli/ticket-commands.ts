@@ -159,9 +159,14 @@ export async function occurrences(backend: TicketBackend, id: number, flags: Fla
     const value = data !== null && typeof data === 'object' ? data[key] : undefined;
     return value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value);
   };
+  // Release and environment columns only when some occurrence on the page has one.
+  const releases = rows.some((o) => o.release !== null);
+  const environments = rows.some((o) => o.environment !== null);
   return renderTable(rows, [
     { header: 'ID', value: (o) => o.id, align: 'right' },
     { header: 'TIME', value: (o) => o.time.replace('T', ' ').replace('Z', '') },
+    ...(releases ? [{ header: 'RELEASE', value: (o: StoredOccurrence) => o.release ?? '-', max: 20 }] : []),
+    ...(environments ? [{ header: 'ENV', value: (o: StoredOccurrence) => o.environment ?? '-', max: 16 }] : []),
     { header: 'HOST', value: (o) => hostOf(o), max: 20 },
     { header: 'MESSAGE', value: (o) => field(o, 'message'), max: 80 },
   ]);

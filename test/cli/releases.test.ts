@@ -131,3 +131,15 @@ test('bad release flags are one clear line and exit 2', async (t) => {
   }
   t.like(JSON.parse((await cli(['show', id, '--db', db, '--json'])).stdout), { state: 'open' }, 'nothing changed');
 });
+
+test("occurrences shows each occurrence's release and environment when the page has any", async (t) => {
+  const { db, ids } = await store(t);
+  const shown = await cli(['occurrences', String(ids.charge), '--db', db, '--oldest']);
+  t.is(shown.code, 0, shown.stderr);
+  const lines = shown.stdout.trimEnd().split('\n');
+  t.regex(lines[0]!, /^\s*ID\s+TIME\s+RELEASE\s+ENV\s+HOST\s+MESSAGE$/);
+  t.regex(lines[2]!, /\s1\.9\.0\s+production\s/);
+  t.regex(lines[3]!, /\s1\.10\.0\s+staging\s/);
+  const plain = await cli(['occurrences', String(ids.plain), '--db', db]);
+  t.notRegex(plain.stdout, /RELEASE|ENV/, 'no columns when no occurrence has them');
+});
