@@ -134,7 +134,7 @@ export const fleetCases: Case[] = [
       // `logtickets sync`, its tracker made from the same config (the same budget), again and again.
       const cli = f.sync({ trackers: [w.subject.tracker({ writeBudget })] });
       await until(async () => {
-        t.false(await cli.deliverPending({ timeoutMs: 300, deliverHeld: true }), 'six problems, two writes');
+        t.false(await cli.deliverPending({ timeoutMs: 2_000, deliverHeld: true }), 'six problems, two writes');
         return w.subject.writes() - before >= 2;
       }, 'the budget used up');
       t.false(await cli.deliverPending({ timeoutMs: 1_000, deliverHeld: true }));
