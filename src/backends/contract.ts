@@ -219,6 +219,12 @@ export interface TicketFilter {
   readonly release?: string;
   /** Only tickets whose `environments` include this one. */
   readonly environment?: string;
+  /** Only tickets whose title contains this text, ignoring case (at most 200 characters). */
+  readonly search?: string;
+  /** Only tickets seen at or after this time (ISO 8601): `lastSeen >= seenSince`. */
+  readonly seenSince?: string;
+  /** Only tickets seen before this time (ISO 8601): `firstSeen < seenBefore`. */
+  readonly seenBefore?: string;
 }
 
 export const TICKET_ORDER_FIELDS = [

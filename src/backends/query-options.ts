@@ -81,7 +81,13 @@ const FILTER_KEYS = new Set([
   'channel',
   'release',
   'environment',
+  'search',
+  'seenSince',
+  'seenBefore',
 ]);
+
+/** The longest text a ticket search takes. */
+export const MAX_SEARCH_LENGTH = 200;
 
 export function checkFilter(filter: TicketFilter): TicketFilter {
   for (const key of Object.keys(filter)) {
@@ -107,7 +113,26 @@ export function checkFilter(filter: TicketFilter): TicketFilter {
       throw new LogticketsError('INVALID_ARGUMENT', `filter.${key} must be a string`);
     }
   }
-  return filter;
+  if (filter.search !== undefined && (typeof filter.search !== 'string' || filter.search.length > MAX_SEARCH_LENGTH)) {
+    throw new LogticketsError(
+      'INVALID_ARGUMENT',
+      `filter.search must be a string of at most ${MAX_SEARCH_LENGTH} characters`,
+    );
+  }
+  const times: { seenSince?: string; seenBefore?: string } = {};
+  for (const key of ['seenSince', 'seenBefore'] as const) {
+    const value = filter[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || !Number.isFinite(Date.parse(value))) {
+      throw new LogticketsError(
+        'INVALID_ARGUMENT',
+        `filter.${key} must be an ISO 8601 time, got ${JSON.stringify(value)}`,
+      );
+    }
+    // Stores compare it with times kept in this form.
+    times[key] = new Date(Date.parse(value)).toISOString();
+  }
+  return Object.keys(times).length === 0 ? filter : { ...filter, ...times };
 }
 
 /**
