@@ -72,6 +72,16 @@ export interface MessageCount {
   readonly count: number;
 }
 
+/** How many of a ticket's newest occurrences `messages` reads by default, and at most. */
+export const MESSAGE_SAMPLE = 10_000;
+export const MAX_MESSAGE_SAMPLE = 1_000_000;
+
+export interface MessagesOptions {
+  readonly limit?: number;
+  /** Read only this many of the ticket's newest kept occurrences (1 to MAX_MESSAGE_SAMPLE; default MESSAGE_SAMPLE). */
+  readonly newest?: number;
+}
+
 /** A ticket and how many occurrences it had in a window. */
 export interface TicketCount {
   readonly ticketId: number;
@@ -105,9 +115,11 @@ export interface TicketAnalytics {
   /**
    * The distinct messages of a ticket's occurrences (the record JSON's
    * `message`, as kept), with counts, most frequent first (ties by message),
-   * at most `limit` (default 20). TICKET_NOT_FOUND when there is no ticket.
+   * at most `limit` (default 20), among its `newest` kept occurrences
+   * (default MESSAGE_SAMPLE: a busy ticket's page stays fast, and recent
+   * messages are what a reader wants). TICKET_NOT_FOUND when there is no ticket.
    */
-  messages(ticketId: number, options?: { readonly limit?: number }): Promise<MessageCount[]>;
+  messages(ticketId: number, options?: MessagesOptions): Promise<MessageCount[]>;
 
   /** The ticket's history of state changes and regressions, oldest first (ties by kind order above). */
   ticketEvents(ticketId: number): Promise<TicketEvent[]>;

@@ -85,8 +85,11 @@ export interface LinkStore {
  * - not sent (`postponeOutbox`): the row gives its id back and is pending
  *   again, or, when its problem has a pending row by then, merges into that
  *   row and goes.
- * So a problem has one pending row plus the frozen rows that may have
- * reached the tracker, however long its deliveries keep being postponed.
+ * While a problem has a frozen row with a delivery id (in flight, or maybe
+ * sent), its pending row is not leased: that row goes first. So a problem has
+ * at most one pending and one frozen row (rows of a version 1 store aside),
+ * however long its deliveries keep being postponed, retried, or leased again
+ * after a holder stalled or died.
  */
 export interface OutboxEntry {
   readonly id: number;
@@ -127,7 +130,9 @@ export interface OutboxStore {
    * Atomically lease up to `limit` entries of a tracker that are due and not
    * leased by a live owner, oldest first. A lease expires after `leaseMs`, so
    * the deliveries of a crashed process are picked up by another. Leased
-   * entries are frozen (see OutboxEntry) and carry their delivery id.
+   * entries are frozen (see OutboxEntry) and carry their delivery id. A
+   * pending row is left alone while its problem has a frozen row with a
+   * delivery id, whoever holds it and whenever it is due (see OutboxEntry).
    * `options.dueBy` (ISO 8601) leases entries due by that time instead of now
    * (a closing process sending held digests).
    */

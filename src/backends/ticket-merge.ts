@@ -68,6 +68,17 @@ export function regressionTime(ticket: Pick<RegressionBase, 'solvedAt'>, delta: 
 }
 
 /**
+ * The release a regression by `delta` is told with in the ticket's history:
+ * that of its latest occurrence, the one whose time regressionTime takes (of
+ * several at that time, the release of the last one that carried one, as
+ * lastRelease orders them); null when none of them carried a release.
+ */
+export function regressionRelease(delta: Pick<TicketDelta, 'lastSeen' | 'lastRelease'>): string | null {
+  const mark = delta.lastRelease;
+  return mark !== null && mark.time === isoTime(delta.lastSeen) ? mark.release : null;
+}
+
+/**
  * The environments kept once `added` (sorted) are seen: those kept, and new
  * ones while there is room, sorted. Null when they stay as they are.
  */
@@ -109,6 +120,8 @@ export interface MergePlan {
   readonly regressed: boolean;
   /** When it regressed (null when it did not). */
   readonly regressedAt: string | null;
+  /** The release it regressed with (regressionRelease; null when it did not, or without a release). */
+  readonly regressedRelease: string | null;
   readonly environments: readonly string[] | null;
   readonly firstRelease: ReleaseMark | null;
   readonly lastRelease: ReleaseMark | null;
@@ -119,6 +132,7 @@ export function planMerge(ticket: MergeBase, delta: TicketDelta, graceMs: number
   return {
     regressed,
     regressedAt: regressed ? regressionTime(ticket, delta) : null,
+    regressedRelease: regressed ? regressionRelease(delta) : null,
     environments: mergeEnvironments(ticket.environments, delta.environments),
     firstRelease: earlierMark(ticket.firstRelease, delta.firstRelease),
     lastRelease: laterMark(ticket.lastRelease, delta.lastRelease),

@@ -190,7 +190,7 @@ const FOREIGN: readonly Foreign[] = [
       sqlite(p, "update logtickets_meta set value = '99' where key = 'schema_version'");
     },
     code: 1,
-    message: /schema version is 99 but this logtickets knows version 4: upgrade logtickets/,
+    message: /schema version is 99 but this logtickets knows version 5: upgrade logtickets/,
   },
   {
     name: 'a store missing a column',

@@ -23,6 +23,7 @@ import type { JsonValue } from '../../src/logging/json-safe.js';
 import { groupByTicket } from '../../src/backends/batch.js';
 import { summarize } from '../../src/backends/outbox-summary.js';
 import { accessSuite } from './access-suite.js';
+import { analyticsCases } from './analytics-cases.js';
 import { processSuite } from './process-suite.js';
 import { releaseCases } from './release-cases.js';
 import { ticketStateCases } from './ticket-state-cases.js';
@@ -89,6 +90,8 @@ export function backendSuite(test: TestFn, factory: () => Promise<Subject>, quir
   processSuite(test, withSubject, quirks);
   ticketStateCases(test, withSubject);
   releaseCases(test, withSubject);
+  // Every backend this suite runs is a store, and every store has analytics.
+  analyticsCases(test, withSubject);
 
   test('the first occurrence creates a ticket with every field', async (t) => {
     await withSubject(async (_s, b) => {

@@ -3,9 +3,9 @@
  * OutboxEntry): one pending row per (tracker, problem) that new deliveries
  * merge into, frozen with a delivery id when leased (kept across retries and
  * expired leases, withdrawn by a postpone, which makes the row pending again:
- * outbox-postpone-cases.ts); leases of what is due by a given time; and under
- * a flood from several OS processes, at most one pending row and an exact
- * total count.
+ * outbox-postpone-cases.ts), the problem's pending row waiting while it has
+ * such a row; leases of what is due by a given time; and under a flood from
+ * several OS processes, at most one pending row and an exact total count.
  */
 
 import type { TestFn } from 'ava';
@@ -82,30 +82,32 @@ export function outboxMergeSuite(test: TestFn, factory: TrackerFactory): void {
 
       await store.retryOutbox(frozen!.id, 'p1', clock.at(0), 'HTTP 502');
       clock.ms += 1;
-      const again = await other.leaseOutbox('gh', 'p2', 10, 60_000);
-      t.is(again.length, 2);
-      const retried = again.find((e) => e.id === frozen!.id)!;
-      t.like(retried, { deliveryId, attempts: 1, lastError: 'HTTP 502', state: 'frozen', attempted: true });
-      t.deepEqual(retried.payload, frozen!.payload, 'a frozen row never changes');
-      const fresh = again.find((e) => e.id !== frozen!.id)!;
-      t.is(countOf(fresh.payload), 2);
-      t.false(fresh.attempted);
-      t.regex(fresh.deliveryId ?? '', UUID);
-      t.not(fresh.deliveryId, deliveryId);
+      // Maybe sent: it goes first, alone; the pending row waits for it.
+      const [retried, ...rest] = await other.leaseOutbox('gh', 'p2', 10, 60_000);
+      t.deepEqual(rest, [], 'the pending row waits while its problem has a frozen row');
+      t.like(retried, { id: frozen!.id, deliveryId, attempts: 1, lastError: 'HTTP 502', attempted: true });
+      t.deepEqual(retried!.payload, frozen!.payload, 'a frozen row never changes');
+      await other.completeOutbox([retried!.id], 'p2');
+      const [fresh] = await other.leaseOutbox('gh', 'p2', 10, 60_000);
+      t.is(countOf(fresh!.payload), 2);
+      t.false(fresh!.attempted);
+      t.regex(fresh!.deliveryId ?? '', UUID);
+      t.not(fresh!.deliveryId, deliveryId);
 
       // Postponed (a comment window): nothing was sent, so the next lease gives a new id.
-      await other.postponeOutbox([fresh.id], 'p2', clock.at(0));
+      await other.postponeOutbox([fresh!.id], 'p2', clock.at(0));
       clock.ms += 1;
       const [postponed] = await store.leaseOutbox('gh', 'p3', 1, 60_000);
-      t.like(postponed, { id: fresh.id, attempts: 0, state: 'frozen', attempted: false });
+      t.like(postponed, { id: fresh!.id, attempts: 0, state: 'frozen', attempted: false });
       t.regex(postponed!.deliveryId ?? '', UUID);
-      t.not(postponed!.deliveryId, fresh.deliveryId);
-      t.deepEqual(postponed!.payload, fresh.payload);
+      t.not(postponed!.deliveryId, fresh!.deliveryId);
+      t.deepEqual(postponed!.payload, fresh!.payload);
       await store.enqueueOutbox(one);
-      t.is(await store.countOutbox('gh'), 3, 'two frozen rows of earlier leases, one pending');
+      t.is(await store.countOutbox('gh'), 2, 'the frozen row of this lease, one pending');
+      t.deepEqual(await other.leaseOutbox('gh', 'p4', 10, 60_000), [], 'nothing due: the frozen row is held');
       await store.completeOutbox([postponed!.id], 'p3');
-      await other.completeOutbox([frozen!.id], 'p2');
       t.is(await store.countOutbox('gh'), 1);
+      t.like(await other.leaseOutbox('gh', 'p4', 10, 60_000), [{ attempted: false }]);
     }),
   );
 

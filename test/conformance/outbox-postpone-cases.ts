@@ -3,7 +3,8 @@
  * postponeOutbox): a postponed row (nothing was sent) is pending again
  * without a delivery id, or merges into its problem's pending row as the
  * older content, due at the later of the two times; a retried row (maybe
- * sent) stays frozen apart. Under a flood from several OS processes while a
+ * sent) stays frozen apart, and the problem's pending row waits for it (as
+ * for a row in flight). Under a flood from several OS processes while a
  * deliverer keeps leasing and postponing, a problem keeps one row and the
  * exact count. Part of outboxMergeSuite.
  */
@@ -146,47 +147,51 @@ export function outboxPostponeCases(test: TestFn, factory: TrackerFactory): void
   );
 
   test(
-    'outbox: several postponed rows of a problem end as one pending row, due at the latest time given',
+    'outbox: the pending row waits while its problem has a frozen row, held or retried; postponed, that row merges in',
     withStore(async (s, clock, t) => {
       const store = s.store;
       const h = hash();
       const one = (n: number) => deliveries('gh', [occurrence({ hash: h, time: at(n), data: { n } })]);
-      const held = [];
-      for (const n of [1, 2, 3]) {
+      await store.enqueueOutbox(one(1));
+      const [held] = await store.leaseOutbox('gh', 'p1', 10, 60_000);
+      for (const n of [2, 3]) {
         await store.enqueueOutbox(one(n));
-        // Each lease finds only the new pending row: the earlier ones are still held.
-        held.push(...(await store.leaseOutbox('gh', 'p1', 10, 60_000)));
+        // Due, but its problem's frozen row is held (in flight): not even a lease for held digests takes it.
+        t.deepEqual(await store.leaseOutbox('gh', 'p2', 10, 60_000, { dueBy: clock.at(3_600_000) }), []);
       }
-      await store.enqueueOutbox(one(4));
-      t.is(held.length, 3);
-      t.is(await store.countOutbox('gh'), 4);
-      await store.postponeOutbox([held[0]!.id, held[2]!.id, held[1]!.id], 'p1', clock.at(30_000));
+      t.is(await store.countOutbox('gh'), 2, 'one frozen row and one pending row, whatever comes in');
+      await store.postponeOutbox([held!.id], 'p1', clock.at(30_000));
       t.is(await store.countOutbox('gh'), 1, 'all in one row');
       clock.ms += 30_000;
       const [all] = await store.leaseOutbox('gh', 'p2', 10, 60_000);
       t.like(asSummary(all!.payload), {
-        count: 4,
+        count: 3,
         first: at(1),
-        last: at(4),
+        last: at(3),
         firstRecord: { n: 1 },
-        latestRecord: { n: 4 },
+        latestRecord: { n: 3 },
       });
 
-      // One postponed to a later time than another of its problem: the later time holds for the problem.
-      await store.enqueueOutbox(one(5));
-      const [fifth] = await store.leaseOutbox('gh', 'p3', 10, 60_000);
-      await store.postponeOutbox([all!.id], 'p2', clock.at(60_000));
-      await store.postponeOutbox([fifth!.id], 'p3', clock.at(10_000));
+      // Maybe sent: retried, due later. The pending row waits for it to go first, whenever that is.
+      await store.enqueueOutbox(one(4));
+      await store.retryOutbox(all!.id, 'p2', clock.at(60_000), 'HTTP 502');
+      t.deepEqual(await store.leaseOutbox('gh', 'p3', 10, 60_000), [], 'the retried row is not due: nothing is');
+      clock.ms += 60_000;
+      const [retried, ...rest] = await store.leaseOutbox('gh', 'p3', 10, 60_000);
+      t.like(retried, { id: all!.id, attempted: true, attempts: 1 });
+      t.deepEqual(rest, []);
+      // Looked for and not found: it merges into the pending row as the older content, due at the later time.
+      await store.postponeOutbox([retried!.id], 'p3', clock.at(10_000));
       t.is(await store.countOutbox('gh'), 1);
-      t.deepEqual(await store.leaseOutbox('gh', 'p4', 10, 60_000, { dueBy: clock.at(59_999) }), []);
-      const [later] = await store.leaseOutbox('gh', 'p4', 10, 60_000, { dueBy: clock.at(60_000) });
-      t.like(later, { id: all!.id, availableAt: clock.at(60_000) });
-      t.like(asSummary(later!.payload), { count: 5, last: at(5), latestRecord: { n: 5 } });
+      t.deepEqual(await store.leaseOutbox('gh', 'p4', 10, 60_000, { dueBy: clock.at(9_999) }), []);
+      const [later] = await store.leaseOutbox('gh', 'p4', 10, 60_000, { dueBy: clock.at(10_000) });
+      t.like(later, { attempted: false, availableAt: clock.at(10_000) });
+      t.like(asSummary(later!.payload), { count: 4, first: at(1), last: at(4), latestRecord: { n: 4 } });
     }),
   );
 
   test(
-    'outbox: a retried row stays frozen apart; another row of its problem postponed merges into the pending row',
+    'outbox: a retried row stays frozen apart and goes first; the pending row takes what comes meanwhile',
     withStore(async (s, clock, t) => {
       const store = s.store;
       const h = hash();
@@ -196,31 +201,25 @@ export function outboxPostponeCases(test: TestFn, factory: TrackerFactory): void
       // Maybe sent: kept frozen with its id.
       await store.retryOutbox(first!.id, 'p1', clock.at(0), 'HTTP 502');
       await store.enqueueOutbox(one(2));
-      const both = await store.leaseOutbox('gh', 'p2', 10, 60_000);
-      t.deepEqual(
-        both.map((e) => [e.id === first!.id, e.attempted]),
-        [
-          [true, true],
-          [false, false],
-        ],
-      );
-      const [retried, second] = both;
+      const [retried, ...rest] = await store.leaseOutbox('gh', 'p2', 10, 60_000);
+      t.like(retried, { id: first!.id, attempted: true, attempts: 1 });
+      t.deepEqual(rest, [], 'the pending row waits');
       await store.retryOutbox(retried!.id, 'p2', clock.at(0), 'HTTP 503');
       await store.enqueueOutbox(one(3));
-      // Not sent: into the pending row, not into the retried one.
-      await store.postponeOutbox([second!.id], 'p2', clock.at(0));
       t.is(await store.countOutbox('gh'), 2, 'the retried row and one pending row');
 
       clock.ms += 1;
       const again = await store.leaseOutbox('gh', 'p3', 10, 60_000);
-      t.is(again.length, 2);
+      t.is(again.length, 1);
       t.like(again[0], { id: first!.id, deliveryId: first!.deliveryId, attempted: true, attempts: 2 });
       t.like(again[0], { lastError: 'HTTP 503', state: 'frozen' });
       t.deepEqual(again[0]!.payload, first!.payload, 'the retried row never changes');
-      t.not(again[1]!.id, second!.id);
-      t.like(again[1], { attempted: false, attempts: 0 });
-      t.like(asSummary(again[1]!.payload), { count: 2, first: at(2), last: at(3), latestRecord: { n: 3 } });
-      t.not(again[1]!.deliveryId, second!.deliveryId);
+      // Found in the tracker: done. Then the pending row goes, with what came meanwhile.
+      await store.completeOutbox([first!.id], 'p3');
+      const [next] = await store.leaseOutbox('gh', 'p4', 10, 60_000);
+      t.like(next, { attempted: false, attempts: 0 });
+      t.like(asSummary(next!.payload), { count: 2, first: at(2), last: at(3), latestRecord: { n: 3 } });
+      t.not(next!.deliveryId, first!.deliveryId);
     }),
   );
 

@@ -8,6 +8,18 @@
  */
 
 import { StateShortcuts } from '../state-shortcuts.js';
+import type {
+  BucketCount,
+  HistogramOptions,
+  MessageCount,
+  MessagesOptions,
+  SparklineOptions,
+  TicketAnalytics,
+  TicketCount,
+  TicketEvent,
+  TimeWindow,
+} from '../analytics.js';
+import { stateChangeEvent } from '../analytics-rules.js';
 import {
   readOnlyError,
   type GetOccurrencesOptions,
@@ -39,9 +51,10 @@ import {
   ticketNotFound,
   ticketQuery,
 } from '../query-options.js';
-import { changeRelease, changeTime, checkSettableState } from '../ticket-state.js';
+import { changeRelease, changeTime, checkSettableState, stateOf } from '../ticket-state.js';
 import { checkOptions } from '../../options.js';
 import type { BudgetWindow, TrackerLease, TrackerState, TrackerStatePatch, WriteGrant } from '../tracker-state.js';
+import { MemoryAnalytics } from './memory-analytics.js';
 import { MemoryLinks } from './memory-links.js';
 import { clone, MemoryOutbox } from './memory-outbox.js';
 import { MemoryTickets, view, type StoredTicket } from './memory-tickets.js';
@@ -52,10 +65,11 @@ export interface MemoryBackendOptions extends Pick<StoreAccessOptions, 'readOnly
   readonly now?: () => Date;
 }
 
-export class MemoryBackend extends StateShortcuts implements TicketStore {
+export class MemoryBackend extends StateShortcuts implements TicketStore, TicketAnalytics {
   readonly name = 'memory';
   private readonly now: () => Date;
   private readonly store = new MemoryTickets();
+  private readonly analytics = new MemoryAnalytics(this.store, this.name);
   private readonly links: MemoryLinks;
   private readonly appliedBatches: AppliedBatches;
   private readonly readOnly: boolean;
@@ -121,7 +135,9 @@ export class MemoryBackend extends StateShortcuts implements TicketStore {
     if (list === undefined) throw ticketNotFound(ticketId, this.name);
     const sign = q.descending ? -1 : 1;
     const sorted = [...list].sort((a, b) => (a.time === b.time ? a.id - b.id : a.time < b.time ? -1 : 1) * sign);
-    return sorted.slice(q.offset, q.offset + q.limit).map((o) => ({ ...o, data: clone(o.data) }));
+    return sorted
+      .slice(q.offset, q.offset + q.limit)
+      .map(({ weight: _weight, ...o }) => ({ ...o, data: clone(o.data) }));
   }
 
   async setTicketState(id: number, state: SettableState, options?: StateChangeOptions): Promise<Ticket> {
@@ -133,18 +149,52 @@ export class MemoryBackend extends StateShortcuts implements TicketStore {
     const ticket = this.mustGet(id);
     // The later change wins: one older than the last is ignored.
     if (ticket.stateChangedAt !== null && ticket.stateChangedAt > at) return view(ticket);
+    const before = stateOf(ticket);
     ticket.solved = state === 'solved';
     ticket.solvedAt = state === 'solved' ? at : null;
     ticket.solvedInRelease =
       state !== 'solved' ? null : release === undefined ? this.store.newestRelease(ticket.appId) : release;
     ticket.mutedAt = state === 'muted' ? at : null;
     ticket.stateChangedAt = at;
+    const kind = stateChangeEvent(before, stateOf(ticket));
+    if (kind !== null) {
+      const release = kind === 'solved' ? ticket.solvedInRelease : null;
+      this.store.addEvent({ ticketId: id, kind, at, release });
+    }
     return view(ticket);
   }
 
   async deleteTicket(id: number): Promise<void> {
     this.writable('delete a ticket');
     this.store.delete(this.mustGet(id));
+  }
+
+  // -- analytics (memory-analytics.ts) ----------------------------------------
+
+  async histogram(ticketId: number | null, options: HistogramOptions): Promise<BucketCount[]> {
+    return this.analytics.histogram(ticketId, options);
+  }
+
+  async newTickets(options: HistogramOptions): Promise<BucketCount[]> {
+    return this.analytics.newTickets(options);
+  }
+
+  async sparklines(ticketIds: readonly number[], options: SparklineOptions): Promise<Map<number, number[]>> {
+    return this.analytics.sparklines(ticketIds, options);
+  }
+
+  async topTickets(
+    options: TimeWindow & { readonly limit?: number; readonly filter?: TicketFilter },
+  ): Promise<TicketCount[]> {
+    return this.analytics.topTickets(options);
+  }
+
+  async messages(ticketId: number, options?: MessagesOptions): Promise<MessageCount[]> {
+    return this.analytics.messages(ticketId, options);
+  }
+
+  async ticketEvents(ticketId: number): Promise<TicketEvent[]> {
+    return this.analytics.ticketEvents(ticketId);
   }
 
   // -- links (memory-links.ts) ------------------------------------------------

@@ -2,9 +2,10 @@
  * The in-memory store's outbox: at most one pending row per (tracker, app
  * id, hash), merged into by every new delivery of that problem; a lease
  * freezes a row and gives it a delivery id unless it still holds one from an
- * earlier lease (then the entry is `attempted`); a postpone makes it pending
- * again without an id, or merges it into the problem's pending row. Every
- * method runs to its end without awaiting, so each is atomic here.
+ * earlier lease (then the entry is `attempted`), and leaves a pending row
+ * alone while its problem has a frozen row with an id; a postpone makes it
+ * pending again without an id, or merges it into the problem's pending row.
+ * Every method runs to its end without awaiting, so each is atomic here.
  */
 
 import type { JsonValue } from '../../logging/json-safe.js';
@@ -72,16 +73,22 @@ export class MemoryOutbox {
     const now = this.now();
     const due = leaseDueBy(now, options).toISOString();
     const leased: OutboxEntry[] = [];
+    // Problems with a frozen row that a lease gave an id (in flight, or maybe sent): their pending row waits.
+    const handedOut = new Set<string>();
+    for (const { entry } of this.rows.values())
+      if (entry.state === 'frozen' && entry.deliveryId !== null) handedOut.add(pendingKey(entry));
     for (const item of [...this.rows.values()].sort((a, b) => a.entry.id - b.entry.id)) {
       if (leased.length >= limit) break;
       if (item.entry.tracker !== tracker || item.entry.availableAt > due) continue;
       if (item.owner !== null && item.leasedUntil > now.getTime()) continue;
+      const key = pendingKey(item.entry);
+      if (item.entry.state === 'pending') {
+        if (handedOut.has(key)) continue;
+        item.entry.state = 'frozen';
+        this.pending.delete(key);
+      }
       item.owner = owner;
       item.leasedUntil = now.getTime() + leaseMs;
-      if (item.entry.state === 'pending') {
-        item.entry.state = 'frozen';
-        this.pending.delete(pendingKey(item.entry));
-      }
       const attempted = item.entry.deliveryId !== null;
       item.entry.deliveryId ??= newDeliveryId(now);
       leased.push({ ...item.entry, payload: clone(item.entry.payload), attempted });

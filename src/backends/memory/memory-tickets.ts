@@ -4,6 +4,7 @@
  * (ticket-merge.ts) that every store follows.
  */
 
+import type { TicketEvent } from '../analytics.js';
 import { isoTime, ticketKey, type ReleaseMark, type TicketDelta } from '../batch.js';
 import type { RecordOutcome, StoredOccurrence, Ticket, TicketFilter } from '../contract.js';
 import { filterStates } from '../query-options.js';
@@ -21,10 +22,17 @@ export type StoredTicket = {
   lastRelease: ReleaseMark | null;
 };
 
+/** An occurrence as the store keeps it: with how many it stands for (OccurrenceInput.count). */
+export interface MemoryOccurrence extends StoredOccurrence {
+  readonly weight: number;
+}
+
 export class MemoryTickets {
   readonly tickets = new Map<number, StoredTicket>();
   readonly byKey = new Map<string, number>();
-  readonly occurrences = new Map<number, StoredOccurrence[]>();
+  readonly occurrences = new Map<number, MemoryOccurrence[]>();
+  /** Each ticket's history of state changes and regressions, in the order they were made. */
+  readonly events = new Map<number, TicketEvent[]>();
   /** First sightings: app id and release (ticketKey) → time. */
   private readonly releases = new Map<string, string>();
   private nextTicketId = 1;
@@ -80,6 +88,7 @@ export class MemoryTickets {
         ticket.regressionCount += 1;
         ticket.lastRegressionAt = plan.regressedAt;
         ticket.stateChangedAt = plan.regressedAt;
+        this.addEvent({ ticketId: id, kind: 'regressed', at: plan.regressedAt!, release: plan.regressedRelease });
       }
       ticket.occurrenceCount += delta.count;
       const lastSeen = isoTime(delta.lastSeen);
@@ -99,6 +108,7 @@ export class MemoryTickets {
         data: clone(item.data),
         release: item.release ?? null,
         environment: item.environment ?? null,
+        weight: item.count ?? 1,
       });
     }
     const ticket = this.tickets.get(id)!;
@@ -138,9 +148,16 @@ export class MemoryTickets {
     return newestRelease(seen);
   }
 
+  addEvent(event: TicketEvent): void {
+    const list = this.events.get(event.ticketId);
+    if (list === undefined) this.events.set(event.ticketId, [event]);
+    else list.push(event);
+  }
+
   delete(ticket: StoredTicket): void {
     this.tickets.delete(ticket.id);
     this.occurrences.delete(ticket.id);
+    this.events.delete(ticket.id);
     this.byKey.delete(ticketKey(ticket.appId, ticket.hash));
   }
 
@@ -151,7 +168,12 @@ export class MemoryTickets {
 
   matcher(f: TicketFilter): (ticket: Ticket) => boolean {
     const states = filterStates(f);
+    // Case is ignored as JavaScript folds it; the text is matched as it is, no character is special.
+    const search = f.search?.toLowerCase();
     return (ticket) =>
+      (search === undefined || ticket.title.toLowerCase().includes(search)) &&
+      (f.seenSince === undefined || ticket.lastSeen >= f.seenSince) &&
+      (f.seenBefore === undefined || ticket.firstSeen < f.seenBefore) &&
       (f.hash === undefined || ticket.hash === f.hash) &&
       (f.solved === undefined || ticket.solved === f.solved) &&
       (states === undefined || states.includes(ticket.state)) &&

@@ -8,21 +8,35 @@
  *   created by an upsert guarded by the unique (appId, hash) index;
  * - a regression is a separate update that only matches a ticket solved
  *   before the occurrence's grace window, so exactly one writer reopens it;
- * - a state change is one conditional update that only matches a ticket
- *   whose last change is not later (mongodb-ticket-state.ts);
+ * - a state change is one conditional update that only matches the ticket
+ *   as it was read, with no later change (mongodb-ticket-state.ts);
+ * - the event a state change or a regression adds to the ticket's history
+ *   is put on the ticket by that same update (mongodb-ticket-events.ts);
  * - a batch the pipeline retries carries the same batch id, and is
  *   recognised exactly even after a partial write (mongodb-record.ts);
  * - ids users see are numbers from an atomic counter.
+ *
+ * Analytics are aggregations the server runs (mongodb-analytics.ts).
  *
  * The client is closed after a short idle time, so the store never keeps a process alive
  * (mongodb-connection.ts). Opened read-only, it creates nothing and refuses every write.
  */
 
 import { StateShortcuts } from '../state-shortcuts.js';
-import type { Document, MongoClient, MongoClientOptions, WriteConcernSettings } from 'mongodb';
+import type { Document, MongoClient } from 'mongodb';
 import { randomUUID } from 'node:crypto';
-import { LogticketsError, secretMatchers, uriSecrets, type SecretMatchers } from '../../errors.js';
-import { checkOptions } from '../../options.js';
+import type { SecretMatchers } from '../../errors.js';
+import type {
+  BucketCount,
+  HistogramOptions,
+  MessageCount,
+  MessagesOptions,
+  SparklineOptions,
+  TicketAnalytics,
+  TicketCount,
+  TicketEvent,
+  TimeWindow,
+} from '../analytics.js';
 import { groupByTicket } from '../batch.js';
 import { leaseDueBy } from '../delivery-id.js';
 import {
@@ -39,7 +53,6 @@ import {
   type RecordOutcome,
   type SettableState,
   type StateChangeOptions,
-  type StoreAccessOptions,
   type StoredOccurrence,
   type Ticket,
   type TicketFilter,
@@ -56,47 +69,27 @@ import {
 } from '../query-options.js';
 import { changeRelease, changeTime, checkSettableState } from '../ticket-state.js';
 import { DEFAULT_IDLE_CLOSE_MS, MongoConnection, type Collections, type MongoAccess } from './mongodb-connection.js';
-import { mongoFilter, ORDER_FIELDS, toOccurrence, toTicket } from './mongodb-documents.js';
+import { MongoAnalytics } from './mongodb-analytics.js';
+import { filterQuery, ORDER_FIELDS, toOccurrence, toTicket } from './mongodb-documents.js';
 import { classifyMongoError } from './mongodb-errors.js';
 import { takeCommentSlot, takeLink } from './mongodb-claims.js';
 import * as links from './mongodb-links.js';
 import { mergeOutbox, retryRow, takeLeases } from './mongodb-outbox.js';
 import { postponeRows } from './mongodb-outbox-postpone.js';
 import { recordDeltas, type RecordContext } from './mongodb-record.js';
-import { ticketsOfRelease } from './mongodb-releases.js';
 import { changeTicketState } from './mongodb-ticket-state.js';
 import * as ts from './mongodb-tracker-state.js';
 import type { BudgetWindow, TrackerLease, TrackerState, TrackerStatePatch, WriteGrant } from '../tracker-state.js';
-import { parseMongoUri } from './mongodb-uri.js';
+import { readTarget, type MongoDBBackendOptions } from './mongodb-options.js';
+
+export type { MongoDBBackendOptions } from './mongodb-options.js';
 
 type LeaseArgs = Parameters<TicketStore['leaseOutbox']>;
 
-export interface MongoDBBackendOptions extends StoreAccessOptions {
-  /** Database name (default: the one in the URI, else `logtickets`). */
-  readonly database?: string;
-  /** Collection name prefix (default `logtickets_`). */
-  readonly prefix?: string;
-  /** Write concern of every write (default `{ w: 'majority' }`). */
-  readonly writeConcern?: WriteConcernSettings;
-  /** Keep only the newest N occurrences of each ticket (counts stay exact). Default: keep all. */
-  readonly retention?: number;
-  /** How long to look for a server before a write fails and is retried later (default 5 000 ms). */
-  readonly serverSelectionTimeoutMs?: number;
-  /**
-   * Close the connection after this long without a call (default 1 000 ms);
-   * the next call connects again. This is what lets a process that just ends
-   * exit. 0 keeps it until close(). Not used for a client passed in.
-   */
-  readonly idleCloseMs?: number;
-  /** Extra driver options, for a URI. */
-  readonly clientOptions?: MongoClientOptions;
-  /** The clock used for solvedAt, claims and leases (tests pass their own). */
-  readonly now?: () => Date;
-}
-
-export class MongoDBBackend extends StateShortcuts implements TicketStore {
+export class MongoDBBackend extends StateShortcuts implements TicketStore, TicketAnalytics {
   readonly name: string;
   private readonly connection: MongoConnection;
+  private readonly analytics: MongoAnalytics;
   private readonly access: MongoAccess;
   private readonly now: () => Date;
   private readonly rc: RecordContext;
@@ -106,55 +99,17 @@ export class MongoDBBackend extends StateShortcuts implements TicketStore {
   /** `target`: a `mongodb://` / `mongodb+srv://` URI, or a MongoClient you already have (you keep closing it). */
   constructor(target: string | MongoClient, options: MongoDBBackendOptions = {}) {
     super();
-    checkOptions('MongoDBBackend options', options, {
-      database: 'string',
-      prefix: 'string',
-      writeConcern: 'object',
-      retention: 'any',
-      serverSelectionTimeoutMs: { integer: { min: 1 } },
-      idleCloseMs: { integer: { min: 0 } },
-      clientOptions: 'object',
-      now: 'function',
-      readOnly: 'boolean',
-      createIfMissing: 'boolean',
-    });
-    const prefix = options.prefix ?? 'logtickets_';
-    if (!/^[A-Za-z0-9_.-]{0,60}$/.test(prefix)) {
-      throw new LogticketsError(
-        'INVALID_ARGUMENT',
-        `prefix must be letters, digits, _ . or -; got ${JSON.stringify(prefix)}`,
-      );
-    }
-    if (options.retention !== undefined && (!Number.isInteger(options.retention) || options.retention < 1)) {
-      throw new LogticketsError(
-        'INVALID_ARGUMENT',
-        `retention must be a positive integer, got ${String(options.retention)}`,
-      );
-    }
-    let database: string;
-    let source: { uri: string } | { client: MongoClient };
-    if (typeof target === 'string') {
-      const parsed = parseMongoUri(target);
-      database = options.database ?? parsed.database ?? 'logtickets';
-      this.name = parsed.name.replace(/\/[^/]*$/, `/${database}`);
-      source = { uri: target };
-      this.#secrets = secretMatchers(uriSecrets(target));
-    } else if (target !== null && typeof target === 'object' && typeof (target as MongoClient).db === 'function') {
-      database = options.database ?? 'logtickets';
-      this.name = `mongodb:${database}`;
-      source = { client: target };
-      this.#secrets = [];
-    } else {
-      throw new LogticketsError('INVALID_ARGUMENT', 'target must be a mongodb:// URI or a MongoClient');
-    }
+    const settings = readTarget(target, options);
+    this.name = settings.name;
+    this.#secrets = settings.secrets;
     this.access = options.readOnly === true ? 'read-only' : options.createIfMissing === false ? 'existing' : 'create';
     this.now = options.now ?? (() => new Date());
     this.rc = { name: this.name, now: this.now, retention: options.retention, lastPrune: 0 };
     this.connection = new MongoConnection({
       name: this.name,
-      target: source,
-      database,
-      prefix,
+      target: settings.source,
+      database: settings.database,
+      prefix: settings.prefix,
       access: this.access,
       writeConcern: options.writeConcern,
       serverSelectionTimeoutMs: options.serverSelectionTimeoutMs,
@@ -162,6 +117,7 @@ export class MongoDBBackend extends StateShortcuts implements TicketStore {
       idleCloseMs: options.idleCloseMs ?? DEFAULT_IDLE_CLOSE_MS,
       secrets: this.#secrets,
     });
+    this.analytics = new MongoAnalytics(this.name, (action, fn) => this.run(action, fn));
   }
 
   /** Whether writes are refused (opened with `readOnly`). */
@@ -199,7 +155,7 @@ export class MongoDBBackend extends StateShortcuts implements TicketStore {
 
   async countTickets(filter: TicketFilter = {}): Promise<number> {
     const checked = checkFilter(filter);
-    return this.run('count tickets', async (c) => c.tickets.countDocuments(await this.query(c, checked)));
+    return this.run('count tickets', async (c) => c.tickets.countDocuments(await filterQuery(c, checked)));
   }
 
   async getTickets(options: GetTicketsOptions = {}): Promise<Ticket[]> {
@@ -210,7 +166,7 @@ export class MongoDBBackend extends StateShortcuts implements TicketStore {
     const docs = await this.run('list tickets', (c) =>
       q.limit === 0
         ? Promise.resolve([])
-        : this.query(c, q.filter).then((query) =>
+        : filterQuery(c, q.filter).then((query) =>
             c.tickets.find(query).sort(sort).skip(q.offset).limit(q.limit).toArray(),
           ),
     );
@@ -252,9 +208,33 @@ export class MongoDBBackend extends StateShortcuts implements TicketStore {
     const deleted = await this.write('delete a ticket', async (c) => {
       const result = await c.tickets.deleteOne({ _id: id as never });
       await c.occurrences.deleteMany({ ticketId: id });
+      await c.ticketEvents.deleteMany({ ticketId: id });
       return result.deletedCount;
     });
     if (deleted === 0) throw ticketNotFound(id, this.name);
+  }
+
+  // -- analytics (mongodb-analytics.ts) ---------------------------------------
+
+  histogram(ticketId: number | null, options: HistogramOptions): Promise<BucketCount[]> {
+    return this.analytics.histogram(ticketId, options);
+  }
+  newTickets(options: HistogramOptions): Promise<BucketCount[]> {
+    return this.analytics.newTickets(options);
+  }
+  sparklines(ticketIds: readonly number[], options: SparklineOptions): Promise<Map<number, number[]>> {
+    return this.analytics.sparklines(ticketIds, options);
+  }
+  topTickets(
+    options: TimeWindow & { readonly limit?: number; readonly filter?: TicketFilter },
+  ): Promise<TicketCount[]> {
+    return this.analytics.topTickets(options);
+  }
+  messages(ticketId: number, options?: MessagesOptions): Promise<MessageCount[]> {
+    return this.analytics.messages(ticketId, options);
+  }
+  ticketEvents(ticketId: number): Promise<TicketEvent[]> {
+    return this.analytics.ticketEvents(ticketId);
   }
 
   // -- links -----------------------------------------------------------------
@@ -362,12 +342,6 @@ export class MongoDBBackend extends StateShortcuts implements TicketStore {
   }
 
   // -- plumbing --------------------------------------------------------------
-
-  /** The query of a filter; one by release first finds the tickets with an occurrence from it. */
-  private async query(c: Collections, filter: TicketFilter): Promise<Document> {
-    const query = mongoFilter(filter);
-    return filter.release === undefined ? query : { ...query, _id: { $in: await ticketsOfRelease(c, filter.release) } };
-  }
 
   private async run<T>(action: string, fn: (c: Collections) => Promise<T>): Promise<T> {
     try {

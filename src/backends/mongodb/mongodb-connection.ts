@@ -30,6 +30,8 @@ export interface Collections {
   trackers: Collection<Document>;
   /** Per app and release: its first sighting (mongodb-releases.ts). */
   releases: Collection<Document>;
+  /** Each ticket's history of state changes and regressions (mongodb-ticket-events.ts). */
+  ticketEvents: Collection<Document>;
 }
 
 /** `create`: make missing indexes (a writer); `existing`: the store must be there; `read-only`: never write. */
@@ -159,6 +161,7 @@ export class MongoConnection {
       batches: db.collection(name('batches')),
       trackers: db.collection(name('trackers')),
       releases: db.collection(name('releases')),
+      ticketEvents: db.collection(name('ticket_events')),
     };
     if (!this.schemaChecked) {
       if (this.#s.access === 'create') await createIndexes(c);
@@ -179,6 +182,10 @@ async function createIndexes(c: Collections): Promise<void> {
     c.occurrences.createIndex({ b: 1, i: 1 }, { unique: true, name: 'batch_entry' }),
     // The release filter finds the tickets with an occurrence from a release.
     c.occurrences.createIndex({ release: 1, ticketId: 1 }, { name: 'by_release' }),
+    // Analytics of all tickets: the occurrences of a window, and the tickets first seen in one.
+    c.occurrences.createIndex({ time: 1 }, { name: 'by_time' }),
+    c.tickets.createIndex({ firstSeen: 1 }, { name: 'first_seen' }),
+    c.ticketEvents.createIndex({ ticketId: 1, at: 1 }, { name: 'by_ticket' }),
     c.releases.createIndex({ appId: 1, release: 1 }, { unique: true, name: 'release_key' }),
     c.links.createIndex({ tracker: 1, appId: 1, hash: 1 }, { unique: true, name: 'link_key' }),
     // Two-way sync finds the links of the tickets a tracker changed.

@@ -16,6 +16,9 @@
  * keeps it, `environments` (unsorted; sorted when read) and
  * `solvedInRelease`; an occurrence keeps `release` and `environment`.
  * Documents written before there were any read as null and [].
+ *
+ * A title search is a case-insensitive regular expression of the text with
+ * every pattern character escaped (literalPattern).
  */
 
 import type { Document } from 'mongodb';
@@ -33,6 +36,8 @@ import { filterStates } from '../query-options.js';
 import { fromMarkText } from '../ticket-merge.js';
 import { SETTABLE_STATES, stateOf, type SettableState, type TicketState } from '../ticket-state.js';
 import { fromBsonKeys } from './bson-keys.js';
+import type { Collections } from './mongodb-connection.js';
+import { ticketsOfRelease } from './mongodb-releases.js';
 
 export const ORDER_FIELDS: Record<TicketOrderField, string> = {
   id: '_id',
@@ -54,12 +59,34 @@ export function mongoFilter(f: TicketFilter): Document {
   if (f.channel !== undefined) query.channel = f.channel;
   // An array field matches a value it holds.
   if (f.environment !== undefined) query.environments = f.environment;
+  if (f.search !== undefined && f.search !== '') query.title = { $regex: literalPattern(f.search), $options: 'i' };
+  // checkFilter gives both times in full ISO form.
+  if (f.seenSince !== undefined) query.lastSeen = { $gte: new Date(f.seenSince) };
+  if (f.seenBefore !== undefined) query.firstSeen = { $lt: new Date(f.seenBefore) };
   const and: Document[] = [];
   const states = filterStates(f);
   if (states !== undefined) and.push(stateFilter(states));
   if (f.muted !== undefined) and.push({ mutedAt: f.muted ? { $ne: null } : null });
   if (and.length > 0) query.$and = and;
   return query;
+}
+
+/**
+ * A regular expression that matches `text` as it is: every character that
+ * means something in a pattern is escaped, and control characters (NUL is
+ * refused in a pattern) are written as code points, in a form both MongoDB
+ * (PCRE) and FerretDB (Go's regexp) read.
+ */
+export function literalPattern(text: string): string {
+  return text
+    .replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')
+    .replace(/[\u0000-\u001f\u007f]/g, (ch) => `\\x{${ch.charCodeAt(0).toString(16)}}`);
+}
+
+/** The query of a filter; one by release first finds the tickets with an occurrence from it. */
+export async function filterQuery(c: Collections, filter: TicketFilter): Promise<Document> {
+  const query = mongoFilter(filter);
+  return filter.release === undefined ? query : { ...query, _id: { $in: await ticketsOfRelease(c, filter.release) } };
 }
 
 /** How a document of an older version, without `state`, shows each state (none was muted). */

@@ -139,14 +139,6 @@ export async function unmarkOutbox(
   }
 }
 
-/**
- * Lease up to `limit` entries of a tracker due by `dueBy` (delivery-id.ts,
- * leaseDueBy), oldest first, and freeze them. Only entries that were there
- * when the lease started are considered (ids up to the newest due one then),
- * so a lease never chases the rows that writers keep adding meanwhile. Each
- * is taken by one atomic conditional update: two owners never hold the same
- * entry, and one that another owner took in between is skipped for the next.
- */
 /** Not delivered: the row is released, due again at `availableAt`, with one more attempt (only its owner may). */
 export async function retryRow(c: Collections, id: number, owner: string, availableAt: Date, error: string) {
   await c.outbox.updateOne(
@@ -155,6 +147,15 @@ export async function retryRow(c: Collections, id: number, owner: string, availa
   );
 }
 
+/**
+ * Lease up to `limit` entries of a tracker due by `dueBy` (delivery-id.ts,
+ * leaseDueBy), oldest first, and freeze them. Only entries that were there
+ * when the lease started are considered (ids up to the newest due one then),
+ * so a lease never chases the rows that writers keep adding meanwhile. Each
+ * is taken by one atomic conditional update: two owners never hold the same
+ * entry, and one that another owner took in between is skipped for the next.
+ * A pending row waits while its problem has a frozen row with an id (handedOut).
+ */
 export async function takeLeases(
   c: Collections,
   tracker: string,
@@ -175,18 +176,44 @@ export async function takeLeases(
   while (leased.length < limit) {
     const ids: Document = after === null ? { $lte: newest._id } : { $gt: after, $lte: newest._id };
     const candidates = await c.outbox
-      .find({ ...due, _id: ids }, { projection: { _id: 1 } })
+      .find({ ...due, _id: ids }, { projection: { _id: 1, appId: 1, hash: 1, state: 1, absorbed: 1 } })
       .sort({ _id: 1 })
       .limit(limit - leased.length)
       .toArray();
     if (candidates.length === 0) break;
     for (const candidate of candidates) {
+      if (candidate.state === 'pending' && (await handedOut(c, tracker, candidate))) continue;
       const entry = await takeOne(c, candidate._id, due, owner, now, until);
       if (entry !== null) leased.push(entry);
     }
     after = candidates[candidates.length - 1]!._id;
   }
   return leased;
+}
+
+/**
+ * Whether a pending row's problem has a frozen row that a lease gave an id
+ * (in flight, or maybe sent): then the pending row waits. Asked after the
+ * pending row was read, so a row frozen before the pending row started is
+ * seen; the only row that could be frozen in between is the pending row
+ * itself, which the taking update settles. Rows the pending row absorbed
+ * (a postpone that died midway) are its own content and do not count.
+ */
+async function handedOut(c: Collections, tracker: string, pending: Document): Promise<boolean> {
+  // Itself (frozen by another lease since it was read: the taking update settles that), and what it absorbed.
+  const own = [pending._id, ...(Array.isArray(pending.absorbed) ? (pending.absorbed as unknown[]) : [])];
+  const frozen = await c.outbox.findOne(
+    {
+      tracker,
+      appId: pending.appId,
+      hash: pending.hash,
+      state: 'frozen',
+      deliveryId: { $ne: null },
+      _id: { $nin: own as never[] },
+    },
+    { projection: { _id: 1 } },
+  );
+  return frozen !== null;
 }
 
 /**

@@ -27,6 +27,10 @@
  * first (mongodb-releases.ts); the count keeps the first and last release; a
  * ticket solved in a release follows the release rule, and new environments
  * are added after the count (mongodb-ticket-merge.ts).
+ *
+ * Each occurrence keeps its weight and time buckets, and a ticket those of
+ * its first sighting (mongodb-buckets.ts); a regression is added to the
+ * ticket's history by the update that reopens it (mongodb-ticket-events.ts).
  */
 
 import type { Collection, Document } from 'mongodb';
@@ -40,6 +44,9 @@ import { allocate } from './mongodb-counters.js';
 import { mergeOutbox, unmarkOutbox } from './mongodb-outbox.js';
 import { registerReleases, type Sightings } from './mongodb-releases.js';
 import { addEnvironments, countSolvedInRelease, markUpdates, newTicketFields } from './mongodb-ticket-merge.js';
+import { regressionRelease } from '../ticket-merge.js';
+import { firstBuckets, fixFirstBuckets, occurrenceBuckets } from './mongodb-buckets.js';
+import { flushEvents, pendingEvent } from './mongodb-ticket-events.js';
 
 /**
  * A safety bound on a ticket's pending list. It only holds batches whose
@@ -89,9 +96,11 @@ export async function recordDeltas(
     const outcome = await applyDelta(ctx, c, delta, batchId, graceMs, sightings);
     outcomes.push(outcome);
     for (const item of delta.occurrences) {
+      const time = new Date(item.time);
       docs.push({
         ticketId: outcome.ticketId,
-        time: new Date(item.time),
+        time,
+        ...occurrenceBuckets(time, item.count ?? 1),
         data: toBsonKeys(item.data),
         release: item.release ?? null,
         environment: item.environment ?? null,
@@ -123,6 +132,8 @@ async function currentOutcomes(c: Collections, deltas: readonly TicketDelta[]): 
   const outcomes: RecordOutcome[] = [];
   for (const delta of deltas) {
     const doc = await c.tickets.findOne({ appId: delta.appId, hash: delta.hash });
+    // Events a first attempt that died left on the ticket.
+    if (doc !== null) await flushEvents(c, doc);
     outcomes.push({
       hash: delta.hash,
       appId: delta.appId,
@@ -173,7 +184,7 @@ async function applyDelta(
   const count: Document = {
     $inc: { occurrenceCount: delta.count },
     $max: { lastSeen: last, ...marks.$max },
-    $min: { firstSeen: first, ...marks.$min },
+    $min: { firstSeen: first, ...firstBuckets(first), ...marks.$min },
     $push: { batches: { $each: [batchId], $slice: -MAX_PENDING_MARKERS } },
   };
   const reopen = (at: Date): Document => ({
@@ -185,10 +196,14 @@ async function applyDelta(
       lastRegressionAt: at,
       stateAt: at,
       state: 'regressed',
+      // The ticket's history, written with it (mongodb-ticket-events.ts).
+      ...pendingEvent('regressed', at, regressionRelease(delta)),
     },
   });
   const outcome = async (doc: Document, regressed: boolean): Promise<RecordOutcome> => {
     await addEnvironments(c, doc, delta);
+    await flushEvents(c, doc);
+    await fixFirstBuckets(c, doc);
     return {
       hash: delta.hash,
       appId: delta.appId,

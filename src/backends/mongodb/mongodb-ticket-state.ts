@@ -1,17 +1,35 @@
 /**
- * Changing a ticket's state in the MongoDB store (ticket-state.ts): one
- * conditional findOneAndUpdate that only matches a ticket whose last change
- * is not later than this one, so of two processes changing a ticket at once
- * the later change wins, whatever order they arrive in. The stored `state`
- * (mongodb-documents.ts) is set in the same update, and so is the release
- * a ticket is solved in (cleared by any other state).
+ * Changing a ticket's state in the MongoDB store (ticket-state.ts). The
+ * ticket is read, and one conditional findOneAndUpdate applies the change
+ * only while the fields its state follows from are as read: of two processes
+ * changing a ticket at once the later change wins, whatever order they
+ * arrive in, and the state before the change is known exactly. That is what
+ * decides the event the change adds to the ticket's history
+ * (analytics-rules.ts), which the same update puts on the ticket
+ * (mongodb-ticket-events.ts). The stored `state` (mongodb-documents.ts) is
+ * set in the same update, and so is the release a ticket is solved in
+ * (cleared by any other state).
  */
 
 import type { Document } from 'mongodb';
 import { LogticketsError } from '../../errors.js';
-import type { SettableState } from '../ticket-state.js';
+import { stateChangeEvent } from '../analytics-rules.js';
+import { stateOf, type SettableState, type StateFields } from '../ticket-state.js';
 import type { Collections } from './mongodb-connection.js';
 import { newestOfApp } from './mongodb-releases.js';
+import { flushEvents, pendingEvent } from './mongodb-ticket-events.js';
+
+const iso = (value: unknown): string | null => (value instanceof Date ? value.toISOString() : null);
+
+/** What a ticket document's state follows from (fields of older versions read as null). */
+function stateFields(doc: Document): StateFields {
+  return {
+    solved: doc.solved === true,
+    mutedAt: iso(doc.mutedAt),
+    lastRegressionAt: iso(doc.lastRegressionAt),
+    stateChangedAt: iso(doc.stateAt),
+  };
+}
 
 /**
  * Apply `state` at `at` to ticket `id`, solved in `release` (undefined: the
@@ -28,44 +46,46 @@ export async function changeTicketState(
   release: string | null | undefined,
 ): Promise<Document | null> {
   let solvedIn = state === 'solved' ? release : null;
-  if (solvedIn === undefined) {
-    const ticket = await c.tickets.findOne({ _id: id as never }, { projection: { appId: 1 } });
-    if (ticket === null) return null;
-    solvedIn = await newestOfApp(c, String(ticket.appId));
-  }
-  const notLater = { _id: id as never, $or: [{ stateAt: null }, { stateAt: { $lte: at } }] };
-  const fields = {
-    solved: state === 'solved',
-    solvedAt: state === 'solved' ? at : null,
-    mutedAt: state === 'muted' ? at : null,
-    stateAt: at,
-    solvedInRelease: solvedIn,
-  };
-  // Reopened at the very time of its last regression, a ticket still shows
-  // as regressed (stateOf): the stored state has to say so too.
-  const updates: Array<[Document, Document]> =
-    state === 'open'
-      ? [
-          [
-            { ...notLater, lastRegressionAt: { $ne: at } },
-            { ...fields, state: 'open' },
-          ],
-          [
-            { ...notLater, lastRegressionAt: at },
-            { ...fields, state: 'regressed' },
-          ],
-        ]
-      : [[notLater, { ...fields, state }]];
-  for (let attempt = 0; attempt < 3; attempt++) {
-    for (const [filter, set] of updates) {
-      const changed = await c.tickets.findOneAndUpdate(filter, { $set: set }, { returnDocument: 'after' });
-      if (changed !== null) return changed;
-    }
-    const current = await c.tickets.findOne({ _id: id as never });
-    if (current === null) return null;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const doc = await c.tickets.findOne({ _id: id as never });
+    if (doc === null) return null;
     // A later change was made: this one is ignored.
-    if (current.stateAt instanceof Date && current.stateAt > at) return current;
-    // Otherwise the ticket regressed between the two updates: try again.
+    if (doc.stateAt instanceof Date && doc.stateAt > at) return doc;
+    if (solvedIn === undefined) solvedIn = await newestOfApp(c, String(doc.appId));
+    const fields = {
+      solved: state === 'solved',
+      solvedAt: state === 'solved' ? at : null,
+      mutedAt: state === 'muted' ? at : null,
+      stateAt: at,
+      solvedInRelease: solvedIn,
+    };
+    const before = stateFields(doc);
+    // Reopened at the very time of its last regression, a ticket still shows as regressed (stateOf).
+    const after = stateOf({
+      solved: fields.solved,
+      mutedAt: iso(fields.mutedAt),
+      lastRegressionAt: before.lastRegressionAt,
+      stateChangedAt: iso(at),
+    });
+    const kind = stateChangeEvent(stateOf(before), after);
+    const event = kind === null ? {} : pendingEvent(kind, at, kind === 'solved' ? solvedIn : null);
+    const asRead = {
+      _id: id as never,
+      solved: doc.solved ?? null,
+      mutedAt: doc.mutedAt ?? null,
+      lastRegressionAt: doc.lastRegressionAt ?? null,
+      stateAt: doc.stateAt ?? null,
+    };
+    const changed = await c.tickets.findOneAndUpdate(
+      asRead,
+      { $set: { ...fields, state: after, ...event } },
+      { returnDocument: 'after' },
+    );
+    if (changed !== null) {
+      await flushEvents(c, changed);
+      return changed;
+    }
+    // Changed (or regressed) between the read and the update: read it again.
   }
   throw new LogticketsError('BACKEND_BUSY', `ticket ${id} kept changing under this state change; will retry`, {
     backend,

@@ -24,6 +24,17 @@
 
 import { checkOptions } from '../../options.js';
 import type {
+  BucketCount,
+  HistogramOptions,
+  MessageCount,
+  MessagesOptions,
+  SparklineOptions,
+  TicketAnalytics,
+  TicketCount,
+  TicketEvent,
+  TimeWindow,
+} from '../analytics.js';
+import type {
   GetOccurrencesOptions,
   GetTicketsOptions,
   Link,
@@ -56,7 +67,7 @@ export interface SqlBackendOptions extends SqlConnectOptions, StoreAccessOptions
   readonly now?: () => Date;
 }
 
-export class SqlBackend extends StateShortcuts implements TicketStore {
+export class SqlBackend extends StateShortcuts implements TicketStore, TicketAnalytics {
   readonly name: string;
   readonly #dialect: 'sqlite' | 'postgres';
   readonly #readOnly: boolean;
@@ -145,6 +156,29 @@ export class SqlBackend extends StateShortcuts implements TicketStore {
   }
   async deleteTicket(id: number): Promise<void> {
     return (await this.store()).deleteTicket(id);
+  }
+
+  // -- analytics (sql-analytics.ts) --------------------------------------------
+
+  async histogram(ticketId: number | null, options: HistogramOptions): Promise<BucketCount[]> {
+    return (await this.store()).histogram(ticketId, options);
+  }
+  async newTickets(options: HistogramOptions): Promise<BucketCount[]> {
+    return (await this.store()).newTickets(options);
+  }
+  async sparklines(ticketIds: readonly number[], options: SparklineOptions): Promise<Map<number, number[]>> {
+    return (await this.store()).sparklines(ticketIds, options);
+  }
+  async topTickets(
+    options: TimeWindow & { readonly limit?: number; readonly filter?: TicketFilter },
+  ): Promise<TicketCount[]> {
+    return (await this.store()).topTickets(options);
+  }
+  async messages(ticketId: number, options?: MessagesOptions): Promise<MessageCount[]> {
+    return (await this.store()).messages(ticketId, options);
+  }
+  async ticketEvents(ticketId: number): Promise<TicketEvent[]> {
+    return (await this.store()).ticketEvents(ticketId);
   }
 
   // -- links and outbox --------------------------------------------------------

@@ -13,6 +13,7 @@ import { loadDriver } from '../optional-driver.js';
 import type { JsonValue } from '../../logging/json-safe.js';
 import type { SqlTarget } from './sql-uri.js';
 import { isBusy, retryWhileBusy } from './sqlite-busy.js';
+import { addSqliteFunctions } from './sqlite-functions.js';
 import { SqliteThread, SqliteWorkerDialect } from './sqlite-thread.js';
 
 export { isBusy, retryWhileBusy } from './sqlite-busy.js';
@@ -129,6 +130,7 @@ function sqliteDialect(path: string, name: string, options: SqlConnectOptions, a
           });
           // Refused by SQLite itself, whichever way the file was opened.
           handle.pragma('query_only = ON');
+          addSqliteFunctions(handle);
           raw = handle;
           return handle;
         }
@@ -138,6 +140,7 @@ function sqliteDialect(path: string, name: string, options: SqlConnectOptions, a
         // WAL with NORMAL is durable across application crashes.
         handle.pragma('synchronous = NORMAL');
         handle.pragma('foreign_keys = ON');
+        addSqliteFunctions(handle);
         raw = handle;
         return handle;
       },

@@ -5,8 +5,9 @@
  * transaction (the pending row is locked first, so concurrent writers in
  * other processes merge one after the other). Leasing freezes a row and gives
  * it a delivery id (delivery-id.ts) that it keeps across retries and expired
- * leases; a postpone (sql-outbox-postpone.ts) takes the id back and makes the
- * row pending again, or merges it into the problem's pending row.
+ * leases, but leaves a pending row alone while its problem has such a row; a
+ * postpone (sql-outbox-postpone.ts) takes the id back and makes the row
+ * pending again, or merges it into the problem's pending row.
  */
 
 import { sql, type Kysely } from 'kysely';
@@ -94,9 +95,13 @@ export async function leaseOutbox(
   const skipLocked = sql.raw(d.kind === 'postgres' ? 'for update skip locked' : '');
   const leased = await core.write('lease deliveries', async (conn) => {
     // Read under the lease's lock (PostgreSQL) or the write transaction (SQLite): the ids seen here are the rows'.
+    // A pending row waits while its problem has a frozen row a lease gave an id (in flight, or maybe sent: that
+    // one goes first). A pending row started after another lease froze its problem's row sees that row frozen.
     const due = await sql<Row>`select id, delivery_id from ${sql.table(t.outbox)}
       where tracker = ${tracker} and available_at <= ${dueIso}
         and (owner is null or leased_until is null or leased_until < ${nowIso})
+        and (state <> 'pending' or (app_id, hash) not in (select app_id, hash from ${sql.table(t.outbox)}
+          where tracker = ${tracker} and state = 'frozen' and delivery_id is not null))
       order by id limit ${limit} ${skipLocked}`.execute(conn);
     if (due.rows.length === 0) return [];
     // A row keeps the id an earlier lease gave it (attempted); one without (new, or postponed) gets a new one.

@@ -39,7 +39,13 @@ export async function recordDeltas(core: SqlCore, request: RecordRequest): Promi
   const text = (value: string | null | undefined) => (value == null ? null : d.text(value));
   // Serialised before the transaction: nothing slow happens while the write lock is held.
   const records = deltas.map((delta) =>
-    delta.occurrences.map((o) => [isoTime(o.time), d.record(o.data), text(o.release), text(o.environment)]),
+    delta.occurrences.map((o) => [
+      isoTime(o.time),
+      d.record(o.data),
+      text(o.release),
+      text(o.environment),
+      o.count ?? 1,
+    ]),
   );
   return core.write('record occurrences', async (conn) => {
     if (batchId !== undefined && !(await firstApplication(core, conn, batchId, now))) {
@@ -73,10 +79,15 @@ export async function recordDeltas(core: SqlCore, request: RecordRequest): Promi
     }
 
     const occurrenceRows: unknown[][] = [];
+    // The tickets this batch regressed: each regression goes into the ticket's history, in this transaction.
+    const events: unknown[][] = [];
     const outcomes = deltas.map((delta, i) => {
       const row = found.get(key(delta))!;
-      for (const [time, json, release, environment] of records[i]!) {
-        occurrenceRows.push([row.id, time, json, release, environment]);
+      for (const [time, json, release, environment, weight] of records[i]!) {
+        occurrenceRows.push([row.id, time, json, release, environment, weight]);
+      }
+      if (row.regression !== null) {
+        events.push([row.id, 'regressed', row.regression.at, text(row.regression.release)]);
       }
       return {
         hash: delta.hash,
@@ -88,7 +99,9 @@ export async function recordDeltas(core: SqlCore, request: RecordRequest): Promi
         occurrenceCount: row.occurrenceCount,
       };
     });
-    await d.insertRows(conn, t.occurrences, ['ticket_id', 'time', 'data', 'release', 'environment'], occurrenceRows);
+    const columns = ['ticket_id', 'time', 'data', 'release', 'environment', 'weight'];
+    await d.insertRows(conn, t.occurrences, columns, occurrenceRows);
+    if (events.length > 0) await d.insertRows(conn, t.ticketEvents, ['ticket_id', 'kind', 'at', 'release'], events);
     await ob.mergeOutbox(core, conn, outbox, now);
     return outcomes;
   });

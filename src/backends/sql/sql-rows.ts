@@ -4,8 +4,9 @@ import { sql, type RawBuilder } from 'kysely';
 import type { ReleaseMark } from '../batch.js';
 import type { Ticket, TicketFilter, TicketOrderField } from '../contract.js';
 import { filterStates } from '../query-options.js';
-import { stateOf, type TicketState } from '../ticket-state.js';
+import { stateOf, type StateFields, type TicketState } from '../ticket-state.js';
 import type { SqlDialect } from './sql-dialect.js';
+import { SQLITE_FOLD } from './sqlite-functions.js';
 import type { TableNames } from './sql-table-names.js';
 
 export const ORDER_COLUMNS: Record<TicketOrderField, string> = {
@@ -31,6 +32,16 @@ export function ticketWhere(d: SqlDialect, t: TableNames, f: TicketFilter): RawB
   if (f.release !== undefined) {
     parts.push(sql`id in (select ticket_id from ${sql.table(t.occurrences)} where release = ${d.text(f.release)})`);
   }
+  if (f.search !== undefined) {
+    // A substring, case folded on both sides; strpos and instr take no wildcards, so % and _ are plain text.
+    parts.push(
+      d.kind === 'sqlite'
+        ? sql`instr(${sql.raw(SQLITE_FOLD)}(title), ${f.search.toLowerCase()}) > 0`
+        : sql`strpos(lower(title), lower(cast(${d.text(f.search)} as text))) > 0`,
+    );
+  }
+  if (f.seenSince !== undefined) parts.push(sql`last_seen >= ${f.seenSince}`);
+  if (f.seenBefore !== undefined) parts.push(sql`first_seen < ${f.seenBefore}`);
   if (f.environment !== undefined) {
     const environment = d.text(f.environment);
     parts.push(
@@ -61,14 +72,20 @@ function stateIs(state: TicketState): RawBuilder<unknown> {
   }
 }
 
-export function toTicket(d: SqlDialect, row: Record<string, unknown>): Ticket {
+/** What a ticket's state is derived from (ticket-state.ts), from its row. */
+export function stateFieldsOf(d: SqlDialect, row: Record<string, unknown>): StateFields {
   const time = (v: unknown) => (v == null ? null : d.time(v));
-  const state = {
+  return {
     solved: Boolean(row.solved),
     mutedAt: time(row.muted_at),
     lastRegressionAt: time(row.last_regression_at),
     stateChangedAt: time(row.state_at),
   };
+}
+
+export function toTicket(d: SqlDialect, row: Record<string, unknown>): Ticket {
+  const time = (v: unknown) => (v == null ? null : d.time(v));
+  const state = stateFieldsOf(d, row);
   return {
     id: Number(row.id),
     hash: String(row.hash),

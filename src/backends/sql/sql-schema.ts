@@ -9,11 +9,13 @@
  *   batches      ids of recently applied batches, so a retried batch is applied once
  *   trackers     per tracker: the deliverer's lease, a pause, failures, a sync cursor
  *   tracker_writes  one row per tracker write (the write budget's sliding windows)
+ *   releases     the first sighting of each release of each app
+ *   ticket_events  each ticket's history: state changes and regressions
  *
- * Version 2 added the last two tables and the outbox's `state` and
- * `delivery_id` columns with a unique index on pending rows; a version 1
- * store is migrated in place when a writer opens it (its outbox rows become
- * frozen deliveries: there may be several per problem).
+ * Version 2 added the `trackers` and `tracker_writes` tables and the
+ * outbox's `state` and `delivery_id` columns with a unique index on pending
+ * rows; a version 1 store is migrated in place when a writer opens it (its
+ * outbox rows become frozen deliveries: there may be several per problem).
  *
  * Version 3 added ticket states (ticket-state.ts): the tickets' `muted_at`
  * and `state_at`, the links' `state` and `state_at`, and an index of links
@@ -29,16 +31,29 @@
  * older store gets the columns when a writer opens it, all null: its
  * tickets and occurrences have no releases or environments, and its solved
  * tickets were solved without a release.
+ *
+ * Version 5 added what analytics (analytics.ts, sql-analytics.ts) count
+ * from: the occurrences' `weight` (how many occurrences a row stands for,
+ * OccurrenceInput.count, so that a histogram adds up to the ticket's count),
+ * an index of occurrences by time, the index by ticket and time carrying the
+ * weight (it replaces the one without it), and the `ticket_events` table with
+ * an index by ticket and time. An older store gets them when a writer opens
+ * it (sql-migrations.ts): each of its occurrences stands for one (folded
+ * counts were not kept per row), and its tickets' histories start empty.
+ *
+ * What each version added is made by sql-migrations.ts, which also upgrades
+ * older stores in place.
  */
 
 import { sql, type Kysely } from 'kysely';
 import { LogticketsError } from '../../errors.js';
 import type { SqlDialect } from './sql-dialect.js';
+import { upgrade, version2, version4, version5 } from './sql-migrations.js';
 import type { TableNames } from './sql-table-names.js';
 
 export { tableNames, type TableNames } from './sql-table-names.js';
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 function statements(d: SqlDialect, t: TableNames): string[] {
   const time = d.timeType;
@@ -77,11 +92,11 @@ function statements(d: SqlDialect, t: TableNames): string[] {
       id ${d.rowIdColumn},
       ticket_id integer not null references ${t.tickets} (id) on delete cascade,
       time ${time} not null,
+      weight integer not null default 1,
       data ${d.jsonType} not null,
       release text,
       environment text
     )`,
-    `create index if not exists ${t.occurrences}_ticket on ${t.occurrences} (ticket_id, time, id)`,
     `create table if not exists ${t.links} (
       tracker text not null,
       app_id text not null,
@@ -117,92 +132,8 @@ function statements(d: SqlDialect, t: TableNames): string[] {
     // Two-way sync finds the links of the tickets a tracker changed.
     `create index if not exists ${t.links}_external on ${t.links} (tracker, external_id)`,
     ...version4(d, t),
+    ...version5(d, t),
   ];
-}
-
-/** What version 4 added besides columns: created when missing, so it also migrates older stores. */
-function version4(d: SqlDialect, t: TableNames): string[] {
-  return [
-    `create table if not exists ${t.releases} (
-      app_id text not null,
-      release text not null,
-      first_seen ${d.timeType} not null,
-      primary key (app_id, release)
-    )`,
-    // The release filter finds the tickets with an occurrence from a release.
-    `create index if not exists ${t.occurrences}_release on ${t.occurrences} (release, ticket_id)`,
-  ];
-}
-
-/** What version 2 added besides the outbox columns: created when missing, so it also migrates a version 1 store. */
-function version2(d: SqlDialect, t: TableNames): string[] {
-  const time = d.timeType;
-  return [
-    // At most one pending (mergeable) delivery per problem.
-    `create unique index if not exists ${t.outbox}_pending on ${t.outbox} (tracker, app_id, hash) where state = 'pending'`,
-    `create table if not exists ${t.trackers} (
-      tracker text primary key,
-      lease_owner text,
-      lease_until ${time},
-      paused_until ${time},
-      failures integer not null default 0,
-      reason text,
-      cursor text
-    )`,
-    `create table if not exists ${t.trackerWrites} (
-      id ${d.rowIdColumn},
-      tracker text not null,
-      at ${time} not null
-    )`,
-    `create index if not exists ${t.trackerWrites}_at on ${t.trackerWrites} (tracker, at)`,
-  ];
-}
-
-/** Version 1 → 2, inside the opening transaction: the outbox's new columns; old rows are frozen deliveries. */
-function migrateFrom1(t: TableNames): string[] {
-  return [
-    `alter table ${t.outbox} add column state varchar(8) not null default 'pending'`,
-    `alter table ${t.outbox} add column delivery_id varchar(64)`,
-    `update ${t.outbox} set state = 'frozen'`,
-  ];
-}
-
-/** The columns version 3 added to tables of older versions: table, column, type. */
-function version3Columns(d: SqlDialect, t: TableNames): ReadonlyArray<readonly [string, string, string]> {
-  return [
-    [t.tickets, 'muted_at', d.timeType],
-    [t.tickets, 'state_at', d.timeType],
-    [t.links, 'state', 'varchar(8)'],
-    [t.links, 'state_at', d.timeType],
-  ];
-}
-
-/** The columns version 4 added to tables of older versions: table, column, type. */
-function version4Columns(d: SqlDialect, t: TableNames): ReadonlyArray<readonly [string, string, string]> {
-  return [
-    [t.tickets, 'first_release', 'text'],
-    [t.tickets, 'first_release_at', d.timeType],
-    [t.tickets, 'last_release', 'text'],
-    [t.tickets, 'last_release_at', d.timeType],
-    [t.tickets, 'environments', d.jsonType],
-    [t.tickets, 'solved_in_release', 'text'],
-    [t.occurrences, 'release', 'text'],
-    [t.occurrences, 'environment', 'text'],
-  ];
-}
-
-/** Inside the opening transaction: each of `columns` added when its table lacks it (all null). */
-async function addColumns(
-  conn: Kysely<unknown>,
-  d: SqlDialect,
-  columns: ReadonlyArray<readonly [string, string, string]>,
-): Promise<void> {
-  const present = new Map<string, string[]>();
-  for (const [table, column, type] of columns) {
-    if (!present.has(table)) present.set(table, await d.columns(conn, table));
-    if (present.get(table)!.includes(column)) continue;
-    await sql.raw(`alter table ${table} add column ${column} ${type}`).execute(conn);
-  }
 }
 
 /** The columns each table must have for this version to read and write it. */
@@ -237,7 +168,7 @@ function requiredColumns(t: TableNames): ReadonlyArray<readonly [string, readonl
         'solved_in_release',
       ],
     ],
-    [t.occurrences, ['id', 'ticket_id', 'time', 'data', 'release', 'environment']],
+    [t.occurrences, ['id', 'ticket_id', 'time', 'data', 'release', 'environment', 'weight']],
     [
       t.links,
       ['tracker', 'app_id', 'hash', 'external_id', 'owner', 'claimed_until', 'last_comment_at', 'state', 'state_at'],
@@ -263,6 +194,7 @@ function requiredColumns(t: TableNames): ReadonlyArray<readonly [string, readonl
     [t.trackers, ['tracker', 'lease_owner', 'lease_until', 'paused_until', 'failures', 'reason', 'cursor']],
     [t.trackerWrites, ['id', 'tracker', 'at']],
     [t.releases, ['app_id', 'release', 'first_seen']],
+    [t.ticketEvents, ['id', 'ticket_id', 'kind', 'at', 'release']],
   ];
 }
 
@@ -365,10 +297,7 @@ export async function ensureSchema(
     );
   }
   if (version === SCHEMA_VERSION) return;
-  if (version === 1) for (const statement of migrateFrom1(t)) await sql.raw(statement).execute(conn);
-  // Version 1 or 2 → 3, then any older version → 4: the columns each added.
-  if (version === 1 || version === 2) await addColumns(conn, d, version3Columns(d, t));
-  if (version >= 1 && version <= 3) await addColumns(conn, d, version4Columns(d, t));
+  if (version >= 1) await upgrade(conn, d, t, version);
   for (const statement of statements(d, t)) await sql.raw(statement).execute(conn);
   await sql`insert into ${sql.table(t.meta)} (key, value) values ('schema_version', ${String(SCHEMA_VERSION)})
     on conflict (key) do update set value = excluded.value`.execute(conn);

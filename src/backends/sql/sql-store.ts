@@ -17,6 +17,17 @@
  */
 
 import { StateShortcuts } from '../state-shortcuts.js';
+import type {
+  BucketCount,
+  HistogramOptions,
+  MessageCount,
+  MessagesOptions,
+  SparklineOptions,
+  TicketAnalytics,
+  TicketCount,
+  TicketEvent,
+  TimeWindow,
+} from '../analytics.js';
 import { sql, type Kysely } from 'kysely';
 import { secretMatchers, uriSecrets } from '../../errors.js';
 import { groupByTicket } from '../batch.js';
@@ -46,7 +57,9 @@ import {
   ticketNotFound,
   ticketQuery,
 } from '../query-options.js';
-import { changeRelease, changeTime, checkSettableState } from '../ticket-state.js';
+import { changeRelease, changeTime, checkSettableState, stateOf } from '../ticket-state.js';
+import { stateChangeEvent } from '../analytics-rules.js';
+import * as an from './sql-analytics.js';
 import { SqlCore } from './sql-core.js';
 import { createDialect, type SqlDialect } from './sql-dialect.js';
 import * as lo from './sql-links-outbox.js';
@@ -54,7 +67,7 @@ import * as ob from './sql-outbox.js';
 import * as ts from './sql-tracker-state.js';
 import { recordDeltas } from './sql-record.js';
 import { newestOfApp } from './sql-releases.js';
-import { ORDER_COLUMNS, ticketWhere, toTicket } from './sql-rows.js';
+import { ORDER_COLUMNS, stateFieldsOf, ticketWhere, toTicket } from './sql-rows.js';
 import { tableNames, type TableNames } from './sql-schema.js';
 import { parseSqlUri } from './sql-uri.js';
 import type { BudgetWindow, TrackerLease, TrackerState, TrackerStatePatch, WriteGrant } from '../tracker-state.js';
@@ -62,7 +75,7 @@ import type { SqlBackendOptions } from './sql-backend.js';
 
 type Row = Record<string, unknown>;
 
-export class SqlStore extends StateShortcuts implements TicketStore {
+export class SqlStore extends StateShortcuts implements TicketStore, TicketAnalytics {
   readonly name: string;
   private readonly core: SqlCore;
   private readonly d: SqlDialect;
@@ -183,21 +196,31 @@ export class SqlStore extends StateShortcuts implements TicketStore {
     const solved = state === 'solved';
     const table = sql.table(this.t.tickets);
     return this.change('change the state of a ticket', id, async (conn) => {
+      // The ticket as it was, locked until the commit (SQLite's write transaction holds the whole store already).
+      const lock = sql.raw(this.d.kind === 'postgres' ? 'for update' : '');
+      const found = await sql<Row>`select app_id, solved, muted_at, last_regression_at, state_at from ${table}
+        where id = ${id} ${lock}`.execute(conn);
+      const before = found.rows[0];
+      if (before === undefined) return found;
       let release = solved ? asked : null;
-      if (release === undefined) {
-        // Solved in the newest release seen for the ticket's app, read in the same transaction.
-        const app = await sql<Row>`select app_id from ${table} where id = ${id}`.execute(conn);
-        if (app.rows[0] === undefined) return app;
-        release = await newestOfApp(this.core, conn, String(app.rows[0].app_id));
-      }
+      // Solved in the newest release seen for the ticket's app, read in the same transaction.
+      if (release === undefined) release = await newestOfApp(this.core, conn, String(before.app_id));
       // Applied only when no later change was made: one statement, so no other writer slips in between.
       const changed = await sql<Row>`update ${table}
         set solved = ${sql.raw(solved ? 'true' : 'false')}, solved_at = ${solved ? at : null},
           muted_at = ${state === 'muted' ? at : null}, state_at = ${at},
           solved_in_release = ${release === null ? null : this.d.text(release)}
         where id = ${id} and (state_at is null or state_at <= ${at}) returning *`.execute(conn);
-      if (changed.rows.length > 0) return changed;
-      return sql<Row>`select * from ${table} where id = ${id}`.execute(conn);
+      const after = changed.rows[0];
+      if (after === undefined) return sql<Row>`select * from ${table} where id = ${id}`.execute(conn);
+      // An applied change that changed the state goes into the ticket's history (analytics-rules.ts).
+      const kind = stateChangeEvent(stateOf(stateFieldsOf(this.d, before)), stateOf(stateFieldsOf(this.d, after)));
+      if (kind !== null) {
+        const solvedIn = kind === 'solved' ? (after.solved_in_release as string | null) : null;
+        await sql`insert into ${sql.table(this.t.ticketEvents)} (ticket_id, kind, at, release)
+          values (${id}, ${kind}, ${at}, ${solvedIn})`.execute(conn);
+      }
+      return changed;
     });
   }
 
@@ -205,10 +228,34 @@ export class SqlStore extends StateShortcuts implements TicketStore {
     checkTicketId(id);
     const deleted = await this.core.write('delete a ticket', async (conn) => {
       await sql`delete from ${sql.table(this.t.occurrences)} where ticket_id = ${id}`.execute(conn);
+      await sql`delete from ${sql.table(this.t.ticketEvents)} where ticket_id = ${id}`.execute(conn);
       const result = await sql`delete from ${sql.table(this.t.tickets)} where id = ${id}`.execute(conn);
       return Number(result.numAffectedRows ?? 0);
     });
     if (deleted === 0) throw ticketNotFound(id, this.name);
+  }
+
+  // -- analytics (sql-analytics.ts) --------------------------------------------
+
+  histogram(ticketId: number | null, options: HistogramOptions): Promise<BucketCount[]> {
+    return an.histogram(this.core, ticketId, options);
+  }
+  newTickets(options: HistogramOptions): Promise<BucketCount[]> {
+    return an.newTickets(this.core, options);
+  }
+  sparklines(ticketIds: readonly number[], options: SparklineOptions): Promise<Map<number, number[]>> {
+    return an.sparklines(this.core, ticketIds, options);
+  }
+  topTickets(
+    options: TimeWindow & { readonly limit?: number; readonly filter?: TicketFilter },
+  ): Promise<TicketCount[]> {
+    return an.topTickets(this.core, options);
+  }
+  messages(ticketId: number, options?: MessagesOptions): Promise<MessageCount[]> {
+    return an.messages(this.core, ticketId, options);
+  }
+  ticketEvents(ticketId: number): Promise<TicketEvent[]> {
+    return an.ticketEvents(this.core, ticketId);
   }
 
   // -- links (sql-links-outbox.ts) and outbox (sql-outbox.ts) ------------------

@@ -16,6 +16,7 @@ export interface TableNames {
   readonly trackers: string;
   readonly trackerWrites: string;
   readonly releases: string;
+  readonly ticketEvents: string;
 }
 
 export function tableNames(prefix: string): TableNames {
@@ -35,5 +36,6 @@ export function tableNames(prefix: string): TableNames {
     trackers: `${prefix}trackers`,
     trackerWrites: `${prefix}tracker_writes`,
     releases: `${prefix}releases`,
+    ticketEvents: `${prefix}ticket_events`,
   };
 }

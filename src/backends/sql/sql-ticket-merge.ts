@@ -25,6 +25,8 @@ export interface WrittenTicket {
   readonly id: number;
   readonly occurrenceCount: number;
   readonly regressed: boolean;
+  /** When it regressed, and with which release, for its history (ticket-merge.ts); null when it did not. */
+  readonly regression: { readonly at: string; readonly release: string | null } | null;
 }
 
 const RETURNED = sql`returning id, app_id, hash, occurrence_count, last_write_reopened`;
@@ -84,10 +86,12 @@ export async function updateTickets(
   const text = (value: string | null) => sql`cast(${value === null ? null : d.text(value)} as text)`;
   const at = (value: string | null) => sql`cast(${value} as ${time})`;
   const mark = (m: ReleaseMark | null) => sql`${text(m?.release ?? null)}, ${at(m?.time ?? null)}`;
+  const plans = new Map<string, MergePlan>();
   const values = deltas.map((delta) => {
     const plan: MergePlan = planMerge(base(delta), delta, graceMs, (release) =>
       known.get(ticketKey(d.text(delta.appId), release)),
     );
+    plans.set(ticketKey(d.text(delta.appId), delta.hash), plan);
     const environments = plan.environments === null ? null : d.json(JSON.stringify(plan.environments));
     return sql`(${d.text(delta.appId)}, ${delta.hash}, cast(${delta.count} as ${sql.raw(d.counterType)}),
       ${at(isoTime(delta.firstSeen))}, ${at(isoTime(delta.lastSeen))}, cast(${d.bool(plan.regressed)} as boolean), ${at(plan.regressedAt)},
@@ -116,7 +120,7 @@ export async function updateTickets(
           from (values ${sql.join(values)}) as x) as v
     where t.app_id = v.a and t.hash = v.h
     ${RETURNED}`.execute(conn);
-  return written(updated.rows);
+  return written(updated.rows, plans);
 }
 
 /**
@@ -146,13 +150,19 @@ export async function insertTicket(
   return written(inserted.rows).get(ticketKey(d.text(delta.appId), delta.hash)) ?? null;
 }
 
-function written(rows: readonly Row[]): Map<string, WrittenTicket> {
+/** The tickets a statement returned; `plans` (by ticketKey): what the rules made of each, for its regression. */
+function written(rows: readonly Row[], plans?: ReadonlyMap<string, MergePlan>): Map<string, WrittenTicket> {
   const map = new Map<string, WrittenTicket>();
   for (const row of rows) {
-    map.set(ticketKey(String(row.app_id), String(row.hash)), {
+    const key = ticketKey(String(row.app_id), String(row.hash));
+    const plan = plans?.get(key);
+    const regressed = Boolean(row.last_write_reopened);
+    map.set(key, {
       id: Number(row.id),
       occurrenceCount: Number(row.occurrence_count),
-      regressed: Boolean(row.last_write_reopened),
+      regressed,
+      regression:
+        regressed && plan?.regressedAt != null ? { at: plan.regressedAt, release: plan.regressedRelease } : null,
     });
   }
   return map;

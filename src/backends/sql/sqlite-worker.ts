@@ -14,6 +14,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { retryWhileBusy } from './sqlite-busy.js';
+import { addSqliteFunctions } from './sqlite-functions.js';
 
 /** How the worker opens the store (given as workerData). */
 export interface SqliteOpening {
@@ -66,6 +67,7 @@ async function open(opening: SqliteOpening): Promise<Database.Database> {
     // WAL with NORMAL is durable across application crashes.
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
+    addSqliteFunctions(db);
     return db;
   } catch (error) {
     db.close();

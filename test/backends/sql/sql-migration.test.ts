@@ -6,7 +6,8 @@
  * regressed), none muted, and links take states. From version 3: its
  * tickets and occurrences keep every field and have no releases or
  * environments, its solved tickets were solved without a release, and new
- * occurrences bring releases as in a new store.
+ * occurrences bring releases as in a new store. From version 4:
+ * sql-migration-v4.test.ts.
  */
 
 import test, { type ExecutionContext } from 'ava';
@@ -36,7 +37,7 @@ async function migrates(t: ExecutionContext, open: (options?: { readOnly?: boole
   t.is(refused?.code, 'SCHEMA_MISMATCH', 'a reader does not migrate');
   await reader.close();
 
-  t.is(SCHEMA_VERSION, 4);
+  t.is(SCHEMA_VERSION, 5);
   const store = open();
   t.teardown(() => store.close());
   await store.open();
@@ -96,7 +97,7 @@ async function migratesFrom2(
   const reader = open({ readOnly: true });
   const refused = await t.throwsAsync(reader.open(), { instanceOf: LogticketsError });
   t.is(refused?.code, 'SCHEMA_MISMATCH', 'a reader does not migrate');
-  t.regex(refused!.message, /schema version is 2, older than .* 4: open it once with a writer/);
+  t.regex(refused!.message, /schema version is 2, older than .* 5: open it once with a writer/);
   await reader.close();
 
   const store = open();
@@ -239,13 +240,14 @@ async function migratesFrom3(
   const reader = open({ readOnly: true });
   const refused = await t.throwsAsync(reader.open(), { instanceOf: LogticketsError });
   t.is(refused?.code, 'SCHEMA_MISMATCH', 'a reader does not migrate');
-  t.regex(refused!.message, /schema version is 3, older than .* 4: open it once with a writer/);
+  t.regex(refused!.message, /schema version is 3, older than .* 5: open it once with a writer/);
   await reader.close();
 
   const store = open();
   t.teardown(() => store.close());
   await store.open();
   t.true((await indexes()).includes(`${prefix}occurrences_release`), 'occurrences are indexed by release');
+  t.true((await indexes()).includes(`${prefix}occurrences_time`), 'and by time (version 5)');
   const { first, last, solved, muted, regressed } = TIMES_V3;
   const none = { firstRelease: null, lastRelease: null, environments: [], solvedInRelease: null };
   const base = { firstSeen: first, lastSeen: last, regressionCount: 0, lastRegressionAt: null };
