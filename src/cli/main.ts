@@ -26,6 +26,7 @@ import { checkConfig, sync, testTicket, type CliSetup, type CommandResult } from
 import { loadConfig } from '../config/load-config.js';
 import { linkedTrackers } from '../config/tracker-links.js';
 import { chooseStore, mustExist, openStore, whereNamed } from './store-access.js';
+import { report, serve } from './web-commands.js';
 
 const USAGE = `Usage: logtickets <command> [options]
 
@@ -46,6 +47,8 @@ Commands:
   test-ticket          send one synthetic record end to end; print where its ticket landed
   sync                 deliver what waits in the outbox to the trackers, then exit;
                        --full also re-reads every linked ticket's state in the trackers
+  serve                a web dashboard of the store: how often each problem happens, over time
+  report --out FILE    the dashboard's views as one self-contained HTML file
 
 Options:
   --config PATH        a logtickets config file (also LOGTICKETS_CONFIG); see config.example.json
@@ -65,7 +68,11 @@ demo:         --processes N (2), --rounds N (40)
 test-ticket:  --timeout SECONDS (60)      sync: --timeout SECONDS (300), --full
 solve, reopen, mute, unmute: --timeout SECONDS (20) to deliver the change to the trackers now
 solve:        --in-release NAME: the release the problem is solved in (default: the newest
-              release the store has seen for the ticket's app)`;
+              release the store has seen for the ticket's app)
+serve:        --host ADDRESS (127.0.0.1), --port N (7070), --token TOKEN (also LOGTICKETS_TOKEN;
+              required on any address but loopback), --allow-writes (solve, reopen, mute buttons)
+report:       --out FILE, --period 24h|7d|30d (7d) or --from TIME --to TIME, --search TEXT, and
+              list's filters (--state, --level, --app, --channel, --release, --environment, --order)`;
 
 const OPTIONS = {
   db: { type: 'string' },
@@ -93,12 +100,21 @@ const OPTIONS = {
   processes: { type: 'string' },
   rounds: { type: 'string' },
   worker: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  token: { type: 'string' },
+  'allow-writes': { type: 'boolean' },
+  out: { type: 'string' },
+  period: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  search: { type: 'string' },
 } as const;
 
 const NEEDS_ID = new Set(['show', 'occurrences', 'delete', ...Object.keys(STATE_COMMANDS)]);
-const READS = new Set(['list', 'show', 'occurrences', 'stats']);
+const READS = new Set(['list', 'show', 'occurrences', 'stats', 'report']);
 const CONFIG_COMMANDS = new Set(['check-config', 'test-ticket', 'sync']);
-const COMMANDS = new Set([...NEEDS_ID, ...CONFIG_COMMANDS, 'list', 'stats', 'demo']);
+const COMMANDS = new Set([...NEEDS_ID, ...CONFIG_COMMANDS, 'list', 'stats', 'demo', 'serve', 'report']);
 
 export async function main(argv: readonly string[]): Promise<number> {
   let parsed;
@@ -138,9 +154,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     mustExist(store.uri, whereNamed(setup));
-    backend = openStore(store, READS.has(command) ? 'read' : 'change');
+    const reads = READS.has(command) || (command === 'serve' && values['allow-writes'] !== true);
+    backend = openStore(store, reads ? 'read' : 'change');
     await backend.open();
     const trackers = linkedTrackers(loaded?.config);
+    if (command === 'serve') {
+      await serve(backend, flags, trackers, (line) => process.stdout.write(`${line}\n`));
+      return 0;
+    }
     const output =
       STATE_COMMANDS[command] === undefined
         ? await run(command, backend, id, flags, trackers)
@@ -196,6 +217,8 @@ function run(
       return occurrences(backend, id, flags);
     case 'delete':
       return remove(backend, id);
+    case 'report':
+      return report(backend, flags, trackers);
     default:
       return stats(backend, flags);
   }
