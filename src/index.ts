@@ -19,6 +19,8 @@ export {
 export type { WriterStats, DropReason } from './ticketing/backend-writer.js';
 export type * from './backends/contract.js';
 export { isTicketStore } from './backends/contract.js';
+export type * from './backends/analytics.js';
+export { isAnalytics, fillBuckets, BUCKETS, BUCKET_MS } from './backends/analytics.js';
 export { openBackend, defaultStoreUri, type Target, type OpenBackendOptions } from './backends/open-backend.js';
 export { MemoryBackend, type MemoryBackendOptions } from './backends/memory/memory-backend.js';
 export { SqlBackend, type SqlBackendOptions } from './backends/sql/sql-backend.js';

@@ -243,3 +243,25 @@ test.serial(
     await context.close();
   },
 );
+
+test.serial('keyboard alone reaches and opens a ticket; the dark scheme is dark', async (t) => {
+  const context = await watchedContext(browser);
+  const page = await context.newPage();
+  await openView(page, `${dashboard.url}tickets?q=payment`);
+  await page.keyboard.press('Tab');
+  t.is(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+  let presses = 1;
+  while (presses < 60 && !(await page.evaluate(() => document.activeElement?.matches('td.title a') ?? false))) {
+    await page.keyboard.press('Tab');
+    presses++;
+  }
+  t.true(presses < 60, 'a ticket link is in the tab order');
+  await Promise.all([page.waitForURL(/\/tickets\/\d+/), page.keyboard.press('Enter')]);
+  await page.waitForSelector('body[data-ready="true"]');
+  t.is(await page.textContent('h1'), 'payment failed');
+  const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  t.is(await background(), 'rgb(255, 255, 255)');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  t.is(await background(), 'rgb(20, 23, 29)');
+  await context.close();
+});
