@@ -20,7 +20,7 @@ import { levelName } from '../logging/level.js';
 import { ApiError } from './api-error.js';
 import { intParam, ticketFilter, ticketListQuery } from './api-params.js';
 import { clipJson, clipText, MAX_TITLE } from './clip.js';
-import { asApiError, periodOf, type Period } from './period.js';
+import { asApiError, dailyBucketFor, periodOf, type Period } from './period.js';
 
 export type DashboardStore = TicketBackend & TicketAnalytics & Partial<Pick<LinkStore, 'getProblemLinks'>>;
 
@@ -136,7 +136,8 @@ export class DashboardApi {
   }
 
   async overview(params: URLSearchParams) {
-    const period = periodOf(params, this.now());
+    // Per day (as "new problems per day" reads best), unless the period is two days or less.
+    const period = periodOf(params, this.now(), dailyBucketFor);
     const filter = ticketFilter(params, null);
     const window = { from: period.from, to: period.to };
     const options = { ...window, bucket: period.bucket, filter };

@@ -7,6 +7,7 @@
 
 import {
   BUCKET_MS,
+  BUCKETS,
   bucketStart,
   checkBucket,
   checkWindow,
@@ -29,6 +30,11 @@ export interface Period extends CheckedWindow {
   readonly bucket: Bucket;
 }
 
+/** The bucket the overview gives a span: days, but hours up to 2 days and minutes up to 6 hours. */
+export function dailyBucketFor(spanMs: number): Bucket {
+  return spanMs <= 2 * 86_400_000 ? bucketFor(spanMs) : 'day';
+}
+
 /** The bucket a span of time gets: minutes up to 6 hours, hours up to 8 days, else days. */
 export function bucketFor(spanMs: number): Bucket {
   if (spanMs <= 6 * 3_600_000) return 'minute';
@@ -41,7 +47,12 @@ export function bucketFor(spanMs: number): Bucket {
  * `period=custom` (or no period) with `from` and `to` (ISO 8601); `bucket` overrides the bucket chosen
  * from the span. Errors name the parameter.
  */
-export function periodOf(params: URLSearchParams, nowMs: number): Period {
+export function periodOf(
+  params: URLSearchParams,
+  nowMs: number,
+  choose: (spanMs: number) => Bucket = bucketFor,
+): Period {
+  const asked = params.get('bucket') || null;
   const from = params.get('from') || null;
   const to = params.get('to') || null;
   const named = params.get('period') || null;
@@ -62,12 +73,15 @@ export function periodOf(params: URLSearchParams, nowMs: number): Period {
       );
     }
     name = chosen as PeriodName;
-    const bucket = bucketFor(SPAN_MS[name]);
-    const end = bucketStart(nowMs, bucket) + BUCKET_MS[bucket];
+    // The window ends with the bucket that holds now, so every bar is a whole bucket.
+    const fit =
+      asked === null || asked === 'auto' || !(BUCKETS as readonly string[]).includes(asked)
+        ? choose(SPAN_MS[name])
+        : (asked as Bucket);
+    const end = bucketStart(nowMs, fit) + BUCKET_MS[fit];
     window = checkWindow({ from: new Date(end - SPAN_MS[name]).toISOString(), to: new Date(end).toISOString() });
   }
-  const asked = params.get('bucket') || null;
-  const bucket = asked === null || asked === 'auto' ? bucketFor(window.toMs - window.fromMs) : asked;
+  const bucket = asked === null || asked === 'auto' ? choose(window.toMs - window.fromMs) : asked;
   return { ...window, name, bucket: asApiError(() => checkBucket(bucket, window)) };
 }
 

@@ -39,7 +39,6 @@ export async function buildReport(options: ReportOptions): Promise<string> {
   params.delete('limit');
   params.set('from', period.from);
   params.set('to', period.to);
-  params.set('bucket', period.bucket);
   const api = new DashboardApi({ ...options, now: () => now });
   const answers: Record<string, unknown> = {};
   const put = (path: string, offset: number, answer: unknown) => {
