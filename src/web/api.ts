@@ -13,7 +13,14 @@
 
 import type { TicketAnalytics, TicketEvent } from '../backends/analytics.js';
 import { fillBuckets } from '../backends/analytics.js';
-import type { LinkStore, StoredOccurrence, Ticket, TicketBackend } from '../backends/contract.js';
+import {
+  isTicketStore,
+  type LinkStore,
+  type StoredOccurrence,
+  type Ticket,
+  type TicketBackend,
+} from '../backends/contract.js';
+import { changeState } from '../backends/tracker/state-change.js';
 import { checkSettableState, type SettableState } from '../backends/ticket-state.js';
 import { ticketLinks, type LinkedTracker, type TicketLink } from '../backends/tracker/ticket-links.js';
 import { levelName } from '../logging/level.js';
@@ -162,7 +169,13 @@ export class DashboardApi {
     };
   }
 
-  /** Solve, reopen (open) or mute a ticket: only with writes allowed (the server checks). */
+  /**
+   * Solve, reopen (open) or mute a ticket: only with writes allowed (the
+   * server checks). As the CLI does, the change is queued for the configured
+   * trackers and every tracker the ticket is linked to, in the store's outbox,
+   * before the store changes: the service's replicas (or `logtickets sync`)
+   * carry it out, so the store and the trackers keep agreeing.
+   */
   async setState(id: number, state: unknown) {
     let checked: SettableState;
     try {
@@ -171,7 +184,17 @@ export class DashboardApi {
       throw new ApiError(400, (error as Error).message);
     }
     await this.mustGet(id);
-    return { ticket: ticketView(await this.store.setTicketState(id, checked)) };
+    const ticket = isTicketStore(this.store)
+      ? await changeState(
+          this.store,
+          this.trackers.map((t) => t.name),
+          id,
+          checked,
+          undefined,
+          true,
+        )
+      : await this.store.setTicketState(id, checked);
+    return { ticket: ticketView(ticket) };
   }
 
   private async mustGet(id: number): Promise<Ticket> {

@@ -24,8 +24,9 @@ import {
   violations,
   watchedContext,
 } from './browser.js';
-import { BIG, HOSTILE_TITLE, NOW, PAYMENTS_PER_HOUR, seedDashboard } from './dashboard-seed.js';
+import { BIG, HASHES, HOSTILE_TITLE, NOW, PAYMENTS_PER_HOUR, seedDashboard } from './dashboard-seed.js';
 
+const TRACKER = 'github:acme/shop';
 let dir: string;
 let store: SqlBackend;
 let ids: Awaited<ReturnType<typeof seedDashboard>>;
@@ -38,7 +39,12 @@ test.before(async () => {
   store = new SqlBackend(uri);
   await store.open();
   ids = await seedDashboard(uri, store);
-  dashboard = await startDashboard({ store, port: 0, now: () => NOW, allowWrites: true });
+  // The slow query's problem has a GitHub issue: its page links to it, and a change made here is queued for it.
+  await store.setLink({ appId: 'shop', hash: HASHES.slow, tracker: TRACKER }, '7');
+  const trackers = [
+    { name: TRACKER, label: 'GitHub', ticketUrl: (id: string) => `https://github.com/acme/shop/issues/${id}` },
+  ];
+  dashboard = await startDashboard({ store, trackers, port: 0, now: () => NOW, allowWrites: true });
   browser = await launchBrowser();
 });
 
@@ -183,15 +189,22 @@ test.serial('a hostile record renders as inert text: no script runs, no CSP viol
 });
 
 test.serial(
-  'with writes allowed, Solve solves the ticket in the store; a request without the CSRF token is refused',
+  'with writes allowed, Solve solves the ticket and queues the change for its tracker; a forged request is refused',
   async (t) => {
     const context = await watchedContext(browser);
     const page = await context.newPage();
     await openView(page, `${dashboard.url}tickets/${ids.slow}`);
+    const links = await page.$$eval('ul.tracker-links a', (list) =>
+      list.map((a) => [a.textContent, a.getAttribute('href')]),
+    );
+    t.deepEqual(links, [['GitHub #7', 'https://github.com/acme/shop/issues/7']]);
+    t.is(await store.countOutbox(TRACKER), 0);
     await Promise.all([page.waitForEvent('load'), page.click('.actions button[data-state="solved"]')]);
     await page.waitForSelector('body[data-ready="true"]');
     t.is((await store.getTicket(ids.slow))!.state, 'solved');
     t.is(await page.textContent('.badges .state'), 'solved');
+    // Queued for the linked GitHub issue, as the CLI's solve does: the service's replicas or sync carry it out.
+    t.is(await store.countOutbox(TRACKER), 1);
     const forged = await page.evaluate(async (id) => {
       const r = await fetch(`/api/tickets/${id}/state`, {
         method: 'POST',
