@@ -17,6 +17,7 @@ import { handleForeign } from '../integrations/foreign-record.js';
 import { Level } from '../logging/level.js';
 import { TicketingHandler } from '../ticketing/ticketing-handler.js';
 import { intFlag, type Flags } from './ticket-commands.js';
+import { cliTime, oneLineMessage, plural } from './format.js';
 import { progress } from './progress.js';
 import { chooseStore, missingSqliteFile, openStore, type CliSetup, type StoreChoice } from './store-access.js';
 import { UsageError } from './usage-error.js';
@@ -37,7 +38,8 @@ function requireConfig(setup: CliSetup, command: string): string {
 
 function line(ok: boolean | 'warn', target: string, check: string, detail: string): string {
   const mark = ok === 'warn' ? 'warn' : ok ? 'ok  ' : 'FAIL';
-  return `${mark}  ${target}: ${check}${detail === '' ? '' : ` — ${maskSecrets(detail)}`}`;
+  // One line per check, whatever a tracker or store put in its message.
+  return `${mark}  ${target}: ${oneLineMessage(check)}${detail === '' ? '' : ` — ${oneLineMessage(maskSecrets(detail))}`}`;
 }
 
 function configured(loaded: LoadedConfig, setup: CliSetup): Configured {
@@ -62,9 +64,7 @@ export async function checkConfig(setup: CliSetup): Promise<CommandResult> {
     throw error;
   }
   const trackerCount = loaded.config.trackers?.length ?? 0;
-  lines.push(
-    line(true, 'config', 'valid', `${loaded.source} (${trackerCount} tracker${trackerCount === 1 ? '' : 's'})`),
-  );
+  lines.push(line(true, 'config', 'valid', `${loaded.source} (${plural(trackerCount, 'tracker')})`));
   for (const secret of loaded.inlineSecrets) {
     const key = secret.replace(/^.*\./, '');
     lines.push(
@@ -136,8 +136,8 @@ async function checkStore(choice: StoreChoice): Promise<{ ok: boolean; line: str
     await reader.open();
     const tickets = await reader.countTickets();
     const waiting = isTicketStore(reader) ? await reader.countOutbox() : null;
-    const outbox = waiting === null ? '' : `, ${waiting} deliveries waiting in the outbox`;
-    return { ok: true, line: line(true, reader.name, 'store reachable', `${tickets} tickets${outbox}`) };
+    const outbox = waiting === null ? '' : `, ${plural(waiting, 'delivery')} waiting in the outbox`;
+    return { ok: true, line: line(true, reader.name, 'store reachable', `${plural(tickets, 'ticket')}${outbox}`) };
   } catch (error) {
     const server = !/^sqlite:/i.test(choice.uri);
     if (error instanceof LogticketsError && error.code === 'STORE_NOT_FOUND' && server) {
@@ -187,12 +187,7 @@ export async function testTicket(setup: CliSetup, flags: Flags): Promise<Command
     if (ticket === undefined)
       throw new LogticketsError('TICKET_NOT_FOUND', 'the record was written but its ticket is not in the store');
     lines.push(
-      line(
-        true,
-        store.name,
-        'stored',
-        `ticket #${ticket.id} (${ticket.occurrenceCount} occurrence${ticket.occurrenceCount === 1 ? '' : 's'})`,
-      ),
+      line(true, store.name, 'stored', `ticket #${ticket.id} (${plural(ticket.occurrenceCount, 'occurrence')})`),
     );
     for (const { label, tracker } of trackers) {
       const failedBefore = tracked!.deliveryCounts(tracker.name).failed;
@@ -272,18 +267,20 @@ export async function sync(setup: CliSetup, flags: Flags): Promise<CommandResult
         );
       }, 250);
       let done: boolean;
+      let left: number;
       try {
         // sync is how short-lived processes get their held digests out: comment windows do not hold it back,
         // and a person running it after fixing a password or permission wants a try now, not after the backoff.
         done = await tracked.deliverPending({ timeoutMs, tracker: tracker.name, deliverHeld: true, retryNow: true });
+        left = await outbox.countOutbox(tracker.name);
+        bar.update(Math.max(0, total - left), total);
       } finally {
         clearInterval(ticker);
+        // Also on an error: the bar's line is ended, and the error is printed below it.
+        bar.stop();
       }
-      const left = await outbox.countOutbox(tracker.name);
-      bar.update(Math.max(0, total - left), total);
-      bar.stop();
       if (done) {
-        lines.push(line(true, label, 'synced', `${total} deliver${total === 1 ? 'y' : 'ies'} sent`));
+        lines.push(line(true, label, 'synced', `${plural(total, 'delivery')} sent`));
       } else {
         failed = true;
         lines.push(
@@ -324,10 +321,6 @@ export async function sync(setup: CliSetup, flags: Flags): Promise<CommandResult
   return { output: lines.join('\n'), code: failed ? 1 : 0 };
 }
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
 /** Why a tracker's deliveries still wait: its fleet-wide pause, another process delivering, or errors. */
 export async function whyWaiting(store: TicketStore, tracker: string): Promise<string> {
   const [state, lease] = await Promise.all([
@@ -336,7 +329,7 @@ export async function whyWaiting(store: TicketStore, tracker: string): Promise<s
   ]);
   const now = new Date().toISOString();
   if (state?.pausedUntil != null && state.pausedUntil > now)
-    return `the tracker is paused for the whole fleet until ${state.pausedUntil} (${state.reason ?? 'backoff'}); run again later`;
+    return `the tracker is paused for the whole fleet until ${cliTime(state.pausedUntil)} (${state.reason ?? 'backoff'}); run again later`;
   if (lease != null && lease.until > now && !lease.owner.includes(`:${process.pid}:`))
     return `another process (${lease.owner}) delivers to this tracker now and sends them as its limits allow`;
   return 'rate limits or errors (the error is above); run again, or see check-config';

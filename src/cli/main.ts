@@ -14,7 +14,6 @@
  * store file that is not there is an error in every command but the demo.
  */
 
-import { parseArgs } from 'node:util';
 import type { TicketBackend } from '../backends/contract.js';
 import type { LinkedTracker } from '../backends/tracker/ticket-links.js';
 import { LogticketsError, maskSecrets } from '../errors.js';
@@ -22,118 +21,38 @@ import { runDemo } from '../demo/run-demo.js';
 import { list, occurrences, remove, show, stats, type Flags } from './ticket-commands.js';
 import { changeTicketState, STATE_COMMANDS } from './state-commands.js';
 import { UsageError } from './usage-error.js';
+import { readCommandLine, type CommandLine } from './args.js';
+import { oneLineMessage } from './format.js';
+import { commandHelp, OVERVIEW, packageVersion } from './help.js';
 import { checkConfig, sync, testTicket, type CliSetup, type CommandResult } from './config-commands.js';
-import { loadConfig } from '../config/load-config.js';
+import { ConfigError, loadConfig } from '../config/load-config.js';
 import { linkedTrackers } from '../config/tracker-links.js';
 import { chooseStore, mustExist, openStore, whereNamed } from './store-access.js';
 import { report, serve } from './web-commands.js';
 
-const USAGE = `Usage: logtickets <command> [options]
-
-Commands:
-  list                 tickets, most recent first
-  show ID              one ticket
-  occurrences ID       a ticket's occurrences, newest first
-  solve ID             mark a ticket solved, here and in its trackers (a recurrence more than
-                       a minute later reopens it as a regression; solved in a release, only
-                       one from a later release does)
-  reopen ID            mark a ticket open again, here and in its trackers
-  mute ID              never reopen or comment it again (closed as wontfix / not planned)
-  unmute ID            open a muted ticket again
-  delete ID            delete a ticket and its occurrences
-  stats                counts by state and level
-  demo                 run a small simulated service that logs into the store, then list
-  check-config         validate the config file, then check the store and each tracker for real
-  test-ticket          send one synthetic record end to end; print where its ticket landed
-  sync                 deliver what waits in the outbox to the trackers, then exit;
-                       --full also re-reads every linked ticket's state in the trackers
-  serve                a web dashboard of the store: how often each problem happens, over time
-  report --out FILE    the dashboard's views as one self-contained HTML file
-
-Options:
-  --config PATH        a logtickets config file (also LOGTICKETS_CONFIG); see config.example.json
-  --db URI             the store: sqlite:PATH, postgres://..., mongodb://... (default: the
-                       config's store, else sqlite:./logtickets.db; also LOGTICKETS_DB)
-  --prefix PREFIX      table/collection name prefix of the store (default logtickets_)
-  --json               machine-readable output (list, show, occurrences, stats)
-  --help               this text
-
-list:         --open | --solved | --muted | --state STATE (open, solved, regressed, muted;
-              muted tickets are left out unless asked), --level NAME, --min-level NAME, --app ID, --channel NAME,
-              --release NAME (seen in that release), --environment NAME (seen in that environment),
-              --order FIELD (id, lastSeen, firstSeen, occurrenceCount, level, regressionCount;
-              prefix - for descending; default -lastSeen), --limit N (50), --offset N (0)
-occurrences:  --limit N (20), --offset N (0), --oldest
-demo:         --processes N (2), --rounds N (40)
-test-ticket:  --timeout SECONDS (60)      sync: --timeout SECONDS (300), --full
-solve, reopen, mute, unmute: --timeout SECONDS (20) to deliver the change to the trackers now
-solve:        --in-release NAME: the release the problem is solved in (default: the newest
-              release the store has seen for the ticket's app)
-serve:        --host ADDRESS (127.0.0.1), --port N (7070), --token TOKEN (also LOGTICKETS_TOKEN;
-              required on any address but loopback), --allow-writes (solve, reopen, mute buttons)
-report:       --out FILE, --period 24h|7d|30d (7d) or --from TIME --to TIME, --search TEXT, and
-              list's filters (--state, --level, --app, --channel, --release, --environment, --order)`;
-
-const OPTIONS = {
-  db: { type: 'string' },
-  config: { type: 'string' },
-  timeout: { type: 'string' },
-  prefix: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-  open: { type: 'boolean' },
-  solved: { type: 'boolean' },
-  muted: { type: 'boolean' },
-  state: { type: 'string' },
-  full: { type: 'boolean' },
-  level: { type: 'string' },
-  'min-level': { type: 'string' },
-  app: { type: 'string' },
-  channel: { type: 'string' },
-  release: { type: 'string' },
-  environment: { type: 'string' },
-  'in-release': { type: 'string' },
-  order: { type: 'string' },
-  limit: { type: 'string' },
-  offset: { type: 'string' },
-  oldest: { type: 'boolean' },
-  processes: { type: 'string' },
-  rounds: { type: 'string' },
-  worker: { type: 'string' },
-  host: { type: 'string' },
-  port: { type: 'string' },
-  token: { type: 'string' },
-  'allow-writes': { type: 'boolean' },
-  out: { type: 'string' },
-  period: { type: 'string' },
-  from: { type: 'string' },
-  to: { type: 'string' },
-  search: { type: 'string' },
-} as const;
-
 const NEEDS_ID = new Set(['show', 'occurrences', 'delete', ...Object.keys(STATE_COMMANDS)]);
 const READS = new Set(['list', 'show', 'occurrences', 'stats', 'report']);
 const CONFIG_COMMANDS = new Set(['check-config', 'test-ticket', 'sync']);
-const COMMANDS = new Set([...NEEDS_ID, ...CONFIG_COMMANDS, 'list', 'stats', 'demo', 'serve', 'report']);
 
 export async function main(argv: readonly string[]): Promise<number> {
-  let parsed;
+  let line: CommandLine;
   try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    line = readCommandLine(argv);
   } catch (error) {
-    return fail(new UsageError((error as Error).message.split('\n')[0]!));
+    return fail(error);
   }
-  const { values, positionals } = parsed;
-  const [command, ...rest] = positionals;
-  if (values.help === true || command === undefined || command === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return command === undefined && values.help !== true ? 2 : 0;
+  if (line.kind === 'version') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
   }
+  if (line.kind === 'help') {
+    process.stdout.write(`${line.command === undefined ? OVERVIEW : commandHelp(line.command)}\n`);
+    return line.code;
+  }
+  const { command, args: rest, flags } = line;
+  const values = flags as { db?: string; config?: string; prefix?: string; 'allow-writes'?: boolean };
   let backend: TicketBackend | undefined;
   try {
-    if (!COMMANDS.has(command))
-      throw new UsageError(`unknown command ${JSON.stringify(command)} (see logtickets --help)`);
-    const flags = values as Flags;
     const id = NEEDS_ID.has(command) ? ticketId(rest[0]) : 0;
     const extra = rest.slice(NEEDS_ID.has(command) ? 1 : 0);
     if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
@@ -248,13 +167,20 @@ function ticketId(value: string | undefined): number {
 }
 
 function fail(error: unknown): number {
+  // One line, whatever a store, a driver or a tracker put in its message; never a stack trace.
+  const say = (message: string) => process.stderr.write(`logtickets: ${oneLineMessage(maskSecrets(message))}\n`);
   if (error instanceof UsageError) {
-    process.stderr.write(`logtickets: ${maskSecrets(error.message)}\n`);
+    say(error.message);
+    return 2;
+  }
+  if (error instanceof ConfigError) {
+    // The one error of more than one line: a config file's problems, one line each.
+    say(error.message.split('\n')[0]!);
+    for (const problem of error.problems) process.stderr.write(`  - ${oneLineMessage(maskSecrets(problem))}\n`);
     return 2;
   }
   if (error instanceof LogticketsError) {
-    const where = error.backend ? ` [${error.backend}]` : '';
-    process.stderr.write(`logtickets: ${error.message}${where}\n`);
+    say(`${error.message}${error.backend ? ` [${error.backend}]` : ''}`);
     // A store that is not there (or not a logtickets store) was named by mistake.
     return error.code === 'INVALID_ARGUMENT' ||
       error.code === 'INVALID_CONFIG' ||
@@ -267,8 +193,13 @@ function fail(error: unknown): number {
       ? 2
       : 1;
   }
-  process.stderr.write(`logtickets: ${maskSecrets(error instanceof Error ? error.message : String(error))}\n`);
+  say(error instanceof Error ? error.message : String(error));
   return 1;
 }
+
+// What escapes a command (a driver's error event, a timer's callback) ends it with one line too.
+const crash = (error: unknown) => process.exit(fail(error) === 2 ? 2 : 1);
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
 
 process.exitCode = await main(process.argv.slice(2));

@@ -14,6 +14,7 @@ import { openConfigured } from '../config/create-handler.js';
 import { loadConfig } from '../config/load-config.js';
 import { LogticketsError } from '../errors.js';
 import { whyWaiting } from './config-commands.js';
+import { cliTime } from './format.js';
 import { intFlag, releaseFlag, type Flags } from './ticket-commands.js';
 import { UsageError } from './usage-error.js';
 import type { CliSetup } from './store-access.js';
@@ -64,7 +65,7 @@ function changed(ticket: Ticket, asked: { state: SettableState; verb: string; no
   const title = ticket.title.length > 60 ? `${ticket.title.slice(0, 59)}…` : ticket.title;
   // A later change (made in a tracker, or by another person) wins over this one.
   if (ticket.state !== asked.state && !(asked.state === 'open' && ticket.state === 'regressed'))
-    return `Ticket ${ticket.id} stays ${ticket.state}: a later change of its state was made (${ticket.stateChangedAt ?? '?'}).`;
+    return `Ticket ${ticket.id} stays ${ticket.state}: a later change of its state was made (${ticket.stateChangedAt === null ? '?' : cliTime(ticket.stateChangedAt)}).`;
   const release = ticket.solvedInRelease === null ? '' : ` in release ${ticket.solvedInRelease}`;
   return `Ticket ${ticket.id} ${asked.verb}${release} (${title})${asked.note === undefined ? '' : `: ${asked.note}`}.`;
 }

@@ -12,10 +12,21 @@ export interface Column<T> {
   readonly align?: 'left' | 'right';
   /** Longest cell before it is cut with an ellipsis (default 60). */
   readonly max?: number;
+  /**
+   * Where a long cell is cut: its end (default), or its start, for text whose
+   * end matters most — a location keeps its file name and line number
+   * (`…/checkout/pay.ts:42`).
+   */
+  readonly cut?: 'end' | 'start';
 }
 
 export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[]): string {
-  const cells = rows.map((row) => columns.map((c) => oneLine(String(c.value(row)), c.max ?? 60)));
+  const cells = rows.map((row) =>
+    columns.map((c) => {
+      const text = String(c.value(row));
+      return c.cut === 'start' ? cutStart(oneLine(text, Infinity), c.max ?? 60) : oneLine(text, c.max ?? 60);
+    }),
+  );
   const widths = columns.map((c, i) => Math.max(width(c.header), ...cells.map((r) => width(r[i]!))));
   const line = (values: readonly string[]) =>
     values
@@ -23,6 +34,20 @@ export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[]
       .join('  ')
       .trimEnd();
   return [line(columns.map((c) => c.header)), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+/**
+ * Text cut from its start to at most `max` characters, the ellipsis first;
+ * at a path separator when that leaves the last path segment whole.
+ */
+export function cutStart(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let tail = text.slice(text.length - Math.max(0, max - 1));
+  // From the first separator in it: the segments after it are whole (without one, the file name alone is too long).
+  const slash = tail.search(/[/\\]/);
+  if (slash > 0) tail = tail.slice(slash);
+  // Never start on the second half of a surrogate pair.
+  return `…${tail.replace(/^[\uDC00-\uDFFF]/, '')}`;
 }
 
 // Width in terminal columns, counting wide East Asian characters and emoji as two.

@@ -15,6 +15,7 @@ import { isReleaseText, MAX_RELEASE_LENGTH } from '../backends/release-text.js';
 import { settable, TICKET_STATES, type TicketState } from '../backends/ticket-state.js';
 import { ticketLinks, type LinkedTracker, type TicketLink } from '../backends/tracker/ticket-links.js';
 import { Level, levelName, parseLevel } from '../logging/level.js';
+import { cliTime, plural } from './format.js';
 import { renderTable } from './table.js';
 import { UsageError } from './usage-error.js';
 
@@ -96,7 +97,7 @@ export async function list(
   if (tickets.length === 0) {
     // Say so when the only matches are muted (left out unless asked for).
     const muted = filter.muted === false ? await backend.countTickets({ ...filter, muted: true }) : 0;
-    return muted === 0 ? 'No tickets.' : `No tickets (${muted} muted left out: --muted lists them).`;
+    return muted === 0 ? 'No tickets.' : `No tickets (${plural(muted, 'muted ticket')} left out: --muted lists them).`;
   }
   const rows = tickets.map((t, i) => ({ ...t, links: links[i]! }));
   return renderTable(rows, [
@@ -111,12 +112,15 @@ export async function list(
     ...(tickets.every((t) => t.lastRelease === null)
       ? []
       : [{ header: 'RELEASE', value: (t: (typeof rows)[number]) => t.lastRelease ?? '-', max: 20 }]),
-    { header: 'LAST SEEN', value: (t) => t.lastSeen.replace('T', ' ').slice(0, 19) },
+    { header: 'LAST SEEN', value: (t) => cliTime(t.lastSeen) },
     { header: 'CHANNEL', value: (t) => t.channel, max: 24 },
-    { header: 'LOCATION', value: (t) => t.location, max: 36 },
+    // Cut from the left: the file name and line number stay.
+    { header: 'LOCATION', value: (t) => t.location, max: 36, cut: 'start' },
     { header: 'TITLE', value: (t) => t.title, max: 60 },
   ]);
 }
+
+const TIME_FIELDS = new Set(['firstSeen', 'lastSeen', 'solvedAt', 'mutedAt', 'stateChangedAt', 'lastRegressionAt']);
 
 export async function show(
   backend: TicketBackend,
@@ -130,7 +134,13 @@ export async function show(
   if (flags.json === true) return JSON.stringify(ticketJson(ticket, links), null, 2);
   const rows: Array<[string, string]> = Object.entries(ticketJson(ticket)).map(([k, v]) => [
     k,
-    v === null || (Array.isArray(v) && v.length === 0) ? '-' : Array.isArray(v) ? v.join(', ') : String(v),
+    v === null || (Array.isArray(v) && v.length === 0)
+      ? '-'
+      : Array.isArray(v)
+        ? v.join(', ')
+        : TIME_FIELDS.has(k) && typeof v === 'string'
+          ? cliTime(v)
+          : String(v),
   ]);
   for (const link of links) {
     const agree =
@@ -164,7 +174,7 @@ export async function occurrences(backend: TicketBackend, id: number, flags: Fla
   const environments = rows.some((o) => o.environment !== null);
   return renderTable(rows, [
     { header: 'ID', value: (o) => o.id, align: 'right' },
-    { header: 'TIME', value: (o) => o.time.replace('T', ' ').replace('Z', '') },
+    { header: 'TIME', value: (o) => cliTime(o.time) },
     ...(releases ? [{ header: 'RELEASE', value: (o: StoredOccurrence) => o.release ?? '-', max: 20 }] : []),
     ...(environments ? [{ header: 'ENV', value: (o: StoredOccurrence) => o.environment ?? '-', max: 16 }] : []),
     { header: 'HOST', value: (o) => hostOf(o), max: 20 },
@@ -217,9 +227,9 @@ export async function stats(backend: TicketBackend, flags: Flags): Promise<strin
         .map(([name, n]) => `${name} ${n}`)
         .join(', ') || '-'
     }`,
-    `busiest      ${result.busiest === null ? '-' : `#${result.busiest.id} with ${result.busiest.occurrenceCount} occurrences`}`,
+    `busiest      ${result.busiest === null ? '-' : `#${result.busiest.id} with ${plural(result.busiest.occurrenceCount, 'occurrence')}`}`,
   ];
-  if (outbox !== null) lines.push(`outbox       ${outbox} deliveries waiting`);
+  if (outbox !== null) lines.push(`outbox       ${plural(outbox, 'delivery')} waiting`);
   return lines.join('\n');
 }
 

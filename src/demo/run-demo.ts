@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { relative } from 'node:path';
 import { openBackend } from '../backends/open-backend.js';
 import { UsageError } from '../cli/usage-error.js';
+import { plural } from '../cli/format.js';
 import { intFlag, list, type Flags } from '../cli/ticket-commands.js';
 import { TicketingHandler } from '../ticketing/ticketing-handler.js';
 import { handlerOptions, openConfigured } from '../config/create-handler.js';
@@ -31,8 +32,8 @@ export async function runDemo(uri: string, flags: Flags, configPath?: string): P
     const table = await list(backend, { limit: '20' });
     const total = await backend.countTickets();
     return [
-      `${processes} shop processes logged ${records} warnings and errors in ${Date.now() - started} ms.`,
-      `${total} tickets in ${backend.name}:`,
+      `${plural(processes, 'shop process')} logged ${records === 1 ? '1 warning or error' : `${records} warnings and errors`} in ${Date.now() - started} ms.`,
+      `${plural(total, 'ticket')} in ${backend.name}:`,
       '',
       table,
       '',

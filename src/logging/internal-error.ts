@@ -39,7 +39,12 @@ export function rateLimitedStderr(
     last.set(key, { at: now, suppressed: 0 });
     if (last.size > 1000) last.delete(last.keys().next().value as string);
     try {
-      write(`logtickets: ${maskSecrets(message)}${held}\n`);
+      // One line, also when a store's or a tracker's message has several.
+      write(
+        `logtickets: ${maskSecrets(message)
+          .trim()
+          .replace(/\s*[\r\n\u2028\u2029]+\s*/g, '; ')}${held}\n`,
+      );
     } catch {
       // stderr itself failed: nothing more can be done without disturbing the application.
     }

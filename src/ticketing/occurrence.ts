@@ -233,6 +233,7 @@ export function prepare(item: Captured, settings: OccurrenceSettings): Occurrenc
   const redact = settings.redactor;
   const message = redact.text(item.message);
   const time = new Date(item.timestamp).toISOString();
+  const error = redact.value(item.error);
   const data: { [key: string]: JsonValue } = {
     channel: group.channelData,
     level: item.level,
@@ -242,7 +243,7 @@ export function prepare(item: Captured, settings: OccurrenceSettings): Occurrenc
     message,
     time,
     location: facts.data,
-    error: redact.value(item.error),
+    error,
     extra: redact.value(item.extra),
     process: { pid: item.process.pid, hostname: item.process.hostname, threadId: item.process.threadId },
     appId: settings.appId,
@@ -262,11 +263,33 @@ export function prepare(item: Captured, settings: OccurrenceSettings): Occurrenc
     channel: group.channel,
     location: facts.location,
     function: facts.fn,
-    title: oneLine(message, settings.titleLength) || '(no message)',
+    title: ticketTitle(message, error, settings.titleLength),
     time,
     data,
     release: settings.release,
     environment: settings.environment,
   };
   return item.prepared;
+}
+
+/**
+ * A ticket's title: the message, followed by its error's message when the
+ * message does not say it already — `request failed: connect ECONNREFUSED`
+ * — so that one template logged with different errors from different places
+ * does not make tickets with the same title. Both are redacted already. The
+ * title is not part of the fingerprint.
+ */
+export function ticketTitle(message: string, error: JsonValue, maxLength: number): string {
+  const text = oneLine(message, Infinity);
+  const said = oneLine(errorMessage(error), Infinity);
+  const title = said === '' || text.includes(said) ? text : text === '' ? said : `${text}: ${said}`;
+  return oneLine(title, maxLength) || '(no message)';
+}
+
+/** The message of an error as recorded (an Error's snapshot, an object with a message, or a string). */
+function errorMessage(error: JsonValue): string {
+  if (typeof error === 'string') return error;
+  if (error === null || typeof error !== 'object' || Array.isArray(error)) return '';
+  const message = (error as { readonly [key: string]: JsonValue }).message;
+  return typeof message === 'string' ? message : '';
 }

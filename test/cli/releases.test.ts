@@ -119,7 +119,10 @@ test('bad release flags are one clear line and exit 2', async (t) => {
     [['solve', id, '--in-release', ''], /^logtickets: --in-release must be one line of 1 to 200 characters, got ""\n$/],
     [['solve', id, '--in-release', 'x'.repeat(201)], /^logtickets: --in-release must be one line of 1 to 200/],
     [['solve', id, '--in-release', 'a\nb'], /^logtickets: --in-release must be one line/],
-    [['reopen', id, '--in-release', '1.0.0'], /^logtickets: --in-release goes with solve only/],
+    [
+      ['reopen', id, '--in-release', '1.0.0'],
+      /^logtickets: reopen does not take --in-release \(see logtickets help reopen\)\n$/,
+    ],
     [['list', '--release', ''], /^logtickets: --release must be one line of 1 to 200 characters/],
     [['list', '--environment', 'a\tb'], /^logtickets: --environment must be one line/],
   ];

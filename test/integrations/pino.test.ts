@@ -16,7 +16,8 @@ const quiet = { onError: () => {}, exitFlushMs: 0 };
 /** What the pino-service fixture logged, as a user would check it in the store. */
 function checkServiceTickets(t: import('ava').ExecutionContext, tickets: readonly StoredTicket[]): void {
   t.is(tickets.length, 4, tickets.map((x) => x.title).join(' | '));
-  const charge = byTitle(tickets, 'charge failed')!;
+  // Titles carry the error's message (the first occurrence's).
+  const charge = byTitle(tickets, 'charge failed: card expired for order 1')!;
   t.like(charge, { level: 14, channel: 'shop.payments', occurrenceCount: 2, appId: 'shop' });
   t.regex(charge.location, /^test\/fixtures\/pino-service\.ts:\d+$/);
   const data = charge.occurrences[0]!.data;
@@ -25,7 +26,7 @@ function checkServiceTickets(t: import('ava').ExecutionContext, tickets: readonl
   t.like(data.extra, { name: 'shop.payments', region: 'eu', order: 1 });
   for (const key of ['pid', 'hostname', 'level', 'time', 'msg', 'err']) t.false(key in data.extra, key);
 
-  const ship = byTitle(tickets, 'shipping failed')!;
+  const ship = byTitle(tickets, 'shipping failed: no stock for order 3')!;
   t.like(ship, { level: 14, occurrenceCount: 1 });
   t.not(ship.location, charge.location);
   t.like(ship.occurrences[0]!.data.error, { name: 'RangeError', message: 'no stock for order 3' });
@@ -255,7 +256,7 @@ test('in process: messageKey, errorKey and fingerprintKey follow the application
   const found = await tickets();
   t.deepEqual(
     found.map((x) => [x.title, x.occurrenceCount]),
-    [['request body rejected', 2]],
+    [['request body rejected: bad json', 2]],
   );
   const [first, second] = found[0]!.occurrences;
   t.like(first!.data.error, { name: 'SyntaxError', message: 'bad json' });
@@ -304,7 +305,12 @@ test('in process with a config object: ending the stream closes the handler it m
   await once(stream, 'close');
   const tickets = await readStore(work.store);
   t.is(tickets.length, 1);
-  t.like(tickets[0], { appId: 'billing', channel: 'billing', title: 'invoice failed', occurrenceCount: 2 });
+  t.like(tickets[0], {
+    appId: 'billing',
+    channel: 'billing',
+    title: 'invoice failed: invoice 0 lost',
+    occurrenceCount: 2,
+  });
 });
 
 // A bad option or config leaves the transport off with one line on stderr, never a throw: see

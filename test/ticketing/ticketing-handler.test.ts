@@ -49,7 +49,8 @@ test('a log call becomes a ticket with its record as JSON', async (t) => {
     level: 14,
     channel: 'shop.checkout',
     function: 'checkout',
-    title: 'payment for ann failed',
+    // The error's message follows the message (occurrence.ts: ticketTitle).
+    title: 'payment for ann failed: card expired',
     occurrenceCount: 1,
   });
   t.regex(ticket!.location, /^test\/ticketing\/ticketing-handler\.test\.ts:\d+$/);

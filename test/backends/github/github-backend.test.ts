@@ -108,7 +108,7 @@ test('the first occurrence opens one issue with the marker; later ones comment',
   const [stored] = await backend.store.getTickets();
   t.regex(
     issue!.title,
-    /^\[ERROR\] shop\.checkout: payment for order 1 failed \(test\/backends\/github\/github-backend\.test\.ts:\d+\)$/,
+    /^\[ERROR\] shop\.checkout: payment for order 1 failed: card expired \(test\/backends\/github\/github-backend\.test\.ts:\d+\)$/,
   );
   t.true(issue!.body!.includes(`<!-- logtickets:fingerprint=${stored!.hash} -->`));
   t.regex(issue!.body!, /TypeError: card expired/);

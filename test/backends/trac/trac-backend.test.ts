@@ -122,7 +122,7 @@ if (serverAvailable(test, 'Trac', tracUnavailableReason())) {
     t.regex(
       attrs.summary!,
       new RegExp(
-        `^\\[ERROR\\] ${channel.replace('.', '\\.')}: payment for order 1 failed \\(test/backends/trac/trac-backend\\.test\\.ts:\\d+\\)$`,
+        `^\\[ERROR\\] ${channel.replace('.', '\\.')}: payment for order 1 failed: card expired \\(test/backends/trac/trac-backend\\.test\\.ts:\\d+\\)$`,
       ),
     );
     t.is(attrs.logtickets_hash, stored!.hash);
