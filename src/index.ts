@@ -24,7 +24,12 @@ export { isAnalytics, fillBuckets, BUCKETS, BUCKET_MS } from './backends/analyti
 export { openBackend, defaultStoreUri, type Target, type OpenBackendOptions } from './backends/open-backend.js';
 export { MemoryBackend, type MemoryBackendOptions } from './backends/memory/memory-backend.js';
 export { SqlBackend, type SqlBackendOptions } from './backends/sql/sql-backend.js';
-export { MongoDBBackend, type MongoDBBackendOptions } from './backends/mongodb/mongodb-backend.js';
+export {
+  MongoDBBackend,
+  type MongoDBBackendOptions,
+  type MongoClientLike,
+  type MongoWriteConcern,
+} from './backends/mongodb/mongodb-backend.js';
 export type {
   Tracker,
   TrackerProblem,

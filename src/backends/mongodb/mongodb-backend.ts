@@ -23,7 +23,7 @@
  */
 
 import { StateShortcuts } from '../state-shortcuts.js';
-import type { Document, MongoClient } from 'mongodb';
+import type { Document, MongoClient, MongoClientOptions } from 'mongodb';
 import { randomUUID } from 'node:crypto';
 import type { SecretMatchers } from '../../errors.js';
 import type {
@@ -80,9 +80,9 @@ import { recordDeltas, type RecordContext } from './mongodb-record.js';
 import { changeTicketState } from './mongodb-ticket-state.js';
 import * as ts from './mongodb-tracker-state.js';
 import type { BudgetWindow, TrackerLease, TrackerState, TrackerStatePatch, WriteGrant } from '../tracker-state.js';
-import { readTarget, type MongoDBBackendOptions } from './mongodb-options.js';
+import { readTarget, type MongoClientLike, type MongoDBBackendOptions } from './mongodb-options.js';
 
-export type { MongoDBBackendOptions } from './mongodb-options.js';
+export type { MongoClientLike, MongoDBBackendOptions, MongoWriteConcern } from './mongodb-options.js';
 
 type LeaseArgs = Parameters<TicketStore['leaseOutbox']>;
 
@@ -97,7 +97,7 @@ export class MongoDBBackend extends StateShortcuts implements TicketStore, Ticke
   readonly #secrets: SecretMatchers;
 
   /** `target`: a `mongodb://` / `mongodb+srv://` URI, or a MongoClient you already have (you keep closing it). */
-  constructor(target: string | MongoClient, options: MongoDBBackendOptions = {}) {
+  constructor(target: string | MongoClientLike, options: MongoDBBackendOptions = {}) {
     super();
     const settings = readTarget(target, options);
     this.name = settings.name;
@@ -107,13 +107,14 @@ export class MongoDBBackend extends StateShortcuts implements TicketStore, Ticke
     this.rc = { name: this.name, now: this.now, retention: options.retention, lastPrune: 0 };
     this.connection = new MongoConnection({
       name: this.name,
-      target: settings.source,
+      // The driver's own types from here on: the public ones only describe them (mongodb-options.ts).
+      target: settings.source as { readonly uri: string } | { readonly client: MongoClient },
       database: settings.database,
       prefix: settings.prefix,
       access: this.access,
       writeConcern: options.writeConcern,
       serverSelectionTimeoutMs: options.serverSelectionTimeoutMs,
-      clientOptions: options.clientOptions,
+      clientOptions: options.clientOptions as MongoClientOptions | undefined,
       idleCloseMs: options.idleCloseMs ?? DEFAULT_IDLE_CLOSE_MS,
       secrets: this.#secrets,
     });

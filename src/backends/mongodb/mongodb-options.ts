@@ -5,11 +5,44 @@
  * errors.
  */
 
-import type { MongoClient, MongoClientOptions, WriteConcernSettings } from 'mongodb';
 import { LogticketsError, secretMatchers, uriSecrets, type SecretMatchers } from '../../errors.js';
 import { checkOptions } from '../../options.js';
 import type { StoreAccessOptions } from '../contract.js';
 import { parseMongoUri } from './mongodb-uri.js';
+
+/*
+ * mongodb is an optional peer dependency: the types below are the ones an
+ * application sees (they are in logtickets' published .d.ts), so they never
+ * name the driver's own. An application without mongodb must type-check
+ * against logtickets with skipLibCheck off (test/package/pack.test.ts).
+ */
+
+/**
+ * A MongoClient of the `mongodb` driver (≥ 7) that a store can be given
+ * instead of a URI: only the part of its shape the types need, so that any
+ * MongoClient fits and no mongodb types are needed to compile.
+ */
+export interface MongoClientLike {
+  db(dbName?: string, options?: object): unknown;
+  connect(): Promise<unknown>;
+  close(force?: boolean): Promise<void>;
+}
+
+/** The driver's `WriteConcernSettings`, written out (see MongoClientLike for why). */
+export interface MongoWriteConcern {
+  /** The write concern: a number of members, or `'majority'`. */
+  readonly w?: number | 'majority';
+  /** The write concern timeout. */
+  readonly wtimeoutMS?: number;
+  /** The journal write concern. */
+  readonly journal?: boolean;
+  /** @deprecated The driver's: use `journal`. */
+  readonly j?: boolean;
+  /** @deprecated The driver's: use `wtimeoutMS`. */
+  readonly wtimeout?: number;
+  /** @deprecated The driver's: use `journal`. */
+  readonly fsync?: boolean | 1;
+}
 
 export interface MongoDBBackendOptions extends StoreAccessOptions {
   /** Database name (default: the one in the URI, else `logtickets`). */
@@ -17,7 +50,7 @@ export interface MongoDBBackendOptions extends StoreAccessOptions {
   /** Collection name prefix (default `logtickets_`). */
   readonly prefix?: string;
   /** Write concern of every write (default `{ w: 'majority' }`). */
-  readonly writeConcern?: WriteConcernSettings;
+  readonly writeConcern?: MongoWriteConcern;
   /** Keep only the newest N occurrences of each ticket (counts stay exact). Default: keep all. */
   readonly retention?: number;
   /** How long to look for a server before a write fails and is retried later (default 5 000 ms). */
@@ -28,8 +61,11 @@ export interface MongoDBBackendOptions extends StoreAccessOptions {
    * exit. 0 keeps it until close(). Not used for a client passed in.
    */
   readonly idleCloseMs?: number;
-  /** Extra driver options, for a URI. */
-  readonly clientOptions?: MongoClientOptions;
+  /**
+   * Extra driver options, for a URI: the driver's `MongoClientOptions` (typed
+   * loosely, see MongoClientLike; `satisfies MongoClientOptions` checks them).
+   */
+  readonly clientOptions?: object;
   /** The clock used for solvedAt, claims and leases (tests pass their own). */
   readonly now?: () => Date;
 }
@@ -38,12 +74,12 @@ export interface MongoTargetSettings {
   readonly name: string;
   readonly database: string;
   readonly prefix: string;
-  readonly source: { readonly uri: string } | { readonly client: MongoClient };
+  readonly source: { readonly uri: string } | { readonly client: MongoClientLike };
   readonly secrets: SecretMatchers;
 }
 
 /** Check the options and read the target: a `mongodb://` / `mongodb+srv://` URI, or a MongoClient. */
-export function readTarget(target: string | MongoClient, options: MongoDBBackendOptions): MongoTargetSettings {
+export function readTarget(target: string | MongoClientLike, options: MongoDBBackendOptions): MongoTargetSettings {
   checkOptions('MongoDBBackend options', options, {
     database: 'string',
     prefix: 'string',
@@ -80,7 +116,7 @@ export function readTarget(target: string | MongoClient, options: MongoDBBackend
       secrets: secretMatchers(uriSecrets(target)),
     };
   }
-  if (target !== null && typeof target === 'object' && typeof (target as MongoClient).db === 'function') {
+  if (target !== null && typeof target === 'object' && typeof (target as MongoClientLike).db === 'function') {
     const database = options.database ?? 'logtickets';
     return { name: `mongodb:${database}`, database, prefix, source: { client: target }, secrets: [] };
   }
