@@ -182,7 +182,8 @@ export const fleetCases: Case[] = [
       const retry = { initialMs: 500, maxMs: 500 };
       await runReplicas(
         [0, 1, 2, 3].map(() =>
-          // A lease that a loaded machine cannot let lapse: the bound is about traffic, not about takeovers.
+          // A lease a loaded machine seldom lets lapse, for the count of attempts. The outbox bound holds through
+          // takeovers too: a pending row waits while its problem has a frozen row (deliverer-handover.test.ts).
           f.job({ problems, occurrences: 100, batches: 100, then: 'deliver', timeoutMs: 1_000, retry, leaseMs: 5_000 }),
         ),
       );

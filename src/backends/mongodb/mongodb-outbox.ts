@@ -172,6 +172,8 @@ export async function takeLeases(
     .toArray();
   const leased: OutboxEntry[] = [];
   if (newest === undefined) return leased;
+  // Rows of a version 1 store that this lease gave their first id: as in SQL, they do not hold a pending row back.
+  const legacy: unknown[] = [];
   let after: unknown = null;
   while (leased.length < limit) {
     const ids: Document = after === null ? { $lte: newest._id } : { $gt: after, $lte: newest._id };
@@ -182,9 +184,10 @@ export async function takeLeases(
       .toArray();
     if (candidates.length === 0) break;
     for (const candidate of candidates) {
-      if (candidate.state === 'pending' && (await handedOut(c, tracker, candidate))) continue;
+      if (candidate.state === 'pending' && (await handedOut(c, tracker, candidate, legacy))) continue;
       const entry = await takeOne(c, candidate._id, due, owner, now, until);
       if (entry !== null) leased.push(entry);
+      if (entry !== null && candidate.state === 'frozen' && !entry.attempted) legacy.push(entry.id);
     }
     after = candidates[candidates.length - 1]!._id;
   }
@@ -197,11 +200,12 @@ export async function takeLeases(
  * pending row was read, so a row frozen before the pending row started is
  * seen; the only row that could be frozen in between is the pending row
  * itself, which the taking update settles. Rows the pending row absorbed
- * (a postpone that died midway) are its own content and do not count.
+ * (a postpone that died midway) are its own content and do not count; nor
+ * do the `legacy` rows given their first id by this lease.
  */
-async function handedOut(c: Collections, tracker: string, pending: Document): Promise<boolean> {
-  // Itself (frozen by another lease since it was read: the taking update settles that), and what it absorbed.
-  const own = [pending._id, ...(Array.isArray(pending.absorbed) ? (pending.absorbed as unknown[]) : [])];
+async function handedOut(c: Collections, tracker: string, pending: Document, legacy: unknown[]): Promise<boolean> {
+  const absorbed = Array.isArray(pending.absorbed) ? (pending.absorbed as unknown[]) : [];
+  const own = [pending._id, ...absorbed, ...legacy];
   const frozen = await c.outbox.findOne(
     {
       tracker,

@@ -14,7 +14,8 @@
  * due, it looks for changes made in the tracker (sync-poller.ts).
  *
  * `settle` (a closing process) delivers what is due, and held digests when
- * asked, until a deadline. Timers are unref'd: the loop keeps no process alive.
+ * asked, until a deadline; `stop` then lets the turn hand its entries back
+ * before it gives the lease up. Timers are unref'd: no process is kept alive.
  */
 
 import { asLogticketsError, type LogticketsError } from '../../errors.js';
@@ -25,8 +26,8 @@ import type { DelivererOptions, SettleOptions } from './deliverer-options.js';
 import type { ProblemOutcome, TrackerDelivery } from './tracker-delivery.js';
 import { TrackerLease } from './tracker-lease.js';
 import { afterFailure, releaseFailed } from './tracker-pause.js';
-import { before, groupByProblem, handBack, retriesFirst, sleep } from './outbox-groups.js';
-import { WriteRefused, writeGate } from './write-gate.js';
+import { Abandoned, before, groupByProblem, handBack, retriesFirst, sleep, unlessAbandoned } from './outbox-groups.js';
+import { DeliveryWrites, WriteRefused, writeGate } from './write-gate.js';
 
 export type { DelivererOptions, SettleOptions } from './deliverer-options.js';
 
@@ -34,8 +35,6 @@ export type { DelivererOptions, SettleOptions } from './deliverer-options.js';
 const ROUND = 1_000;
 // What a closing process told to send held digests leases: everything, whenever it is due.
 const FAR_FUTURE = Date.UTC(9999, 11, 31);
-// How long a close without time to settle waits for a request that ignores its abort signal.
-const STOP_GRACE_MS = 200;
 // Least time between two turns started by new batches.
 const KICK_GAP_MS = 100;
 
@@ -153,9 +152,12 @@ export class OutboxDeliverer {
     if (settle === undefined) this.abort.abort();
     try {
       if (settle !== undefined && Date.now() < settle.deadline) await this.settle(settle);
-      else if (this.running !== undefined) await before(this.running, Date.now() + STOP_GRACE_MS);
     } finally {
       this.abort.abort();
+      // A turn still running holds leased entries: left to hand them back after the lease went and the store
+      // closed, they would stay frozen until their lease ran out while the next holder froze the same problems'
+      // pending rows (three rows a problem). Its requests are cut, a call ignoring that abandoned: it ends soon.
+      while (this.running !== undefined) await this.running.catch(() => undefined);
       this.heldAtStop = this.lease.holds;
       await this.lease.release();
     }
@@ -260,8 +262,11 @@ export class OutboxDeliverer {
   private async deliverDue(settle: SettleOptions | undefined): Promise<number> {
     const { store, leaseMs, pollIntervalMs } = this.options;
     const dueBy = settle === undefined ? undefined : new Date(settle.deliverHeld ? FAR_FUTURE : settle.deadline);
+    const cut = () => this.abort.signal.aborted || settle?.signal?.aborted === true;
     this.heldUntil = undefined;
     for (;;) {
+      // Cut (closing) or no longer the holder: lease nothing more.
+      if (cut() || !this.lease.holds) return pollIntervalMs;
       const entries = await store.leaseOutbox(this.name, this.lease.owner, ROUND, leaseMs, {
         ...(dueBy === undefined ? {} : { dueBy: dueBy.toISOString() }),
       });
@@ -271,10 +276,9 @@ export class OutboxDeliverer {
       for (let i = 0; i < groups.length; i++) {
         const rest = groups.slice(i).flatMap(([, g]) => g);
         // Our hold on these entries ends with leaseMs: hand back what is left before it does, and lease again.
-        const cut = this.abort.signal.aborted || settle?.signal?.aborted === true;
-        if (Date.now() - leasedAt > leaseMs * 0.6 || !this.lease.holds || cut) {
+        if (Date.now() - leasedAt > leaseMs * 0.6 || !this.lease.holds || cut()) {
           await handBack(store, this.lease.owner, rest, new Date(Date.now()).toISOString(), 'handed back unsent');
-          return this.lease.holds && !cut ? 0 : pollIntervalMs;
+          return this.lease.holds && !cut() ? 0 : pollIntervalMs;
         }
         const [key, all] = groups[i]!;
         const { now: group, later } = retriesFirst(all);
@@ -306,18 +310,14 @@ export class OutboxDeliverer {
     const [owner, ids] = [this.lease.owner, group.map((e) => e.id)];
     let outcome: ProblemOutcome;
     const signal = AbortSignal.any([this.abort.signal, this.lease.signal, ...(settle?.signal ? [settle.signal] : [])]);
-    let wrote = false;
+    const gate = writeGate(store, this.name, owner, delivery.tracker.writeBudget ?? [], () => this.counts.writes++);
+    const writes = new DeliveryWrites(gate, signal);
     try {
-      outcome = await delivery.deliver(key, group, {
-        owner,
-        claimMs: leaseMs,
-        signal,
-        beforeWrite: writeGate(store, this.name, owner, delivery.tracker.writeBudget ?? [], () => {
-          this.counts.writes++;
-          wrote = true;
-        }),
+      const call = delivery.deliver(key, group, {
+        ...{ owner, claimMs: leaseMs, signal, beforeWrite: writes.beforeWrite },
         ignoreWindow: settle?.deliverHeld ?? false,
       });
+      outcome = await unlessAbandoned(call, signal);
     } catch (thrown) {
       if (thrown instanceof WriteRefused) {
         // Nothing of this delivery was sent: it waits, as does everything else, until a write fits.
@@ -327,7 +327,8 @@ export class OutboxDeliverer {
         this.hold(until);
         return { until };
       }
-      return this.failed(thrown, group, signal, wrote);
+      // A call given up on writes nothing more; a write it had asked for may still be made (ids kept).
+      return this.failed(thrown, group, signal, thrown instanceof Abandoned ? writes.abandon() : writes.granted);
     }
     await store.completeOutbox(outcome.done, owner);
     this.counts.delivered += outcome.done.length;

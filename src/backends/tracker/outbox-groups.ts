@@ -1,8 +1,8 @@
 /**
  * Small helpers of the delivery loop: leased outbox entries grouped by
  * problem (one delivery each), handing leased entries back unsent, a wait
- * that a shutdown can cut short, and a wait for a turn that gives up at a
- * deadline.
+ * that a shutdown can cut short, a wait for a turn that gives up at a
+ * deadline, and a tracker call no longer waited for once aborted.
  */
 
 import type { LinkKey, OutboxEntry, OutboxStore } from '../contract.js';
@@ -51,6 +51,39 @@ export async function before(promise: Promise<unknown>, deadline: number): Promi
   } finally {
     clearTimeout(timer);
   }
+}
+
+// How long a tracker call that ignores its abort signal is still waited for once aborted.
+const ABANDON_AFTER_MS = 200;
+
+/** A call given up on: it still ran `graceMs` after its requests were aborted (see `unlessAbandoned`). */
+export class Abandoned extends Error {
+  constructor(graceMs: number) {
+    super(`a tracker call still ran ${graceMs} ms after it was aborted: no longer waited for`);
+    this.name = 'Abandoned';
+  }
+}
+
+/**
+ * `call`'s result, unless `signal` aborts and the call has not settled
+ * `graceMs` later (a tracker request that ignores its abort signal): then
+ * rejects with Abandoned, and the call runs on unobserved. So a turn whose
+ * requests were cut ends soon, and a close can wait for it to hand its
+ * entries back.
+ */
+export function unlessAbandoned<T>(call: Promise<T>, signal: AbortSignal, graceMs = ABANDON_AFTER_MS): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const abandon = () => {
+      timer = setTimeout(() => reject(new Abandoned(graceMs)), graceMs);
+    };
+    if (signal.aborted) abandon();
+    else signal.addEventListener('abort', abandon, { once: true });
+    void call.then(resolve, reject).finally(() => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', abandon);
+    });
+  });
 }
 
 /**

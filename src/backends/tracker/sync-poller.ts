@@ -9,6 +9,7 @@
 
 import { asLogticketsError, type LogticketsError } from '../../errors.js';
 import type { TicketStore } from '../contract.js';
+import { unlessAbandoned } from './outbox-groups.js';
 import type { PollResult, TrackerSync } from './tracker-sync.js';
 
 export const DEFAULT_SYNC_INTERVAL_MS = 60_000;
@@ -49,7 +50,8 @@ export class SyncPoller {
     if (wait > 0) return wait;
     this.nextAt = Date.now() + this.intervalMs;
     try {
-      await this.poll(owner, false, signal);
+      // A tracker that ignores the abort signal must not hold a closing deliverer's turn.
+      await unlessAbandoned(this.poll(owner, false, signal), signal);
     } catch (thrown) {
       if (signal.aborted) return this.intervalMs;
       this.report(thrown);
