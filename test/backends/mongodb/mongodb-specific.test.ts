@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { Logger, LogticketsError, MongoDBBackend, TicketingHandler } from '../../../src/index.js';
 import { hash, occurrence } from '../../conformance/backend-suite.js';
+import { until } from '../../conformance/fleet-replicas.js';
 import { serverAvailable } from '../../services/availability.js';
 import { mongoUnavailableReason, startMongo, type MongoServer } from '../../services/mongodb/mongo-server.js';
 
@@ -145,7 +146,8 @@ if (serverAvailable(test, 'MongoDB', mongoUnavailableReason())) {
       for (let i = 0; i < 100; i++) log.error('before the database is up');
     });
     t.true(Number(process.hrtime.bigint() - started) / 1e6 < 1_000, 'logging did not wait for the server');
-    await new Promise((r) => setTimeout(r, 800));
+    // Until the writer has tried and failed at least once (a loaded machine may take a while to get there).
+    await until(() => handler.stats().retried >= 1, 'a failed attempt while the server is down');
     t.is(handler.stats().queued, 100);
     t.true(handler.stats().retried >= 1);
     await server.start();
