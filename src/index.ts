@@ -53,7 +53,7 @@ export { TracTracker, type TracTrackerOptions, type TracTicketFields } from './b
 export { GitHubTracker, type GitHubTrackerOptions, type GitHubAppAuth } from './backends/github/github-tracker.js';
 export { GITHUB_WRITE_BUDGET, type BudgetWindow } from './backends/github/write-budget.js';
 export type { SetupCheck } from './backends/tracker/setup-check.js';
-export type { FingerprintMode } from './fingerprint/fingerprint.js';
+export type { FingerprintMode, PathStyle } from './fingerprint/fingerprint.js';
 export { Redactor, DEFAULT_REDACTED_KEYS, type RedactionOptions } from './ticketing/redaction.js';
 export { createHandlerFromConfig, openConfigured, handlerOptions, type Configured } from './config/create-handler.js';
 export { loadConfig, ConfigError, type LoadConfigOptions, type LoadedConfig } from './config/load-config.js';

@@ -21,6 +21,8 @@ interface CommandHelp {
   readonly hidden?: readonly string[];
   /** The config file is what the command is about: `--config` comes first and is required. */
   readonly needsConfig?: boolean;
+  /** `--prefix` is one of the command's own options: the store's prefix then comes from its config only. */
+  readonly ownPrefix?: boolean;
 }
 
 const TIMEOUT_STATE: readonly [string, string] = [
@@ -186,6 +188,23 @@ export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
       'logtickets report --out errors.html --period 30d --min-level ERROR --app shop',
     ],
   },
+  'import-logbook': {
+    usage: 'import-logbook --from URI [options]',
+    about:
+      "Import a Logbook (Python) ticketing store's tickets and occurrences into the store, keeping Logbook's hashes, levels, channels, locations, counts, times and solved states. Running it again imports only what is new. Problems with single tickets are printed and the rest is imported (exit 1); progress is a bar on a terminal. Imported tickets are not sent to trackers.",
+    options: [
+      ['--from URI', 'the Logbook store: sqlite:///PATH, a file path, or postgresql://USER@HOST/DB (required)'],
+      [
+        '--prefix PREFIX',
+        "the Logbook tables' name prefix (default logbook_); the store's own prefix comes from its config",
+      ],
+    ],
+    examples: [
+      'logtickets import-logbook --from sqlite:////srv/app/tickets.db --db sqlite:./logtickets.db',
+      'logtickets import-logbook --from postgresql://app@db.internal/app --prefix shop_ --config logtickets.json',
+    ],
+    ownPrefix: true,
+  },
 };
 
 const STORE_OPTIONS: ReadonlyArray<readonly [string, string]> = [
@@ -221,6 +240,7 @@ const summaries: ReadonlyArray<readonly [string, string]> = [
   ['sync', 'deliver what waits in the outbox to the trackers, then exit'],
   ['serve', 'a web dashboard of the store: how often each problem happens, over time'],
   ['report --out FILE', "the dashboard's views as one self-contained HTML file"],
+  ['import-logbook', 'import the tickets of a Logbook (Python) ticketing store'],
 ];
 
 export const OVERVIEW = [
@@ -249,7 +269,11 @@ export function commandHelp(command: string): string {
     '',
     ...(help.options.length === 0 ? [] : ['Options:', ...table(help.options), '']),
     help.needsConfig === true ? 'The config and its store:' : 'The store:',
-    ...table(help.needsConfig === true ? NEEDED_CONFIG : STORE_OPTIONS),
+    ...table(
+      (help.needsConfig === true ? NEEDED_CONFIG : STORE_OPTIONS).filter(
+        ([flag]) => help.ownPrefix !== true || !flag.startsWith('--prefix '),
+      ),
+    ),
     ...table([['--help, -h', 'this text']]),
     '',
     help.examples.length === 1 ? 'Example:' : 'Examples:',

@@ -11,7 +11,8 @@
  * occurrences and stats open it read-only (they create and change nothing),
  * solve, reopen, mute, unmute and delete write only into a store that exists
  * (a state change is also queued for the config's trackers), and a SQLite
- * store file that is not there is an error in every command but the demo.
+ * store file that is not there is an error in every command but the demo
+ * and import-logbook (which start one).
  */
 
 import type { TicketBackend } from '../backends/contract.js';
@@ -29,6 +30,7 @@ import { ConfigError, loadConfig } from '../config/load-config.js';
 import { linkedTrackers } from '../config/tracker-links.js';
 import { chooseStore, mustExist, openStore, whereNamed } from './store-access.js';
 import { report, serve } from './web-commands.js';
+import { importLogbookCommand } from './import-command.js';
 
 const NEEDS_ID = new Set(['show', 'occurrences', 'delete', ...Object.keys(STATE_COMMANDS)]);
 const READS = new Set(['list', 'show', 'occurrences', 'stats', 'report']);
@@ -56,7 +58,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     const id = NEEDS_ID.has(command) ? ticketId(rest[0]) : 0;
     const extra = rest.slice(NEEDS_ID.has(command) ? 1 : 0);
     if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
-    const setup = cliSetup(values);
+    // import-logbook's --prefix names the Logbook tables: its store's prefix comes from the config.
+    const setup = cliSetup(command === 'import-logbook' ? { ...values, prefix: undefined } : values);
     if (CONFIG_COMMANDS.has(command)) {
       // check-config reports a missing store as one of its checks.
       if (command !== 'check-config') configStoreMustExist(setup);
@@ -68,6 +71,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     const loaded =
       setup.configPath === undefined ? undefined : loadConfig(setup.configPath, { storeOnly: command !== 'demo' });
     const store = chooseStore(setup, loaded?.config);
+    if (command === 'import-logbook') {
+      const result = await importLogbookCommand(store, flags, loaded?.config);
+      process.stdout.write(`${result.output}\n`);
+      return result.code;
+    }
     if (command === 'demo') {
       process.stdout.write(`${await runDemo(store.uri, flags, setup.configPath)}\n`);
       return 0;

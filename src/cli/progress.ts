@@ -1,5 +1,6 @@
 /**
- * Progress of a long CLI operation (delivering the outbox): a bar on a
+ * Progress of a long CLI operation (delivering the outbox, importing a
+ * Logbook store): a bar on a
  * terminal, plain lines otherwise (a log file or CI output gets a line when
  * the count changes, at most every few seconds, and a last one at the end).
  *
@@ -19,14 +20,19 @@ export interface Progress {
   stop(): void;
 }
 
-export function progress(label: string, stream: NodeJS.WriteStream = process.stderr): Progress {
-  if (stream.isTTY === true) return terminalBar(label, stream);
+/** `unit`: what the counts count, after them (`3/10 delivered`). */
+export function progress(
+  label: string,
+  stream: NodeJS.WriteStream = process.stderr,
+  unit: string = 'delivered',
+): Progress {
+  if (stream.isTTY === true) return terminalBar(label, stream, unit);
   let last = '';
   let lastAt = 0;
   let pending = '';
   return {
     update(done, total) {
-      const line = `${label}: ${done}/${total} delivered`;
+      const line = `${label}: ${done}/${total} ${unit}`;
       if (line === last) return;
       pending = line;
       if (Date.now() - lastAt < 2_000) return;
@@ -39,13 +45,14 @@ export function progress(label: string, stream: NodeJS.WriteStream = process.std
     },
     stop() {
       if (pending !== '' && pending !== last) stream.write(`${pending}\n`);
+      last = pending;
     },
   };
 }
 
 type Write = (chunk: string | Uint8Array, ...rest: unknown[]) => boolean;
 
-function terminalBar(label: string, stream: NodeJS.WriteStream): Progress {
+function terminalBar(label: string, stream: NodeJS.WriteStream, unit: string): Progress {
   const write = stream.write.bind(stream) as Write;
   // The bar's line as last drawn ('' once it ended with a newline).
   let drawn = '';
@@ -86,13 +93,13 @@ function terminalBar(label: string, stream: NodeJS.WriteStream): Progress {
   };
   // The bar is narrowed (to 10 at least), then the label cut, so that the line fits the terminal.
   const newBar = (total: number) => {
-    const counts = ` ${total}/${total} delivered`.length + 4;
+    const counts = ` ${total}/${total} ${unit}`.length + 4;
     const room = width() - counts - 2;
     const name = room - label.length >= 10 ? label : `${label.slice(0, Math.max(8, room - 10) - 1)}…`;
     const barsize = Math.max(10, Math.min(30, room - name.length));
     // `terminal` is cli-progress's own option, left out of its type definitions.
     return new cliProgress.SingleBar(
-      { format: `${name} [{bar}] {value}/{total} delivered`, clearOnComplete: false, barsize, ...{ terminal } },
+      { format: `${name} [{bar}] {value}/{total} ${unit}`, clearOnComplete: false, barsize, ...{ terminal } },
       cliProgress.Presets.shades_classic,
     );
   };

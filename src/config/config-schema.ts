@@ -21,7 +21,7 @@ import { MAX_REGRESSION_GRACE_MS } from '../backends/ticket-state.js';
 import { MAX_BREADCRUMBS } from '../context/breadcrumbs.js';
 import { clean } from '../context/release.js';
 import { MAX_LINGER_MS } from '../ticketing/ticketing-options.js';
-import { FINGERPRINT_MODES } from '../fingerprint/fingerprint.js';
+import { FINGERPRINT_MODES, PATH_STYLES } from '../fingerprint/fingerprint.js';
 import { parseLevel } from '../logging/level.js';
 import { compileValuePattern } from '../ticketing/redaction.js';
 import { SUPPORTED_URIS } from '../backends/open-backend.js';
@@ -82,6 +82,7 @@ function buildSchemas(z: typeof zod) {
     hashSalt: z.string().optional(),
     projectRoot: text.optional(),
     fingerprint: z.enum(FINGERPRINT_MODES as [string, ...string[]]).optional(),
+    pathStyle: z.enum(PATH_STYLES as [string, ...string[]]).optional(),
     maxQueue: count.optional(),
     maxFolded: count.optional(),
     batchSize: count.optional(),

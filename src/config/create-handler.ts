@@ -12,7 +12,7 @@ import { defaultStoreUri, openBackend } from '../backends/open-backend.js';
 import { TracTracker } from '../backends/trac/trac-tracker.js';
 import { TrackedStore, type TrackerEntry } from '../backends/tracker/tracked-store.js';
 import type { Tracker } from '../backends/tracker/tracker.js';
-import type { FingerprintMode } from '../fingerprint/fingerprint.js';
+import type { FingerprintMode, PathStyle } from '../fingerprint/fingerprint.js';
 import { TicketingHandler, type TicketingHandlerOptions } from '../ticketing/ticketing-handler.js';
 import type { GitHubConfig, LogticketsConfig, TracConfig } from './config-schema.js';
 import { loadConfig, type LoadConfigOptions, type LoadedConfig } from './load-config.js';
@@ -79,6 +79,7 @@ export function handlerOptions(config: LogticketsConfig): TicketingHandlerOption
     hashSalt: h.hashSalt,
     projectRoot: h.projectRoot,
     fingerprintMode: h.fingerprint as FingerprintMode | undefined,
+    pathStyle: h.pathStyle as PathStyle | undefined,
     maxQueue: h.maxQueue,
     maxFolded: h.maxFolded,
     batchSize: h.batchSize,

@@ -114,7 +114,8 @@ export function loadConfig(source: string | object, options: LoadConfigOptions =
 }
 
 /**
- * The store block, and the trackers' entries when the whole file parsed: a
+ * The store block, and the trackers' entries (and the handler and redaction
+ * blocks, which hold no secrets) when the whole file parsed: a
  * placeholder of a value not read may fail the schema (that is not reported,
  * the command does not need it), and then only the store is kept.
  */
@@ -123,6 +124,8 @@ function storeOnlyConfig(parsed: LogticketsConfig | undefined, expanded: unknown
     return {
       ...(parsed.store === undefined ? {} : { store: parsed.store }),
       ...(parsed.trackers === undefined ? {} : { trackers: parsed.trackers }),
+      ...(parsed.handler === undefined ? {} : { handler: parsed.handler }),
+      ...(parsed.redaction === undefined ? {} : { redaction: parsed.redaction }),
     };
   }
   const store = configSchemas().configSchema.shape.store.safeParse((expanded as { store?: unknown }).store);

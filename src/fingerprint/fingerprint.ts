@@ -21,7 +21,7 @@ import { logbookHash } from './logbook-hash.js';
 export interface FingerprintInput {
   readonly level: number;
   readonly channel: string;
-  /** The call-site file, relative to the project root. */
+  /** The call-site file: relative to the project root, or as it is with pathStyle `absolute`. */
   readonly file: string;
   readonly line: number;
   /** The calling function's name, used by mode `function`. */
@@ -37,6 +37,17 @@ export function defaultSalt(appId: string): string {
 export type FingerprintMode = 'line' | 'function';
 
 export const FINGERPRINT_MODES: readonly FingerprintMode[] = ['line', 'function'];
+
+/**
+ * How a call-site file is named in the fingerprint (and the ticket's
+ * location): `relative` to the project root (the default: a redeploy in
+ * another directory keeps its tickets), or `absolute`, the path as it is,
+ * which is what Logbook hashes: a service moving from Python keeps meeting
+ * the tickets imported from its Logbook store where the paths are the same.
+ */
+export type PathStyle = 'relative' | 'absolute';
+
+export const PATH_STYLES: readonly PathStyle[] = ['relative', 'absolute'];
 
 export function fingerprint(input: FingerprintInput, salt: string, mode: FingerprintMode = 'line'): string {
   if (input === null || typeof input !== 'object') {

@@ -10,7 +10,7 @@
 
 import { LRUCache } from 'lru-cache';
 import type { OccurrenceInput } from '../backends/contract.js';
-import { fingerprint, type FingerprintMode } from '../fingerprint/fingerprint.js';
+import { fingerprint, type FingerprintMode, type PathStyle } from '../fingerprint/fingerprint.js';
 import {
   relativeTo,
   resolveCallSite,
@@ -40,6 +40,8 @@ export interface OccurrenceSettings {
   readonly titleLength: number;
   readonly limits: Partial<JsonSafeLimits>;
   readonly fingerprintMode: FingerprintMode;
+  /** Call-site files relative to projectRoot, or as they are (Logbook's way). */
+  readonly pathStyle: PathStyle;
   /** Secrets are replaced here, before anything is stored or sent. */
   readonly redactor: Redactor;
   /** What was already worked out about call sites (a service logs from few places, many times). */
@@ -64,7 +66,7 @@ interface SiteFacts {
 }
 
 export interface OccurrenceMemo {
-  /** Relative paths by absolute path. */
+  /** File names as fingerprints use them (pathStyle), by the call site's path. */
   readonly files: LRUCache<string, string>;
   /** Resolved call sites are shared objects (call-site.ts): their facts are kept beside them. */
   readonly sites: WeakMap<CallSite, SiteFacts>;
@@ -83,7 +85,7 @@ function siteFacts(site: CallSite, settings: OccurrenceSettings): SiteFacts {
   const files = settings.memo.files;
   let file = files.get(site.path);
   if (file === undefined) {
-    file = relativeTo(settings.projectRoot, site.path);
+    file = settings.pathStyle === 'absolute' ? site.path : relativeTo(settings.projectRoot, site.path);
     files.set(site.path, file);
   }
   facts = {

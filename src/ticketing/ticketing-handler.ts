@@ -8,18 +8,14 @@
  * here throws into the application.
  */
 
-import {
-  DEFAULT_BREADCRUMBS,
-  releaseBreadcrumbs,
-  requestBreadcrumbs,
-} from '../context/breadcrumbs.js';
+import { DEFAULT_BREADCRUMBS, releaseBreadcrumbs, requestBreadcrumbs } from '../context/breadcrumbs.js';
 import { resolveDeployment } from '../context/release.js';
 import { LogticketsError, maskSecrets } from '../errors.js';
 import { checkOptions } from '../options.js';
 import type { TicketBackend } from '../backends/contract.js';
 import type { DelivererStats } from '../backends/delivery-report.js';
 import { resolveTargets, type Target } from '../backends/open-backend.js';
-import { defaultSalt, FINGERPRINT_MODES } from '../fingerprint/fingerprint.js';
+import { defaultSalt, FINGERPRINT_MODES, PATH_STYLES } from '../fingerprint/fingerprint.js';
 import { Handler, type LostReason } from '../logging/handler.js';
 import { rateLimitedStderr } from '../logging/internal-error.js';
 import { describeThrown } from '../logging/safe-read.js';
@@ -97,6 +93,13 @@ export class TicketingHandler extends Handler {
         `options.fingerprintMode must be one of ${FINGERPRINT_MODES.join(', ')}, got ${JSON.stringify(fingerprintMode)}`,
       );
     }
+    const pathStyle = options.pathStyle ?? 'relative';
+    if (!PATH_STYLES.includes(pathStyle)) {
+      throw new LogticketsError(
+        'INVALID_ARGUMENT',
+        `options.pathStyle must be one of ${PATH_STYLES.join(', ')}, got ${JSON.stringify(pathStyle)}`,
+      );
+    }
     // Checked before any backend is opened, so a bad pattern leaves nothing open behind it.
     const redactor = new Redactor(options.redaction);
     const projectRoot = options.projectRoot ?? process.cwd();
@@ -112,6 +115,7 @@ export class TicketingHandler extends Handler {
       titleLength: options.titleLength ?? 200,
       limits: options.limits ?? {},
       fingerprintMode,
+      pathStyle,
       redactor,
       memo: occurrenceMemo(),
       release: deployment.release,

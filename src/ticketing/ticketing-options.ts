@@ -5,7 +5,7 @@
 import { MAX_BREADCRUMBS } from '../context/breadcrumbs.js';
 import { MAX_REGRESSION_GRACE_MS } from '../backends/ticket-state.js';
 import type { LogticketsError } from '../errors.js';
-import type { FingerprintMode } from '../fingerprint/fingerprint.js';
+import type { FingerprintMode, PathStyle } from '../fingerprint/fingerprint.js';
 import type { HandlerOptions } from '../logging/handler.js';
 import type { JsonSafeLimits } from '../logging/json-safe.js';
 import type { OptionKind } from '../options.js';
@@ -30,6 +30,13 @@ export interface TicketingHandlerOptions extends HandlerOptions {
    * line, so edits above a call keep its ticket).
    */
   readonly fingerprintMode?: FingerprintMode;
+  /**
+   * How call-site files are named in fingerprints and locations: `relative`
+   * to projectRoot (default) or `absolute`, as Logbook hashes them, so that
+   * tickets imported from a Logbook store (`logtickets import-logbook`) are
+   * met again where the paths are the same.
+   */
+  readonly pathStyle?: PathStyle;
   /** Secrets replaced before anything is stored or sent (default: the built-in patterns). */
   readonly redaction?: RedactionOptions;
   /** Occurrences waiting per backend before folding starts (default 10 000). */
@@ -97,6 +104,7 @@ export const OPTION_KINDS: Record<keyof TicketingHandlerOptions, OptionKind> = {
   hashSalt: 'string',
   projectRoot: 'string',
   fingerprintMode: 'string',
+  pathStyle: 'string',
   redaction: 'object',
   maxQueue: positive,
   maxQueueBytes: { integer: { min: 1024 } },
