@@ -6,6 +6,7 @@
  */
 
 import { parseArgs } from 'node:util';
+import { TICKET_ORDER_FIELDS } from '../backends/contract.js';
 import { COMMAND_HELP, COMMANDS, commandFlags } from './help.js';
 import type { Flags } from './ticket-commands.js';
 import { UsageError } from './usage-error.js';
@@ -57,7 +58,7 @@ export type CommandLine =
   | { readonly kind: 'run'; readonly command: string; readonly args: readonly string[]; readonly flags: Flags };
 
 export function readCommandLine(argv: readonly string[]): CommandLine {
-  const args = [...argv];
+  const args = joinDescendingOrder(argv);
   const { values, positionals, tokens } = parseArgs({
     args,
     options: OPTIONS,
@@ -75,6 +76,27 @@ export function readCommandLine(argv: readonly string[]): CommandLine {
   if (command === undefined) return values.version === true ? { kind: 'version' } : { kind: 'help', command, code: 2 };
   return { kind: 'run', command, args: rest, flags: values as Flags };
 }
+
+/**
+ * `--order -occurrenceCount` as people type it: parseArgs would take the
+ * value for a flag of its own, so a known field with its `-` is joined to
+ * `--order=` first. Anything else starting with a dash stays a flag.
+ */
+function joinDescendingOrder(argv: readonly string[]): string[] {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (argv[i] === '--order' && next !== undefined && DESCENDING.has(next)) {
+      args.push(`--order=${next}`);
+      i++;
+    } else {
+      args.push(argv[i]!);
+    }
+  }
+  return args;
+}
+
+const DESCENDING = new Set(TICKET_ORDER_FIELDS.map((field) => `-${field}`));
 
 interface OptionToken {
   readonly name: string;

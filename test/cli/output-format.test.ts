@@ -108,3 +108,19 @@ test('counts have the right plural: stats, check-config, list, demo', async (t) 
   t.truthy(tickets, demo.stdout);
   t.is(tickets![2], tickets![1] === '1' ? 'ticket' : 'tickets');
 });
+
+test('--order takes a descending field as people type it, with or without =', async (t) => {
+  const busy = hash();
+  const db = await storeWith(t, [
+    [occurrence({ hash: hash() })],
+    [occurrence({ hash: busy }), occurrence({ hash: busy })],
+  ]);
+  for (const order of [['--order', '-occurrenceCount'], ['--order=-occurrenceCount']]) {
+    const r = await cli(['list', '--db', db, ...order], { built: true });
+    t.is(r.code, 0, r.stderr);
+    t.deepEqual(column(r.stdout, 'ID'), ['2', '1'], order.join(' '));
+  }
+  const flag = await cli(['list', '--db', db, '--order', '--json'], { built: true });
+  t.is(flag.code, 2);
+  t.regex(flag.stderr, /^logtickets: --order needs a value/);
+});
