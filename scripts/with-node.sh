@@ -44,9 +44,11 @@ if [ ! -f "$wanted" ]; then
   echo "with-node: building better-sqlite3 $addon_version for Node $version (ABI $abi)" >&2
   # Its own build script (node-gyp, which npm puts on PATH for scripts) with
   # the headers of that version; the prebuilt download is not tried.
+  log="$keep/build-abi$abi.log"
   if ! (cd "$addon_dir" && PATH="$node_bin:$PATH" npm_config_nodedir="$home/package" \
-    npm run --silent build-release >/dev/null); then
-    echo "with-node: better-sqlite3 could not be built for Node $version" >&2
+    npm run --silent build-release >"$log" 2>&1); then
+    echo "with-node: better-sqlite3 could not be built for Node $version; the end of $log:" >&2
+    tail -n 20 "$log" >&2
     exit 1
   fi
   cp "$addon" "$wanted"
