@@ -265,7 +265,7 @@ async function inProcesses(
     let stderr = '';
     proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const done = new Promise<void>((resolve, reject) =>
-      proc.once('exit', (code) =>
+      proc.once('close', (code) =>
         code === 0 && stdout.includes('done\n') ? resolve() : reject(new Error(`a writer failed (${code}): ${stderr}`)),
       ),
     );

@@ -87,7 +87,7 @@ export function startReplica(job: ReplicaJob): Replica {
   });
   child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
   const result = new Promise<ReplicaResult>((resolve, reject) => {
-    child.on('exit', (code, signal) => {
+    child.on('close', (code, signal) => {
       const last = out.split('\n').find((l) => l.startsWith('RESULT '));
       if (code === 0 && last !== undefined) resolve(JSON.parse(last.slice(7)) as ReplicaResult);
       else reject(new Error(`replica ended with ${signal ?? `code ${code}`}\n${err}`));

@@ -20,7 +20,7 @@ test('a store locked by another process: the exit flush is bounded and the loss 
   // Far beyond the 1 s exit flush: reaching it means the process was kept alive, which fails the test.
   const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-    child.on('exit', (c, s) => resolve([c, s])),
+    child.on('close', (c, s) => resolve([c, s])),
   );
   clearTimeout(killer);
   t.is(signal, null, 'the process ended on its own');

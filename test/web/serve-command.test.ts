@@ -22,13 +22,13 @@ function startServe(args: string[], env: NodeJS.ProcessEnv = {}) {
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const firstLine = new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (c: Buffer) => {
       stdout += c.toString();
       if (stdout.includes('\n')) resolve(stdout.split('\n')[0]!);
     });
-    child.on('exit', () => reject(new Error(`serve ended: ${stderr}`)));
+    child.on('close', () => reject(new Error(`serve ended: ${stderr}`)));
   });
   return { child, firstLine, exited, stderr: () => stderr };
 }
